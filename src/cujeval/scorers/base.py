@@ -82,6 +82,7 @@ _BUILTIN_MODULES = (
     "cujeval.scorers.similarity",
     "cujeval.scorers.faithfulness",
     "cujeval.scorers.instructions",
+    "cujeval.scorers.judges",
 )
 _loaded_builtins = False
 ENTRY_POINT_GROUP = "cujeval.scorers"
