@@ -105,9 +105,7 @@ def scorer(
     return register
 
 
-def single(
-    name: str, fn: Callable[[GoldenCase, Observation], Awaitable[Score]]
-) -> Scorer:
+def single(name: str, fn: Callable[[GoldenCase, Observation], Awaitable[Score]]) -> Scorer:
     """Wrap an async ``(case, obs) -> Score`` into a Scorer producing the SLI ``name``."""
 
     async def run(case: GoldenCase, obs: Observation) -> Scores:

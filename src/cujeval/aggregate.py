@@ -1,0 +1,94 @@
+"""Per-journey columns of SLI values, filled as rows stream in.
+
+Only numbers are held (one float per case and SLI, NaN where not scorable); answers, contexts
+and explanations go to the journal on disk. Memory grows by ~8 bytes per case and SLI.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+from cujeval.scorers.base import Value
+
+
+class Columns:
+    """Columnar store: ``case_ids[i]``, ``ok[i]`` and ``values[sli][i]`` for row i."""
+
+    def __init__(self) -> None:
+        self.case_ids: list[str] = []
+        self.epochs = array("i")
+        self.ok = array("b")
+        self.values: dict[str, array[float]] = {}
+
+    def __len__(self) -> int:
+        return len(self.case_ids)
+
+    def add(self, case_id: str, epoch: int, ok: bool, scores: Mapping[str, Value]) -> None:
+        n = len(self.case_ids)
+        self.case_ids.append(case_id)
+        self.epochs.append(epoch)
+        self.ok.append(1 if ok else 0)
+        for sli, value in scores.items():
+            col = self.values.get(sli)
+            if col is None:
+                col = self.values[sli] = array("d", [math.nan]) * n
+            col.append(math.nan if value is None else float(value))
+        for col in self.values.values():
+            if len(col) == n:
+                col.append(math.nan)
+
+    def column(self, sli: str) -> np.ndarray:
+        import numpy as np
+
+        col = self.values.get(sli)
+        if col is None:
+            return np.full(len(self), np.nan)
+        return np.frombuffer(col, dtype=np.float64)
+
+    def ok_mask(self) -> np.ndarray:
+        import numpy as np
+
+        return np.frombuffer(self.ok, dtype=np.int8).astype(bool)
+
+
+@dataclass(frozen=True)
+class SLISummary:
+    name: str
+    n: int
+    mean: float | None
+    p50: float | None
+    p95: float | None
+    min: float | None
+    max: float | None
+
+
+def summarise(columns: Columns) -> list[SLISummary]:
+    """Descriptive statistics of every SLI over its scorable cases."""
+    import numpy as np
+
+    out = []
+    for sli in sorted(columns.values):
+        col = columns.column(sli)
+        vals = col[~np.isnan(col)]
+        if vals.size == 0:
+            out.append(SLISummary(sli, 0, None, None, None, None, None))
+            continue
+        out.append(
+            SLISummary(
+                name=sli,
+                n=int(vals.size),
+                mean=float(vals.mean()),
+                p50=float(np.percentile(vals, 50)),
+                p95=float(np.percentile(vals, 95)),
+                min=float(vals.min()),
+                max=float(vals.max()),
+            )
+        )
+    return out

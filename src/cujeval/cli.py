@@ -1,0 +1,292 @@
+"""The ``cujeval`` command line. Exit codes: 0 gate passed; 1 gate failed; 2 bad input,
+nothing run; 3 the run could not complete (finished cases are kept)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cujeval.errors import CujevalError, InputError
+
+app = typer.Typer(
+    name="cujeval",
+    help="Evaluate Critical User Journeys of RAG and agent services against SLOs, with "
+    "confidence intervals, and gate releases on the exit code "
+    "(0 passed, 1 failed, 2 bad input, 3 run incomplete).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class GatePolicy(StrEnum):
+    interval = "interval"
+    point = "point"
+
+
+class Trigger(StrEnum):
+    manual = "manual"
+    ci = "ci"
+    nightly = "nightly"
+
+
+def _err(message: str) -> None:
+    print(f"cujeval: error: {message}", file=sys.stderr)
+
+
+def _default_trigger() -> Trigger:
+    return Trigger.ci if os.environ.get("CI", "").lower() in ("1", "true") else Trigger.manual
+
+
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Directory for results (default reports/<suite>/<time>/)."),
+]
+ResumeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--resume",
+        help="Finish a killed run: cases already in its journal are not called again "
+        "(the run in --output, else the latest run of the suite).",
+    ),
+]
+ConcOpt = Annotated[
+    int | None, typer.Option("--concurrency", "-c", min=1, help="Requests in flight.")
+]
+EpochsOpt = Annotated[int | None, typer.Option("--epochs", min=1, help="Repeat each case K times.")]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="INCONCLUSIVE verdicts block the gate too.")
+]
+GateOpt = Annotated[
+    GatePolicy | None,
+    typer.Option(
+        "--gate",
+        help="'interval' (default): confidence bounds decide; 'point': the point estimate alone.",
+    ),
+]
+JudgeEpochsOpt = Annotated[
+    int | None, typer.Option("--judge-epochs", min=1, help="Re-judge K times; report agreement.")
+]
+MlflowOpt = Annotated[
+    bool,
+    typer.Option(
+        "--mlflow/--no-mlflow",
+        help="Log to MLflow (MLFLOW_TRACKING_URI, else the local default store).",
+    ),
+]
+ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N cases.")]
+TriggerOpt = Annotated[
+    Trigger | None,
+    typer.Option("--trigger", help="Recorded with the run (default: ci when CI=true)."),
+]
+
+
+def _run(
+    suite_path: Path,
+    *,
+    output: Path | None,
+    resume: bool,
+    concurrency: int | None,
+    epochs: int | None,
+    strict: bool,
+    gate: GatePolicy | None,
+    judge_epochs: int | None,
+    mlflow: bool,
+    progress: bool,
+    limit: int | None,
+    trigger: Trigger | None,
+) -> int:
+    from cujeval.paths import latest_run_dir, new_run_dir
+    from cujeval.reporters import write_all
+    from cujeval.runner import RunOptions, run_suite
+    from cujeval.suite import load_suite
+
+    suite = load_suite(suite_path)
+    base = Path("reports")
+    if output is None:
+        found = latest_run_dir(base, suite.name) if resume else None
+        if resume and found is None:
+            raise InputError(f"--resume: no earlier run of suite {suite.name!r} under {base}/")
+        output = found or new_run_dir(base, suite.name)
+    elif resume and not (output / "journal.jsonl").exists():
+        raise InputError(f"--resume: no journal in {output}", field="--output")
+    options = RunOptions(
+        output_dir=output,
+        resume=resume,
+        concurrency=concurrency,
+        epochs=epochs,
+        strict=strict or None,
+        gate=gate.value if gate else None,
+        judge_epochs=judge_epochs,
+        trigger=(trigger or _default_trigger()).value,
+        progress=progress,
+        limit=limit,
+    )
+    result = run_suite(suite, options)
+    write_all(result, output, mlflow=mlflow)
+    print(f"results: {output}/results.json", file=sys.stderr)
+    return result.gate.exit_code
+
+
+def _guard(fn: Any, *args: Any, **kwargs: Any) -> None:
+    try:
+        code = fn(*args, **kwargs)
+    except CujevalError as exc:
+        _err(str(exc))
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        _err("interrupted")
+        raise typer.Exit(3) from None
+    raise typer.Exit(code or 0)
+
+
+@app.command()
+def run(
+    suite: Annotated[Path, typer.Argument(help="Suite YAML file.", show_default=False)],
+    output: OutputOpt = None,
+    resume: ResumeOpt = False,
+    concurrency: ConcOpt = None,
+    epochs: EpochsOpt = None,
+    strict: StrictOpt = False,
+    gate: GateOpt = None,
+    judge_epochs: JudgeEpochsOpt = None,
+    mlflow: MlflowOpt = True,
+    progress: ProgressOpt = True,
+    limit: LimitOpt = None,
+    trigger: TriggerOpt = None,
+) -> None:
+    """Run a suite's journeys against their targets, hold the SLIs against the SLOs, gate."""
+    _guard(
+        _run,
+        suite,
+        output=output,
+        resume=resume,
+        concurrency=concurrency,
+        epochs=epochs,
+        strict=strict,
+        gate=gate,
+        judge_epochs=judge_epochs,
+        mlflow=mlflow,
+        progress=progress,
+        limit=limit,
+        trigger=trigger,
+    )
+
+
+@app.command()
+def demo(
+    faults: Annotated[
+        str | None,
+        typer.Option(
+            "--faults",
+            help="Turn the reference service's knobs, e.g. "
+            "'error_rate=0.5,hallucination_rate=0.5' (latency_ms, error_rate, "
+            "hallucination_rate, drop_contexts).",
+        ),
+    ] = None,
+    output: OutputOpt = None,
+    concurrency: ConcOpt = None,
+    strict: StrictOpt = False,
+    gate: GateOpt = None,
+    mlflow: MlflowOpt = True,
+    progress: ProgressOpt = True,
+    limit: LimitOpt = None,
+) -> None:
+    """Start the bundled reference RAG service on a free port, run the bundled suite against it
+    on the embedded defaults (offline scorers, local MLflow), write the reports, stop the
+    service, and exit with the gate's code."""
+
+    def go() -> int:
+        from cujeval.demo import parse_faults, run_demo
+
+        knobs = parse_faults(faults)
+        return run_demo(
+            knobs,
+            lambda suite_path: _run(
+                suite_path,
+                output=output,
+                resume=False,
+                concurrency=concurrency,
+                epochs=None,
+                strict=strict,
+                gate=gate,
+                judge_epochs=None,
+                mlflow=mlflow,
+                progress=progress,
+                limit=limit,
+                trigger=None,
+            ),
+        )
+
+    _guard(go)
+
+
+@app.command()
+def score(
+    input: Annotated[
+        Path,
+        typer.Option(
+            "--input",
+            "-i",
+            help="JSONL rows: golden-case fields "
+            "plus observation fields (answer, contexts, usage, ...).",
+        ),
+    ],
+    scorer: Annotated[list[str], typer.Option("--scorer", "-s", help="Scorer name; repeat.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="JSONL out (default: stdout).")
+    ] = None,
+) -> None:
+    """Score recorded observations without calling any target; each row comes back with its
+    ``scores`` (value, explanation, metadata)."""
+
+    def go() -> int:
+        from cujeval.offline import score_file
+
+        score_file(input, scorer, output)
+        return 0
+
+    _guard(go)
+
+
+@app.command("log")
+def log_cmd(
+    directory: Annotated[Path, typer.Argument(help="A run directory holding results.json.")],
+) -> None:
+    """Log a finished run to MLflow (e.g. after the tracking server was down)."""
+
+    def go() -> int:
+        from cujeval.reporters.mlflow import log
+        from cujeval.results import RunResult
+
+        path = directory / "results.json"
+        if not path.exists():
+            raise InputError("no results.json here", file=directory)
+        run_id = log(RunResult.read(path), directory)
+        print(f"logged to MLflow run {run_id}")
+        return 0
+
+    _guard(go)
+
+
+@app.command("scorers")
+def list_scorers() -> None:
+    """List the registered scorers (built-in and from entry points)."""
+    from cujeval.scorers.base import available
+
+    for name, info in available().items():
+        print(f"{name:24} {info.description}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

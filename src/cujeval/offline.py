@@ -1,0 +1,84 @@
+"""``cujeval score``: score recorded observations (e.g. logged production traffic, or labelled
+data) without calling a target. Each input row carries golden-case fields and observation
+fields; each output row is the input plus ``scores``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from cujeval.errors import DatasetError, InputError
+from cujeval.records import GoldenCase, Observation
+from cujeval.scorers import base as registry
+from cujeval.yamlsource import dotted
+
+_OBS_FIELDS = set(Observation.model_fields)
+_CASE_FIELDS = set(GoldenCase.model_fields)
+
+
+def _split(path: Path, lineno: int, raw: Any) -> tuple[GoldenCase, Observation]:
+    if not isinstance(raw, dict):
+        raise DatasetError("a row must be a JSON object", file=path, line=lineno)
+    case_part = {k: v for k, v in raw.items() if k in _CASE_FIELDS}
+    case_part.setdefault("id", str(raw.get("id", lineno)))
+    case_part.setdefault("input", raw.get("question", ""))
+    case_part["id"] = str(case_part["id"])
+    obs_part = {k: v for k, v in raw.items() if k in _OBS_FIELDS}
+    if "contexts" in obs_part and isinstance(obs_part["contexts"], list):
+        obs_part["contexts"] = [
+            {"text": c, "rank": i + 1} if isinstance(c, str) else {"rank": i + 1, **c}
+            for i, c in enumerate(obs_part["contexts"])
+        ]
+    try:
+        return GoldenCase.model_validate(case_part), Observation.model_validate(obs_part)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = {"missing": "is required"}.get(err["type"], err["msg"])
+        raise DatasetError(msg, file=path, line=lineno, field=dotted(err["loc"]) or None) from None
+
+
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    if not path.is_file():
+        raise InputError("no such file", file=path, field="--input")
+    with path.open(encoding="utf-8") as f:
+        for lineno, text in enumerate(f, 1):
+            if text.strip():
+                try:
+                    yield lineno, json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise DatasetError(f"invalid JSON: {exc.msg}", file=path, line=lineno) from None
+
+
+def score_file(path: Path, names: list[str], output: Path | None) -> int:
+    """Score every row of ``path`` with the named scorers; returns the number of rows."""
+    from cujeval.runner import score_case
+
+    scorers = [(n, registry.create(n, {}, file="--scorer")) for n in names]
+    rows = list(_rows(path))  # validate every row before scoring any
+    parsed = [_split(path, lineno, raw) for lineno, raw in rows]
+
+    async def main(out: IO[str]) -> None:
+        sem = asyncio.Semaphore(8)
+
+        async def one(case: GoldenCase, obs: Observation) -> dict[str, Any]:
+            async with sem:
+                scores = await score_case(scorers, case, obs)
+            return {k: v.to_dict() for k, v in scores.items()}
+
+        results = await asyncio.gather(*(one(c, o) for c, o in parsed))
+        for (_, raw), scores in zip(rows, results, strict=True):
+            out.write(json.dumps({**raw, "scores": scores}, ensure_ascii=False, default=str) + "\n")
+
+    if output is None:
+        asyncio.run(main(sys.stdout))
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with output.open("w", encoding="utf-8") as f:
+            asyncio.run(main(f))
+    return len(rows)

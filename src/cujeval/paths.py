@@ -1,0 +1,28 @@
+"""Where bundled files live: the repository's suites/ and datasets/ next to the package (src
+layout, editable install), else the working directory."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def project_root() -> Path:
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "suites").is_dir() and (parent / "datasets").is_dir():
+            return parent
+    return Path.cwd()
+
+
+def new_run_dir(base: Path, suite: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return base / suite / stamp
+
+
+def latest_run_dir(base: Path, suite: str) -> Path | None:
+    root = base / suite
+    if not root.is_dir():
+        return None
+    runs = sorted(p for p in root.iterdir() if (p / "journal.jsonl").exists())
+    return runs[-1] if runs else None

@@ -1,0 +1,100 @@
+"""The small grammar of SLO predicates. Parsed, never ``eval``-ed.
+
+    per-case predicate:   SLI OP VALUE          faithfulness >= 0.8 | error == false
+    aggregate objective:  STAT(SLI) OP NUMBER   p95(latency_s) <= 2.0 | mean(cost_usd) < 0.002
+
+SLI names are identifiers that may contain ``@ : . -`` (``precision@5``,
+``instruction:punctuation:no_comma``). OP is one of ``>= > <= < == !=``. VALUE is a number or
+``true``/``false``. STAT is mean, median, min, max or pNN (p50, p90, p95, p99, ...).
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_SLI = r"[A-Za-z_][A-Za-z0-9_@:.\-]*"
+_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_PRED = re.compile(rf"^\s*({_SLI})\s*(>=|<=|==|!=|>|<)\s*({_NUM}|true|false|True|False)\s*$")
+_OBJ = re.compile(rf"^\s*([a-z][a-z0-9]*)\s*\(\s*({_SLI})\s*\)\s*(>=|<=|==|!=|>|<)\s*({_NUM})\s*$")
+_STAT = re.compile(r"^(mean|median|min|max|p\d{1,2}(?:\.\d+)?)$")
+
+
+def _value(text: str) -> float:
+    low = text.lower()
+    if low in ("true", "false"):
+        return 1.0 if low == "true" else 0.0
+    return float(text)
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """``sli op value``, true for a case whose SLI value satisfies it."""
+
+    sli: str
+    op: str
+    value: float
+
+    def __call__(self, x: float | bool) -> bool:
+        return _OPS[self.op](float(x), self.value)
+
+    def __str__(self) -> str:
+        return f"{self.sli} {self.op} {self.value:g}"
+
+
+@dataclass(frozen=True)
+class Objective:
+    """``stat(sli) op bound`` over all scorable cases of a journey."""
+
+    statistic: str
+    sli: str
+    op: str
+    bound: float
+
+    def holds(self, x: float) -> bool:
+        return _OPS[self.op](x, self.bound)
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.op in (">=", ">")
+
+    def __str__(self) -> str:
+        return f"{self.statistic}({self.sli}) {self.op} {self.bound:g}"
+
+
+def parse_predicate(text: str) -> Predicate:
+    """Parse ``faithfulness >= 0.8``; ValueError with the expected form otherwise."""
+    m = _PRED.match(str(text))
+    if not m:
+        raise ValueError(
+            f"cannot parse predicate {text!r}; expected 'SLI OP VALUE', e.g. 'faithfulness >= 0.8'"
+        )
+    return Predicate(sli=m.group(1), op=m.group(2), value=_value(m.group(3)))
+
+
+def parse_objective(text: str) -> Objective:
+    """Parse ``p95(latency_s) <= 2.0``; ValueError with the expected form otherwise."""
+    m = _OBJ.match(str(text))
+    if not m:
+        raise ValueError(
+            f"cannot parse objective {text!r}; expected 'STAT(SLI) OP NUMBER', "
+            "e.g. 'p95(latency_s) <= 2.0'"
+        )
+    stat = m.group(1)
+    if not _STAT.match(stat):
+        raise ValueError(
+            f"unknown statistic {stat!r} in {text!r}; use mean, median, min, max or pNN (p95)"
+        )
+    if stat.startswith("p") and not 0 < float(stat[1:]) < 100:
+        raise ValueError(f"percentile {stat!r} must be between p0 and p100")
+    return Objective(statistic=stat, sli=m.group(2), op=m.group(3), bound=float(m.group(4)))

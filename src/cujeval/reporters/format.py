@@ -1,0 +1,61 @@
+"""Shared wording of verdicts for every reporter (console, Markdown, JUnit)."""
+
+from __future__ import annotations
+
+from cujeval.results import SLOEntry
+
+
+def number(x: float | None, *, ratio: bool) -> str:
+    if x is None:
+        return "–"
+    if ratio:
+        return f"{100 * x:.1f} %"
+    return f"{x:.4g}"
+
+
+def interval(slo: SLOEntry) -> str:
+    ratio = slo.kind != "aggregate"
+    if slo.lower is None or slo.upper is None:
+        return "–"
+    return f"[{number(slo.lower, ratio=ratio)}, {number(slo.upper, ratio=ratio)}]"
+
+
+def objective(slo: SLOEntry) -> str:
+    if slo.kind == "aggregate":
+        return slo.expression
+    return f"{slo.expression} in ≥ {number(slo.target, ratio=True)}"
+
+
+def worst(slo: SLOEntry, k: int = 3) -> str:
+    parts = []
+    for w in slo.worst_cases[:k]:
+        v = w.get("value")
+        parts.append(f"{w['case_id']}" + (f" ({v:.3g})" if isinstance(v, float) else ""))
+    return ", ".join(parts)
+
+
+def sentence(journey: str, slo: SLOEntry) -> str:
+    """One line that reads like a verdict, e.g.
+    ``grounded/answers-grounded BREACHED: 86.0 % good [80.1 %, 90.4 %] < 95.0 %; worst: q-3``."""
+    ratio = slo.kind != "aggregate"
+    head = f"{journey}/{slo.name} {slo.verdict}"
+    if slo.estimate is None:
+        return f"{head}: no scorable cases ({slo.expression})"
+    if ratio:
+        rel = {"MET": "≥", "BREACHED": "<", "INCONCLUSIVE": "vs"}[slo.verdict]
+        body = (
+            f"{number(slo.estimate, ratio=True)} good ({slo.good}/{slo.n}) {interval(slo)} "
+            f"{rel} target {number(slo.target, ratio=True)} [{slo.expression}]"
+        )
+    else:
+        stat = slo.expression.split(" ")[0]
+        body = (
+            f"{stat} = {number(slo.estimate, ratio=False)} {interval(slo)}; "
+            f"objective {slo.expression}"
+        )
+    if slo.verdict == "INCONCLUSIVE" and slo.cases_to_decide:
+        body += f"; about {slo.cases_to_decide} more cases would decide it"
+    w = worst(slo)
+    if w and slo.verdict != "MET":
+        body += f"; worst cases: {w}"
+    return f"{head}: {body}"

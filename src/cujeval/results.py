@@ -1,0 +1,110 @@
+"""RunResult: the one thing reporters read. A versioned schema that round-trips to JSON.
+
+``results.json`` holds the suite-level verdicts; the per-case rows (observation and scores)
+stay in the run's ``journal.jsonl`` beside it, one JSON object a line.
+
+Schema version 1 (fields of ``SLOEntry`` per SLO): name, kind (ratio | aggregate | journey),
+expression, verdict (MET | BREACHED | INCONCLUSIVE), estimate, lower, upper (one-sided bounds at
+``settings.confidence``), n, good (ratio), target (ratio: required share of good cases),
+bound and op (aggregate), cases_to_decide (INCONCLUSIVE ratio SLOs), blocking, worst_cases.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SLOEntry(_Model):
+    name: str
+    kind: Literal["ratio", "aggregate", "journey"]
+    expression: str
+    verdict: Literal["MET", "BREACHED", "INCONCLUSIVE"]
+    estimate: float | None
+    lower: float | None
+    upper: float | None
+    n: int
+    good: int | None = None
+    target: float | None = None
+    bound: float | None = None
+    op: str | None = None
+    cases_to_decide: int | None = None
+    blocking: bool = True
+    description: str = ""
+    worst_cases: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class SLIEntry(_Model):
+    name: str
+    n: int
+    mean: float | None
+    p50: float | None
+    p95: float | None
+    min: float | None
+    max: float | None
+
+
+class DatasetEntry(_Model):
+    path: str
+    digest: str
+    n_cases: int
+
+
+class JourneyResult(_Model):
+    name: str
+    description: str = ""
+    target: str
+    dataset: DatasetEntry
+    scorers: list[str]
+    n_rows: int
+    n_errors: int
+    slis: list[SLIEntry]
+    slos: list[SLOEntry]
+
+
+class GateEntry(_Model):
+    passed: bool
+    exit_code: int
+    policy: str
+    blocking: list[str]
+    warnings: list[str]
+
+
+class RunResult(_Model):
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    suite: str
+    suite_path: str
+    started_at: str
+    finished_at: str
+    status: Literal["completed", "aborted"]
+    abort_reason: str | None = None
+    cujeval_version: str
+    git_commit: str | None = None
+    trigger: str = "manual"
+    settings: dict[str, Any]
+    price_table: dict[str, Any] = Field(default_factory=dict)
+    journeys: list[JourneyResult]
+    gate: GateEntry
+    journal: str = "journal.jsonl"
+
+    def write(self, directory: Path) -> Path:
+        path = directory / "results.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> RunResult:
+        if path.is_dir():
+            path = path / "results.json"
+        return cls.model_validate_json(path.read_text(encoding="utf-8"))

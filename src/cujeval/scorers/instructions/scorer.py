@@ -1,0 +1,137 @@
+"""The ``instruction_following`` scorer: IFEval and product instructions as SLIs.
+
+SLIs per case: ``instruction_following`` (prompt-level strict: every instruction passes),
+``instruction_following_loose`` (prompt-level loose), and ``instruction:<id>`` for each
+instruction (strict; loose in metadata). Instructions come from the case and from the
+journey's ``instructions`` option, journey ones first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from cujeval.errors import InputError
+from cujeval.records import GoldenCase, Instruction, Observation
+from cujeval.scorers.base import Score, Scorer, Scores, scorer
+from cujeval.scorers.instructions.evaluate import Verdict, follow, is_heavy
+from cujeval.scorers.instructions.registry import Exchange, canonical_id, parse_kwargs
+
+NAME = "instruction_following"
+LOOSE = "instruction_following_loose"
+PREFIX = "instruction:"
+
+
+def _journey_instructions(items: Sequence[Mapping[str, Any] | Instruction]) -> list[Instruction]:
+    """The ``instructions`` option as validated records.
+
+    Raises ValueError, which the scorer registry reports as bad scorer options.
+    """
+    if isinstance(items, str | bytes) or not isinstance(items, Sequence):
+        raise ValueError("option 'instructions' must be a list of {id, kwargs}")
+    out = []
+    for index, item in enumerate(items):
+        try:
+            record = item if isinstance(item, Instruction) else Instruction.model_validate(item)
+            parse_kwargs(record.id, record.kwargs)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"])
+            raise ValueError(
+                f"instructions[{index}] must be {{id, kwargs}} ({where}: {problem['msg']})"
+            ) from None
+        except InputError as exc:
+            raise ValueError(f"instructions[{index}]: {exc.message}") from None
+        out.append(record)
+    return out
+
+
+def _per_instruction(verdicts: list[Verdict]) -> Scores:
+    """One strict Score per id; an id given twice passes only if every instance passes."""
+    grouped: dict[str, list[Verdict]] = {}
+    for verdict in verdicts:
+        grouped.setdefault(verdict.id, []).append(verdict)
+    scores: Scores = {}
+    for id, group in grouped.items():
+        strict = all(v.strict for v in group)
+        loose = all(v.loose for v in group)
+        scores[PREFIX + id] = Score(
+            value=strict,
+            explanation="followed" if strict else "not followed",
+            metadata={"loose": loose},
+        )
+    return scores
+
+
+def _summary(verdicts: list[Verdict]) -> Scores:
+    strict = all(v.strict for v in verdicts)
+    loose = all(v.loose for v in verdicts)
+    failed = [v.id for v in verdicts if not v.strict]
+    failed_loose = [v.id for v in verdicts if not v.loose]
+    listing = [{"id": v.id, "strict": v.strict, "loose": v.loose} for v in verdicts]
+    return {
+        NAME: Score(
+            value=strict,
+            explanation=(
+                f"failed: {', '.join(failed)}"
+                if failed
+                else f"all {len(verdicts)} instructions followed"
+            ),
+            metadata={"instructions": listing, "loose": loose},
+        ),
+        LOOSE: Score(
+            value=loose,
+            explanation=(
+                f"failed: {', '.join(failed_loose)}"
+                if failed_loose
+                else f"all {len(verdicts)} instructions followed"
+            ),
+        ),
+    }
+
+
+def _unscorable(reason: str, instructions: list[Instruction]) -> Scores:
+    scores: Scores = {NAME: Score.unscorable(reason), LOOSE: Score.unscorable(reason)}
+    for item in instructions:
+        scores[PREFIX + canonical_id(item.id)] = Score.unscorable(reason)
+    return scores
+
+
+@scorer(
+    NAME,
+    description="IFEval verifiable instructions and product constraints, strict and loose",
+    needs=("instructions", "answer"),
+)
+def instruction_following(
+    *, instructions: Sequence[Mapping[str, Any] | Instruction] = ()
+) -> Scorer:
+    """Prompt-level and per-instruction following of IFEval and ``product:*`` instructions.
+
+    ``instructions``: journey-level ``{id, kwargs}`` applied to every case besides its own.
+    """
+    journey = _journey_instructions(instructions)
+
+    async def run(case: GoldenCase, obs: Observation) -> Scores:
+        every = [*journey, *case.instructions]
+        try:
+            for item in case.instructions:
+                parse_kwargs(item.id, item.kwargs)
+        except InputError as exc:
+            raise InputError(f"case {case.id!r}: {exc.message}", field="instructions") from None
+        if not every:
+            return _unscorable("the case has no instructions", [])
+        if not obs.ok:
+            return _unscorable(f"the target failed ({obs.status})", every)
+        if obs.answer is None or not obs.answer.strip():
+            return _unscorable("the target gave no answer", every)
+        exchange = Exchange(prompt=case.question, obs=obs)
+        if is_heavy(every):
+            verdicts = await asyncio.to_thread(follow, every, obs.answer, exchange)
+        else:
+            verdicts = follow(every, obs.answer, exchange)
+        return {**_summary(verdicts), **_per_instruction(verdicts)}
+
+    return run

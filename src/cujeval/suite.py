@@ -1,0 +1,214 @@
+"""Load and validate a suite YAML into frozen objects.
+
+A suite names its targets, its journeys (each a dataset, a target, scorers and SLOs) and its
+settings. Every error names the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cujeval.errors import SuiteError
+from cujeval.predicates import Objective, Predicate, parse_objective, parse_predicate
+from cujeval.targets.config import TargetSpec
+from cujeval.yamlsource import LineList, LineMap, dotted, line_of, load_yaml
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Settings(_Frozen):
+    concurrency: int = Field(8, ge=1, le=4096)
+    retries: int = Field(3, ge=0, le=20)
+    backoff_s: float = Field(0.5, ge=0)
+    max_backoff_s: float = Field(20.0, ge=0)
+    epochs: int = Field(1, ge=1, le=100)
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    gate: Literal["interval", "point"] = "interval"
+    strict: bool = False
+    bootstrap_resamples: int = Field(2000, ge=100)
+    seed: int = 0
+    worst_cases: int = Field(5, ge=0)
+
+
+class SLOSpec(_Frozen):
+    """One SLO: exactly one of ``good`` (ratio), ``objective`` (aggregate), ``all_of``
+    (journey success: every named ratio SLO's predicate good in the same case)."""
+
+    name: str
+    description: str = ""
+    good: str | None = None
+    objective: str | None = None
+    all_of: tuple[str, ...] | None = None
+    target: float | None = Field(None, gt=0, le=1)
+    blocking: bool = True
+    unscorable: Literal["skip", "bad"] = "skip"
+
+    @field_validator("good")
+    @classmethod
+    def _good(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_predicate(value)
+        return value
+
+    @field_validator("objective")
+    @classmethod
+    def _objective(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_objective(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SLOSpec:
+        forms = [f for f in ("good", "objective", "all_of") if getattr(self, f) is not None]
+        if len(forms) != 1:
+            raise ValueError("give exactly one of 'good', 'objective' or 'all_of'")
+        if self.objective is not None:
+            if self.target is not None:
+                raise ValueError("'target' goes with 'good' or 'all_of', not with 'objective'")
+        else:
+            if self.target is None:
+                raise ValueError("a ratio SLO needs 'target' (e.g. 0.95: good in 95 % of cases)")
+        return self
+
+    @property
+    def kind(self) -> Literal["ratio", "aggregate", "journey"]:
+        if self.objective is not None:
+            return "aggregate"
+        return "journey" if self.all_of is not None else "ratio"
+
+    @property
+    def predicate(self) -> Predicate:
+        return parse_predicate(self.good or "")
+
+    @property
+    def parsed_objective(self) -> Objective:
+        return parse_objective(self.objective or "")
+
+
+class ScorerSpec(_Frozen):
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+    line: int | None = None
+
+
+class Journey(_Frozen):
+    name: str
+    description: str = ""
+    dataset: str
+    target: str
+    scorers: tuple[ScorerSpec, ...]
+    slos: tuple[SLOSpec, ...] = ()
+    instructions: tuple[dict[str, Any], ...] = ()
+
+    @field_validator("scorers", mode="before")
+    @classmethod
+    def _scorers(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        out: list[Any] = []
+        for i, item in enumerate(value):
+            line = value.lines[i] if isinstance(value, LineList) else None
+            if isinstance(item, str):
+                out.append({"name": item, "line": line})
+            elif isinstance(item, dict) and len(item) == 1:
+                ((name, options),) = item.items()
+                out.append({"name": name, "options": options or {}, "line": line})
+            else:
+                out.append(item)
+        return out
+
+    @model_validator(mode="after")
+    def _slo_names(self) -> Journey:
+        names = [s.name for s in self.slos]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"duplicate SLO names: {', '.join(sorted(dupes))}")
+        ratio = {s.name for s in self.slos if s.kind == "ratio"}
+        for slo in self.slos:
+            for step in slo.all_of or ():
+                if step not in ratio:
+                    raise ValueError(
+                        f"SLO {slo.name!r}: all_of names {step!r}, which is not a ratio SLO "
+                        f"of this journey (ratio SLOs: {', '.join(sorted(ratio)) or 'none'})"
+                    )
+        return self
+
+
+class Suite(_Frozen):
+    version: Literal[1] = 1
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    description: str = ""
+    targets: dict[str, TargetSpec]
+    journeys: tuple[Journey, ...] = Field(min_length=1)
+    settings: Settings = Settings()
+    prices: dict[str, dict[str, float]] = Field(default_factory=dict)
+    judge: dict[str, Any] | None = None
+    path: Path = Path("suite.yaml")
+
+    def dataset_path(self, journey: Journey) -> Path:
+        """Dataset paths are relative to the suite file."""
+        p = Path(journey.dataset)
+        return p if p.is_absolute() else (self.path.parent / p)
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Parse and validate ``path``. Raises SuiteError naming file:line and field."""
+    path = Path(path)
+    if not path.exists():
+        raise SuiteError("no such suite file", file=path)
+    tree = load_yaml(path)
+    if not isinstance(tree, LineMap):
+        raise SuiteError("a suite is a mapping with 'name', 'targets' and 'journeys'", file=path)
+    try:
+        suite = Suite.model_validate({**tree, "path": path})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc: list[str | int] = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc.append("kind")
+        if err["type"] == "missing":
+            msg = "is required"
+        elif err["type"] == "extra_forbidden":
+            msg = "is not a known field"
+        raise SuiteError(
+            msg + _more(exc), file=path, line=line_of(tree, loc), field=dotted(loc) or None
+        ) from None
+    _check_references(suite, tree)
+    return suite
+
+
+def _check_references(suite: Suite, tree: LineMap) -> None:
+    seen: set[str] = set()
+    for i, journey in enumerate(suite.journeys):
+        if journey.name in seen:
+            loc: list[str | int] = ["journeys", i, "name"]
+            raise SuiteError(
+                f"duplicate journey name {journey.name!r}",
+                file=suite.path,
+                line=line_of(tree, loc),
+                field=dotted(loc),
+            )
+        seen.add(journey.name)
+        if journey.target not in suite.targets:
+            loc = ["journeys", i, "target"]
+            raise SuiteError(
+                f"names target {journey.target!r}; defined targets: "
+                f"{', '.join(sorted(suite.targets)) or 'none'}",
+                file=suite.path,
+                line=line_of(tree, loc),
+                field=dotted(loc),
+            )
+
+
+_UNION_TAGS = {"openai", "http", "python", "function-after[_one_form(), SLOSpec]"}
+
+
+def _more(exc: ValidationError) -> str:
+    n = exc.error_count()
+    return f" (and {n - 1} more problem{'s' if n > 2 else ''})" if n > 1 else ""

@@ -1,0 +1,178 @@
+"""A real HTTP server on 127.0.0.1 for runner and target tests: an aiohttp app in a background
+thread with routes that behave well or badly on purpose, and a log of every call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class CallLog:
+    calls: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hit(self, key: str) -> int:
+        with self.lock:
+            self.calls[key] += 1
+            return self.calls[key]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _answer(question: str) -> dict[str, Any]:
+    return {
+        "answer": f"You asked: {question}",
+        "contexts": [
+            {"id": "d1", "text": f"About {question}", "score": 0.9},
+            {"id": "d2", "text": "Something else", "score": 0.5},
+        ],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 5},
+        "model": "test-model",
+    }
+
+
+def build_app(log: CallLog, *, delay_s: float = 0.0) -> web.Application:
+    async def answer(request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        q = str(body.get("question", ""))
+        log.hit(f"answer:{q}")
+        if delay_s:
+            await asyncio.sleep(delay_s)
+        return web.json_response(_answer(q))
+
+    async def flaky(request: web.Request) -> web.StreamResponse:
+        """Fails the first `fail` calls per question with `status` (and Retry-After), then ok."""
+        body = await request.json()
+        q = str(body.get("question", ""))
+        n = log.hit(f"flaky:{q}")
+        fail = int(request.query.get("fail", "1"))
+        status = int(request.query.get("status", "503"))
+        if n <= fail:
+            headers = {}
+            if "retry_after" in request.query:
+                headers["Retry-After"] = request.query["retry_after"]
+            return web.json_response({"error": "try later"}, status=status, headers=headers)
+        return web.json_response(_answer(q))
+
+    async def status(request: web.Request) -> web.StreamResponse:
+        code = int(request.match_info["code"])
+        log.hit(f"status:{code}")
+        return web.json_response({"error": "no"}, status=code)
+
+    async def badjson(request: web.Request) -> web.StreamResponse:
+        log.hit("badjson")
+        return web.Response(text="{not json", content_type="application/json")
+
+    async def big(request: web.Request) -> web.StreamResponse:
+        log.hit("big")
+        return web.json_response({"answer": "x" * 200_000})
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        log.hit("slow")
+        await asyncio.sleep(float(request.query.get("s", "5")))
+        return web.json_response(_answer("slow"))
+
+    async def reset(request: web.Request) -> web.StreamResponse:
+        log.hit("reset")
+        assert request.transport is not None
+        request.transport.abort()
+        return web.Response()
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        q = body["messages"][-1]["content"]
+        log.hit(f"chat:{q}")
+        words = f"Answer to {q}".split(" ")
+        usage = {"prompt_tokens": 20, "completion_tokens": len(words)}
+        contexts = [{"id": "c1", "text": "ctx"}]
+        if not body.get("stream"):
+            return web.json_response(
+                {
+                    "id": "x",
+                    "object": "chat.completion",
+                    "model": body["model"],
+                    "choices": [{"index": 0, "message": {"role": "assistant",
+                                                         "content": " ".join(words)}}],
+                    "usage": usage,
+                    "contexts": contexts,
+                }
+            )
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        if request.query.get("malformed"):
+            await resp.write(b"data: {broken\n\n")
+            return resp
+        await asyncio.sleep(0.05)
+        for i, w in enumerate(words):
+            chunk = {"object": "chat.completion.chunk", "model": body["model"],
+                     "choices": [{"index": 0, "delta": {"content": (" " if i else "") + w}}]}
+            await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            await asyncio.sleep(0.01)
+        final = {"object": "chat.completion.chunk", "model": body["model"], "choices": [],
+                 "usage": usage, "contexts": contexts}
+        await resp.write(f"data: {json.dumps(final)}\n\n".encode())
+        await resp.write(b"data: [DONE]\n\n")
+        return resp
+
+    app = web.Application()
+    app.router.add_post("/answer", answer)
+    app.router.add_post("/flaky", flaky)
+    app.router.add_post("/status/{code}", status)
+    app.router.add_post("/badjson", badjson)
+    app.router.add_post("/big", big)
+    app.router.add_post("/slow", slow)
+    app.router.add_post("/reset", reset)
+    app.router.add_post("/v1/chat/completions", chat)
+    return app
+
+
+@contextmanager
+def serve(*, delay_s: float = 0.0) -> Iterator[tuple[str, CallLog]]:
+    """Run the app on a free port in a thread; yields (base_url, call log)."""
+    log = CallLog()
+    port = free_port()
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    runner = web.AppRunner(build_app(log, delay_s=delay_s), access_log=None)
+
+    def main() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=main, daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        yield f"http://127.0.0.1:{port}", log
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+if __name__ == "__main__":  # a standalone server for subprocess tests and benchmarks
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--delay-s", type=float, default=0.0)
+    args = parser.parse_args()
+    web.run_app(build_app(CallLog(), delay_s=args.delay_s), host="127.0.0.1", port=args.port,
+                access_log=None, print=None)

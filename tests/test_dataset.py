@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cujeval.dataset import digest, inspect, iter_cases
+from cujeval.errors import DatasetError, InputError
+
+
+def jsonl(tmp_path: Path, rows: list[object], name: str = "d.jsonl") -> Path:
+    p = tmp_path / name
+    p.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return p
+
+
+def test_streams_validated_cases(tmp_path: Path) -> None:
+    p = jsonl(tmp_path, [
+        {"id": "a", "input": "q1", "relevant_ids": ["d1"], "tags": ["x"]},
+        {"id": 7, "input": [{"role": "user", "content": "q2"}]},
+    ])
+    cases = list(iter_cases(p))
+    assert [c.id for c in cases] == ["a", "7"]
+    assert cases[1].question == "q2"
+    info = inspect(p)
+    assert info.n_cases == 2 and info.digest == digest(p) and info.digest.startswith("sha256:")
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        ([{"id": "a", "input": "q"}, {"input": "x"}], r"d.jsonl:2: field 'id': is required"),
+        ([{"id": "a", "input": "q"}, "{broken"], r"d.jsonl:2: invalid JSON"),
+        ([{"id": "a", "input": "q"}, {"id": "a", "input": "r"}], r"d.jsonl:2: field 'id': duplicate id 'a' \(first at line 1\)"),
+        ([{"id": "a", "input": "q", "relevant_ids": "d1"}], r"d.jsonl:1: field 'relevant_ids'"),
+        ([["not", "an", "object"]], r"d.jsonl:1: a case must be a JSON object"),
+    ],
+)
+def test_errors_name_file_line_field(tmp_path: Path, rows: list[object], expected: str) -> None:
+    with pytest.raises(DatasetError, match=expected):
+        inspect(jsonl(tmp_path, rows))
+
+
+def test_unknown_instruction_suggests(tmp_path: Path) -> None:
+    p = jsonl(tmp_path, [{"id": "a", "input": "q", "instructions": [
+        {"id": "punctuation:no_comas", "kwargs": {}}]}])
+    with pytest.raises(InputError, match=r"d.jsonl:1: .*punctuation:no_comma"):
+        inspect(p)
+
+
+def test_csv(tmp_path: Path) -> None:
+    p = tmp_path / "d.csv"
+    p.write_text('id,input,relevant_ids\na,hello,d1|d2\nb,bye,"[""d3""]"\n')
+    cases = list(iter_cases(p))
+    assert cases[0].relevant_ids == ("d1", "d2") and cases[1].relevant_ids == ("d3",)
+
+
+def test_empty_and_missing(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="no cases"):
+        inspect(jsonl(tmp_path, []))
+    with pytest.raises(DatasetError, match="no such dataset"):
+        inspect(tmp_path / "missing.jsonl")
+
+
+def test_bundled_datasets_valid() -> None:
+    root = Path(__file__).resolve().parents[1] / "datasets"
+    for p in root.glob("*.jsonl"):
+        assert inspect(p).n_cases > 0

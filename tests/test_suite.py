@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cujeval.errors import InputError, SuiteError
+from cujeval.suite import load_suite
+
+GOOD = """\
+name: shop
+targets:
+  rag:
+    kind: http
+    url: ${SHOP_URL:-http://127.0.0.1:9}/answer
+journeys:
+  - name: grounded
+    dataset: cases.jsonl
+    target: rag
+    scorers:
+      - latency_s
+      - precision@4
+      - cost_usd: {prices: {m: {input_per_mtok: 1, output_per_mtok: 2}}}
+    slos:
+      - name: fast
+        objective: p95(latency_s) <= 2
+      - name: grounded
+        good: faithfulness >= 0.8
+        target: 0.95
+      - name: success
+        all_of: [grounded]
+        target: 0.9
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "suite.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_loads_frozen_suite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SHOP_URL", raising=False)
+    suite = load_suite(write(tmp_path, GOOD))
+    assert suite.targets["rag"].url == "http://127.0.0.1:9/answer"  # type: ignore[union-attr]
+    j = suite.journeys[0]
+    assert [s.name for s in j.scorers] == ["latency_s", "precision@4", "cost_usd"]
+    assert j.scorers[2].options["prices"]["m"]["output_per_mtok"] == 2
+    assert [s.kind for s in j.slos] == ["aggregate", "ratio", "journey"]
+    assert suite.dataset_path(j) == tmp_path / "cases.jsonl"
+    with pytest.raises(Exception):
+        suite.name = "other"  # type: ignore[misc]
+
+
+def test_env_interpolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_URL", "http://127.0.0.1:1234")
+    suite = load_suite(write(tmp_path, GOOD))
+    assert suite.targets["rag"].url == "http://127.0.0.1:1234/answer"  # type: ignore[union-attr]
+
+
+def test_unset_variable_without_default(tmp_path: Path) -> None:
+    text = GOOD.replace("${SHOP_URL:-http://127.0.0.1:9}", "${CUJEVAL_SURELY_UNSET}")
+    with pytest.raises(InputError, match=r"suite.yaml:5: field 'targets.rag.url'.*CUJEVAL_SURELY_UNSET"):
+        load_suite(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("target: rag", "target: rga"), r":9: field 'journeys\[0\].target': names target 'rga'"),
+        (("        target: 0.95\n", "        target: 1.5\n"), r":19: field 'journeys\[0\].slos\[1\].target'"),
+        (("objective: p95(latency_s) <= 2", "objective: p95 latency <= 2"), r":16: .*cannot parse objective"),
+        (("good: faithfulness >= 0.8", "good: faithfulness >= high"), r":18: .*cannot parse predicate"),
+        (("all_of: [grounded]", "all_of: [fast]"), r"all_of names 'fast', which is not a ratio SLO"),
+        (("kind: http", "kind: ftp"), r":4: field 'targets.rag.kind'"),
+        (("    url:", "    uri:"), r"targets.rag"),
+        (("scorers:\n", "scorers: [\n"), r"invalid YAML"),
+    ],
+)
+def test_errors_name_file_line_field(tmp_path: Path, edit: tuple[str, str], expected: str) -> None:
+    with pytest.raises(SuiteError if "YAML" not in expected else InputError, match=expected):
+        load_suite(write(tmp_path, GOOD.replace(*edit)))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SuiteError, match="no such suite file"):
+        load_suite(tmp_path / "nope.yaml")
+
+
+def test_bundled_suites_load() -> None:
+    root = Path(__file__).resolve().parents[1] / "suites"
+    suites = sorted(root.glob("*.yaml"))
+    assert suites, "the repository bundles at least one suite"
+    for path in suites:
+        assert load_suite(path).journeys
