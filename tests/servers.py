@@ -113,7 +113,7 @@ def build_app(log: CallLog, *, delay_s: float = 0.0) -> web.Application:
             )
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
-        if request.query.get("malformed"):
+        if body.get("malformed"):
             await resp.write(b"data: {broken\n\n")
             return resp
         await asyncio.sleep(0.05)

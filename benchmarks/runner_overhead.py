@@ -1,0 +1,102 @@
+"""Runner overhead against an endpoint with a fixed latency on 127.0.0.1.
+
+An endpoint-bound runner with N cases at concurrency C against latency L should take about
+ceil(N/C)*L. This prints wall time against that bound and the runner's peak memory (max RSS),
+for N = 10,000 (time) and N = 1,000 / 10,000 / 100,000 (memory: flat in N is the goal).
+
+    .venv/bin/python benchmarks/runner_overhead.py            # the full table
+    .venv/bin/python benchmarks/runner_overhead.py --quick    # N = 2,000 only
+
+The endpoint (tests/servers.py) runs in its own process; each measurement runs the runner in a
+fresh process so peak RSS belongs to that N alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def measure(url: str, n: int, c: int, workdir: Path) -> dict[str, float]:
+    """Run in this (fresh) process: returns wall seconds and max RSS in MiB."""
+    from tests.helpers import write_suite
+
+    from cujeval.runner import RunOptions, run_suite
+    from cujeval.suite import load_suite
+
+    suite = load_suite(
+        write_suite(workdir, url=f"{url}/answer", n=n, scorers=["error", "latency_s"],
+                    settings={"concurrency": c, "retries": 0})
+    )
+    start = time.perf_counter()
+    result = run_suite(suite, RunOptions(output_dir=workdir / "out", progress=False))
+    wall = time.perf_counter() - start
+    assert result.journeys[0].n_rows == n and result.journeys[0].n_errors == 0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"wall_s": wall, "max_rss_mib": rss}
+
+
+def run_child(url: str, n: int, c: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", url, str(n), str(c), tmp],
+            capture_output=True, text=True, check=True,
+        )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--child", nargs=4)
+    args = parser.parse_args()
+    if args.child:
+        url, n, c, tmp = args.child
+        print(json.dumps(measure(url, int(n), int(c), Path(tmp))))
+        return
+    from tests.servers import free_port
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.servers", "--port", str(port), "--delay-s",
+         str(args.latency)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(urllib.request.Request(
+                    f"{url}/answer", data=b'{"question": "x"}', method="POST"), timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        c, lat = args.concurrency, args.latency
+        print(f"endpoint latency {lat * 1000:.0f} ms, concurrency {c}, 2-core machine")
+        print(f"{'N':>8} {'bound s':>8} {'wall s':>8} {'wall/bound':>10} {'max RSS MiB':>12}")
+        sizes = [2_000] if args.quick else [1_000, 10_000, 100_000]
+        for n in sizes:
+            bound = math.ceil(n / c) * lat
+            m = run_child(url, n, c)
+            print(f"{n:>8} {bound:>8.2f} {m['wall_s']:>8.2f} {m['wall_s'] / bound:>10.3f} "
+                  f"{m['max_rss_mib']:>12.1f}")
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()

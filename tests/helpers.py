@@ -1,0 +1,52 @@
+"""Small builders for suites and datasets written to a temporary directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def write_dataset(path: Path, n: int, **extra: Any) -> Path:
+    with path.open("w") as f:
+        for i in range(n):
+            f.write(json.dumps({"id": f"c{i:04d}", "input": f"question {i}", **extra}) + "\n")
+    return path
+
+
+def write_suite(
+    directory: Path,
+    *,
+    url: str,
+    n: int = 10,
+    scorers: list[Any] | None = None,
+    slos: list[dict[str, Any]] | None = None,
+    settings: dict[str, Any] | None = None,
+    extra_journeys: list[dict[str, Any]] | None = None,
+    targets: dict[str, Any] | None = None,
+) -> Path:
+    write_dataset(directory / "cases.jsonl", n, relevant_ids=["d1"])
+    suite = {
+        "name": "t",
+        "targets": {"svc": {"kind": "http", "url": url, "timeout_s": 5}, **(targets or {})},
+        "settings": {"concurrency": 4, "retries": 2, "backoff_s": 0.01, **(settings or {})},
+        "journeys": [
+            {
+                "name": "j",
+                "dataset": "cases.jsonl",
+                "target": "svc",
+                "scorers": scorers or ["error", "latency_s", "precision@2"],
+                "slos": slos
+                or [
+                    {"name": "no-errors", "good": "error == false", "target": 0.9},
+                    {"name": "fast", "objective": "p95(latency_s) <= 5"},
+                ],
+            },
+            *(extra_journeys or []),
+        ],
+    }
+    path = directory / "suite.yaml"
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    return path

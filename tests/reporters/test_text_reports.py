@@ -1,0 +1,48 @@
+"""results.json round trip, JUnit XML and the Markdown summary."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from cujeval.reporters import junit, markdown
+from cujeval.results import RunResult
+from cujeval.runner import RunOptions, run_suite
+from cujeval.suite import load_suite
+from tests.helpers import write_suite
+
+
+def make(tmp_path: Path, url: str, **kw: Any) -> RunResult:
+    suite = write_suite(tmp_path, url=url, **kw)
+    return run_suite(load_suite(suite), RunOptions(output_dir=tmp_path / "o", progress=False))
+
+
+def test_junit_one_testcase_per_slo(tmp_path: Path, fault_server: tuple[str, Any]) -> None:
+    url, _ = fault_server
+    result = make(tmp_path, f"{url}/status/500", n=10, settings={"retries": 0})
+    root = ET.parse(junit.write(result, tmp_path)).getroot()
+    cases = root.findall(".//testcase")
+    assert [c.get("name") for c in cases] == ["no-errors", "fast"]
+    failure = cases[0].find("failure")
+    assert failure is not None and "no-errors BREACHED" in (failure.get("message") or "")
+    assert root.find("testsuite").get("failures") == "1"  # type: ignore[union-attr]
+
+
+def test_markdown_and_round_trip(tmp_path: Path, fault_server: tuple[str, Any]) -> None:
+    url, _ = fault_server
+    result = make(tmp_path, f"{url}/answer", n=10)
+    text = markdown.render(result)
+    assert "gate passed" in text and "| no-errors |" in text and "MET" in text
+    again = RunResult.model_validate_json(result.model_dump_json())
+    assert again == result and again.schema_version == 1
+    slo = again.journeys[0].slos[0]
+    assert {slo.name, slo.verdict} == {"no-errors", "MET"} and slo.n == 10
+    assert slo.lower is not None and slo.upper is not None and slo.target == 0.9
+
+
+def test_markdown_escapes_pipes(tmp_path: Path, fault_server: tuple[str, Any]) -> None:
+    url, _ = fault_server
+    result = make(tmp_path, f"{url}/answer", n=3,
+                  slos=[{"name": "a|b", "good": "error == false", "target": 0.5}])
+    assert "a\\|b" in markdown.render(result)

@@ -1,0 +1,100 @@
+"""The http target against a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from cujeval.errors import TargetConnectError, TargetHTTPError, TargetProtocolError, TargetTimeout
+from cujeval.records import GoldenCase, Observation
+from cujeval.targets import build_target
+from cujeval.targets.base import redact_url
+from cujeval.targets.config import HttpTargetSpec
+from cujeval.targets.http import fill
+from tests.servers import free_port
+
+CASE = GoldenCase(id="c1", input="how do I reset?", tags=("a",))
+
+
+def call(url: str, **spec: Any) -> Observation:
+    async def go() -> Observation:
+        target = build_target("t", HttpTargetSpec(kind="http", url=url, **spec))
+        try:
+            return await target.call(CASE)
+        finally:
+            await target.aclose()
+
+    return asyncio.run(go())
+
+
+def test_maps_answer_contexts_usage(fault_server: tuple[str, Any]) -> None:
+    url, _ = fault_server
+    obs = call(f"{url}/answer")
+    assert obs.answer == "You asked: how do I reset?"
+    assert obs.retrieved_ids == ["d1", "d2"]
+    assert obs.usage is not None and obs.usage.prompt_tokens == 12
+    assert obs.model == "test-model" and obs.latency_s is not None and obs.latency_s > 0
+
+
+def test_jmespath_mapping_and_template(fault_server: tuple[str, Any]) -> None:
+    url, _ = fault_server
+    obs = call(
+        f"{url}/answer",
+        request={"question": "{{case.id}}: {{question}}"},
+        response={"answer": "answer", "contexts": "contexts[?score > `0.6`]"},
+    )
+    assert obs.answer == "You asked: c1: how do I reset?"
+    assert obs.retrieved_ids == ["d1"]
+
+
+def test_fill_keeps_types() -> None:
+    assert fill({"m": "{{messages}}", "t": "{{case.tags}}", "n": 3}, CASE) == {
+        "m": [{"role": "user", "content": "how do I reset?"}], "t": ["a"], "n": 3}
+
+
+@pytest.mark.parametrize(
+    ("path", "error", "match"),
+    [
+        ("/status/503", TargetHTTPError, "HTTP 503"),
+        ("/badjson", TargetProtocolError, "not JSON"),
+        ("/reset", TargetConnectError, "lost"),
+    ],
+)
+def test_faults_raise_typed_errors(
+    fault_server: tuple[str, Any], path: str, error: type[Exception], match: str
+) -> None:
+    url, _ = fault_server
+    with pytest.raises(error, match=match):
+        call(f"{url}{path}")
+
+
+def test_oversized_body(fault_server: tuple[str, Any]) -> None:
+    url, _ = fault_server
+    with pytest.raises(TargetProtocolError, match="exceeds 1000 bytes"):
+        call(f"{url}/big", max_response_bytes=1000)
+
+
+def test_timeout(fault_server: tuple[str, Any]) -> None:
+    url, _ = fault_server
+    with pytest.raises(TargetTimeout):
+        call(f"{url}/slow?s=3", timeout_s=0.3)
+
+
+def test_refused() -> None:
+    with pytest.raises(TargetConnectError, match="cannot connect"):
+        call(f"http://127.0.0.1:{free_port()}/answer")
+
+
+def test_retry_after_parsed(fault_server: tuple[str, Any]) -> None:
+    url, _ = fault_server
+    with pytest.raises(TargetHTTPError) as info:
+        call(f"{url}/flaky?fail=100&status=429&retry_after=7")
+    assert info.value.status == 429 and info.value.retry_after_s == 7
+
+
+def test_redact_url() -> None:
+    assert redact_url("https://u:p@h.example:8443/x?api_key=s3&q=1") == (
+        "https://h.example:8443/x?api_key=%2A%2A%2A&q=1"
+    )
