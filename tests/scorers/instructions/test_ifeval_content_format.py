@@ -33,12 +33,13 @@ def test_constrained_response(passes: Passes) -> None:
     assert not passes("detectable_format:constrained_response", "My answer is perhaps.")
 
 
-def test_highlighted_sections_count_bold_twice(passes: Passes) -> None:
+def test_highlighted_sections_italic_and_bold(passes: Passes) -> None:
     assert passes("detectable_format:number_highlighted_sections", "*a* and *b*", num_highlights=2)
     assert not passes(
         "detectable_format:number_highlighted_sections", "*a* and * *", num_highlights=2
     )
-    assert passes("detectable_format:number_highlighted_sections", "**bold**", num_highlights=2)
+    assert passes("detectable_format:number_highlighted_sections", "**b** *i*", num_highlights=2)
+    assert not passes("detectable_format:number_highlighted_sections", "**bold**", num_highlights=2)
 
 
 def test_multiple_sections(passes: Passes) -> None:

@@ -35,8 +35,10 @@ def constrained_response(text: str, _kw: Mapping[str, Any], _: Exchange) -> bool
 
 @instruction("detectable_format:number_highlighted_sections", Param("num_highlights", integer()))
 def number_highlighted_sections(text: str, kw: Mapping[str, Any], _: Exchange) -> bool:
-    """At least ``num_highlights`` non-blank ``*...*`` spans on one line; a ``**...**`` span
-    counts again on its own, as upstream counts it."""
+    r"""At least ``num_highlights`` non-blank ``*...*`` or ``**...**`` spans, each on one line.
+
+    count = non-blank matches of ``\*[^\n*]*\*`` + non-blank matches of ``\*\*[^\n*]*\*\*``.
+    """
     single = sum(1 for h in _HIGHLIGHT.findall(text) if h.strip("*").strip())
     double = sum(1 for h in _BOLD.findall(text) if h[2:-2].strip())
     minimum: int = kw["num_highlights"]

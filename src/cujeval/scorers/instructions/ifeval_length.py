@@ -32,7 +32,7 @@ def number_words(text: str, kw: Mapping[str, Any], _: Exchange) -> bool:
     heavy=True,
 )
 def number_sentences(text: str, kw: Mapping[str, Any], _: Exchange) -> bool:
-    """The sentence count (untrained Punkt) compares to ``num_sentences``."""
+    """The sentence count (English Punkt) compares to ``num_sentences``."""
     return holds(count_sentences(text), kw["relation"], kw["num_sentences"])
 
 

@@ -67,7 +67,7 @@ def max_words(text: str, kw: Mapping[str, Any], _: Exchange) -> bool:
 
 @instruction("product:max_sentences", Param("max_sentences", integer()), heavy=True)
 def max_sentences(text: str, kw: Mapping[str, Any], _: Exchange) -> bool:
-    """Sentence count (untrained Punkt) <= ``max_sentences``."""
+    """Sentence count (English Punkt) <= ``max_sentences``."""
     limit: int = kw["max_sentences"]
     return count_sentences(text) <= limit
 

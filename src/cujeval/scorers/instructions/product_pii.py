@@ -19,8 +19,8 @@ KINDS = ("email", "phone", "card")
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
-_INTERNATIONAL = re.compile(r"(?<![\w+])\+\d[\d\s().-]{6,22}\d(?!\d)")
-_NORTH_AMERICAN = re.compile(r"(?<![\d-])(?:\(\d{3}\)\s?|\d{3}[-.\s])\d{3}[-.\s]\d{4}(?![\d-])")
+_INTERNATIONAL = re.compile(r"(?<![\w+])\+\d[\d \t().-]{6,22}\d(?!\d)")
+_NORTH_AMERICAN = re.compile(r"(?<![\d-])(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?![\d-])")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -53,12 +53,14 @@ def find_pii(text: str, kinds: Sequence[str] = KINDS) -> list[tuple[str, str]]:
             if 13 <= len(_digits(m.group())) <= 19 and luhn_valid(_digits(m.group()))
         ]
     if "phone" in kinds:
-        found += [
-            ("phone", m.group())
-            for m in _INTERNATIONAL.finditer(text)
-            if 8 <= len(_digits(m.group())) <= 15
+        phones = [m for m in _INTERNATIONAL.finditer(text) if 8 <= len(_digits(m.group())) <= 15]
+        covered = [m.span() for m in phones]
+        phones += [
+            m
+            for m in _NORTH_AMERICAN.finditer(text)
+            if not any(start <= m.start() and m.end() <= end for start, end in covered)
         ]
-        found += [("phone", m.group()) for m in _NORTH_AMERICAN.finditer(text)]
+        found += [("phone", m.group()) for m in sorted(phones, key=lambda m: m.start())]
     return found
 
 

@@ -66,30 +66,22 @@ def _per_instruction(verdicts: list[Verdict]) -> Scores:
     return scores
 
 
+def _explain(failed: list[str], total: int) -> str:
+    return f"failed: {', '.join(failed)}" if failed else f"all {total} instructions followed"
+
+
 def _summary(verdicts: list[Verdict]) -> Scores:
-    strict = all(v.strict for v in verdicts)
-    loose = all(v.loose for v in verdicts)
+    """Prompt-level strict and loose: a case passes only if every instruction does."""
+    listing = [{"id": v.id, "strict": v.strict, "loose": v.loose} for v in verdicts]
     failed = [v.id for v in verdicts if not v.strict]
     failed_loose = [v.id for v in verdicts if not v.loose]
-    listing = [{"id": v.id, "strict": v.strict, "loose": v.loose} for v in verdicts]
     return {
         NAME: Score(
-            value=strict,
-            explanation=(
-                f"failed: {', '.join(failed)}"
-                if failed
-                else f"all {len(verdicts)} instructions followed"
-            ),
-            metadata={"instructions": listing, "loose": loose},
+            value=not failed,
+            explanation=_explain(failed, len(verdicts)),
+            metadata={"instructions": listing, "loose": not failed_loose},
         ),
-        LOOSE: Score(
-            value=loose,
-            explanation=(
-                f"failed: {', '.join(failed_loose)}"
-                if failed_loose
-                else f"all {len(verdicts)} instructions followed"
-            ),
-        ),
+        LOOSE: Score(value=not failed_loose, explanation=_explain(failed_loose, len(verdicts))),
     }
 
 

