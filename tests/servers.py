@@ -58,7 +58,7 @@ def build_app(log: CallLog, *, delay_s: float = 0.0) -> web.Application:
         """Fails the first `fail` calls per question with `status` (and Retry-After), then ok."""
         body = await request.json()
         q = str(body.get("question", ""))
-        n = log.hit(f"flaky:{q}")
+        n = log.hit(f"flaky{request.query.get('ns', '')}:{q}")
         fail = int(request.query.get("fail", "1"))
         status = int(request.query.get("status", "503"))
         if n <= fail:

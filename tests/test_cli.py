@@ -33,7 +33,7 @@ def test_help_is_light() -> None:
 def test_malformed_yaml_exits_2_with_line(tmp_path: Path) -> None:
     suite = write_suite(tmp_path, url="http://127.0.0.1:9/answer")
     text = suite.read_text().splitlines()
-    text[3] = text[3] + " ]["
+    text[3] = "    url: http://127.0.0.1:9/answer: oops"
     suite.write_text("\n".join(text))
     r = cujeval("run", str(suite), "--no-mlflow")
     assert r.returncode == 2

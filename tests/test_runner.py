@@ -44,23 +44,23 @@ def test_rows_scores_and_verdicts(tmp_path: Path, fault_server: tuple[str, Any])
 
 def test_retries_then_succeeds(tmp_path: Path, fault_server: tuple[str, Any]) -> None:
     url, log = fault_server
-    result = run(write_suite(tmp_path, url=f"{url}/flaky?fail=1&status=503", n=5), tmp_path / "o")
+    result = run(write_suite(tmp_path, url=f"{url}/flaky?ns=retry&fail=1&status=503", n=5), tmp_path / "o")
     assert result.journeys[0].n_errors == 0
     assert all(r["observation"]["attempts"] == 2 for r in journal(tmp_path / "o"))
-    assert log.calls["flaky:question 0"] == 2
+    assert log.calls["flakyretry:question 0"] == 2
 
 
 def test_retry_after_honoured_then_recorded_as_error(
     tmp_path: Path, fault_server: tuple[str, Any]
 ) -> None:
     url, log = fault_server
-    suite = write_suite(tmp_path, url=f"{url}/flaky?fail=99&status=429&retry_after=0.05", n=3,
+    suite = write_suite(tmp_path, url=f"{url}/flaky?ns=429&fail=99&status=429&retry_after=0.05", n=3,
                         settings={"retries": 2})
     result = run(suite, tmp_path / "o")
     rows = journal(tmp_path / "o")
     assert {r["observation"]["status"] for r in rows} == {"http_429"}
     assert all(r["observation"]["attempts"] == 3 for r in rows)
-    assert log.calls["flaky:question 1"] == 3
+    assert log.calls["flaky429:question 1"] == 3
     assert result.journeys[0].n_errors == 3
     slo = {s.name: s for s in result.journeys[0].slos}["no-errors"]
     assert slo.good == 0 and slo.verdict == "BREACHED" and result.gate.exit_code == 1

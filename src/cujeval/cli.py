@@ -131,6 +131,9 @@ def _run(
     result = run_suite(suite, options)
     write_all(result, output, mlflow=mlflow)
     print(f"results: {output}/results.json", file=sys.stderr)
+    if result.status == "aborted":
+        _err(f"run aborted: {result.abort_reason}; finished cases are kept in {output} "
+             f"(complete it with --resume --output {output})")
     return result.gate.exit_code
 
 

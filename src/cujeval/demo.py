@@ -45,10 +45,13 @@ def parse_faults(text: str | None) -> dict[str, float]:
 
 def run_demo(faults: dict[str, float], run: Callable[[Path], int]) -> int:
     from cujeval.reference.launch import start_rag_service
+    from cujeval.runner import validate
+    from cujeval.suite import load_suite
 
     suite = project_root() / DEMO_SUITE
     if not suite.exists():
         raise InputError("the bundled demo suite is missing", file=suite)
+    validate(load_suite(suite))  # bad input fails before the service spends time starting
     shown = ", ".join(f"{k}={v:g}" for k, v in faults.items()) or "none"
     print(f"starting the reference RAG service (faults: {shown}) ...", file=sys.stderr)
     with start_rag_service(faults=faults) as service:

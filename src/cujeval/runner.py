@@ -257,6 +257,13 @@ def _entry(r: SLOResult) -> SLOEntry:
     )
 
 
+def validate(suite: Suite) -> None:
+    """Check datasets and scorers without building targets or calling anything."""
+    for journey in suite.journeys:
+        dataset.inspect(suite.dataset_path(journey))
+        build_scorers(suite, journey, None)
+
+
 def prepare(suite: Suite, options: RunOptions) -> tuple[Settings, list[_JourneyPlan]]:
     """Validate everything that can be wrong before a single call: datasets, scorers, targets.
     Raises InputError (exit 2)."""

@@ -31,13 +31,13 @@ def test_junit_one_testcase_per_slo(tmp_path: Path, fault_server: tuple[str, Any
 
 def test_markdown_and_round_trip(tmp_path: Path, fault_server: tuple[str, Any]) -> None:
     url, _ = fault_server
-    result = make(tmp_path, f"{url}/answer", n=10)
+    result = make(tmp_path, f"{url}/answer", n=30)
     text = markdown.render(result)
     assert "gate passed" in text and "| no-errors |" in text and "MET" in text
     again = RunResult.model_validate_json(result.model_dump_json())
     assert again == result and again.schema_version == 1
     slo = again.journeys[0].slos[0]
-    assert {slo.name, slo.verdict} == {"no-errors", "MET"} and slo.n == 10
+    assert {slo.name, slo.verdict} == {"no-errors", "MET"} and slo.n == 30
     assert slo.lower is not None and slo.upper is not None and slo.target == 0.9
 
 
