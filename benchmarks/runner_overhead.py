@@ -37,8 +37,13 @@ def measure(url: str, n: int, c: int, workdir: Path) -> dict[str, float]:
     from cujeval.suite import load_suite
 
     suite = load_suite(
-        write_suite(workdir, url=f"{url}/answer", n=n, scorers=["error", "latency_s"],
-                    settings={"concurrency": c, "retries": 0})
+        write_suite(
+            workdir,
+            url=f"{url}/answer",
+            n=n,
+            scorers=["error", "latency_s"],
+            settings={"concurrency": c, "retries": 0},
+        )
     )
     start = time.perf_counter()
     result = run_suite(suite, RunOptions(output_dir=workdir / "out", progress=False))
@@ -52,7 +57,9 @@ def run_child(url: str, n: int, c: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
             [sys.executable, __file__, "--child", url, str(n), str(c), tmp],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -72,15 +79,28 @@ def main() -> None:
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.servers", "--port", str(port), "--delay-s",
-         str(args.latency)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [
+            sys.executable,
+            "-m",
+            "tests.servers",
+            "--port",
+            str(port),
+            "--delay-s",
+            str(args.latency),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
             try:
-                urllib.request.urlopen(urllib.request.Request(
-                    f"{url}/answer", data=b'{"question": "x"}', method="POST"), timeout=1)
+                urllib.request.urlopen(
+                    urllib.request.Request(
+                        f"{url}/answer", data=b'{"question": "x"}', method="POST"
+                    ),
+                    timeout=1,
+                )
                 break
             except OSError:
                 time.sleep(0.1)
@@ -91,8 +111,10 @@ def main() -> None:
         for n in sizes:
             bound = math.ceil(n / c) * lat
             m = run_child(url, n, c)
-            print(f"{n:>8} {bound:>8.2f} {m['wall_s']:>8.2f} {m['wall_s'] / bound:>10.3f} "
-                  f"{m['max_rss_mib']:>12.1f}")
+            print(
+                f"{n:>8} {bound:>8.2f} {m['wall_s']:>8.2f} {m['wall_s'] / bound:>10.3f} "
+                f"{m['max_rss_mib']:>12.1f}"
+            )
     finally:
         server.terminate()
         server.wait()

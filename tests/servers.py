@@ -105,8 +105,9 @@ def build_app(log: CallLog, *, delay_s: float = 0.0) -> web.Application:
                     "id": "x",
                     "object": "chat.completion",
                     "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant",
-                                                         "content": " ".join(words)}}],
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": " ".join(words)}}
+                    ],
                     "usage": usage,
                     "contexts": contexts,
                 }
@@ -118,12 +119,20 @@ def build_app(log: CallLog, *, delay_s: float = 0.0) -> web.Application:
             return resp
         await asyncio.sleep(0.05)
         for i, w in enumerate(words):
-            chunk = {"object": "chat.completion.chunk", "model": body["model"],
-                     "choices": [{"index": 0, "delta": {"content": (" " if i else "") + w}}]}
+            chunk = {
+                "object": "chat.completion.chunk",
+                "model": body["model"],
+                "choices": [{"index": 0, "delta": {"content": (" " if i else "") + w}}],
+            }
             await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
             await asyncio.sleep(0.01)
-        final = {"object": "chat.completion.chunk", "model": body["model"], "choices": [],
-                 "usage": usage, "contexts": contexts}
+        final = {
+            "object": "chat.completion.chunk",
+            "model": body["model"],
+            "choices": [],
+            "usage": usage,
+            "contexts": contexts,
+        }
         await resp.write(f"data: {json.dumps(final)}\n\n".encode())
         await resp.write(b"data: [DONE]\n\n")
         return resp
@@ -174,5 +183,10 @@ if __name__ == "__main__":  # a standalone server for subprocess tests and bench
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay-s", type=float, default=0.0)
     args = parser.parse_args()
-    web.run_app(build_app(CallLog(), delay_s=args.delay_s), host="127.0.0.1", port=args.port,
-                access_log=None, print=None)
+    web.run_app(
+        build_app(CallLog(), delay_s=args.delay_s),
+        host="127.0.0.1",
+        port=args.port,
+        access_log=None,
+        print=None,
+    )

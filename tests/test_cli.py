@@ -13,8 +13,13 @@ from tests.servers import free_port
 
 
 def cujeval(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cujeval.cli", *args], capture_output=True,
-                          text=True, timeout=300, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "cujeval.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
 
 
 def test_help_is_light() -> None:
@@ -22,7 +27,8 @@ def test_help_is_light() -> None:
         "import sys\nfrom typer.testing import CliRunner\nfrom cujeval.cli import app\n"
         "for args in (['--help'], ['run', '--help'], ['demo', '--help']):\n"
         "    r = CliRunner().invoke(app, args)\n    assert r.exit_code == 0, r.output\n"
-        "heavy = {'torch', 'mlflow', 'ragas', 'sentence_transformers', 'pandas'} & set(sys.modules)\n"
+        "heavy = {'torch', 'mlflow', 'ragas', 'sentence_transformers', 'pandas'}\n"
+        "heavy &= set(sys.modules)\n"
         "print(sorted(heavy))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -59,8 +65,9 @@ def test_unknown_scorer_suggests(tmp_path: Path) -> None:
 
 
 def test_refused_connections_exit_3_and_keep_results(tmp_path: Path) -> None:
-    suite = write_suite(tmp_path, url=f"http://127.0.0.1:{free_port()}/answer", n=20,
-                        settings={"retries": 0})
+    suite = write_suite(
+        tmp_path, url=f"http://127.0.0.1:{free_port()}/answer", n=20, settings={"retries": 0}
+    )
     r = cujeval("run", str(suite), "--no-mlflow", "--output", str(tmp_path / "o"))
     assert r.returncode == 3, r.stderr
     assert "unreachable" in r.stderr and "Traceback" not in r.stderr
@@ -97,13 +104,30 @@ def test_bad_flag_exits_2(tmp_path: Path) -> None:
 
 def test_score_offline(tmp_path: Path) -> None:
     rows = tmp_path / "rows.jsonl"
-    rows.write_text(json.dumps({
-        "id": "r1", "input": "q", "answer": "the answer", "relevant_ids": ["a"],
-        "contexts": [{"id": "b", "text": "x"}, {"id": "a", "text": "y"}],
-    }) + "\n")
+    rows.write_text(
+        json.dumps(
+            {
+                "id": "r1",
+                "input": "q",
+                "answer": "the answer",
+                "relevant_ids": ["a"],
+                "contexts": [{"id": "b", "text": "x"}, {"id": "a", "text": "y"}],
+            }
+        )
+        + "\n"
+    )
     out = tmp_path / "scored.jsonl"
-    r = cujeval("score", "--input", str(rows), "--scorer", "mrr", "--scorer", "precision@2",
-                "--output", str(out))
+    r = cujeval(
+        "score",
+        "--input",
+        str(rows),
+        "--scorer",
+        "mrr",
+        "--scorer",
+        "precision@2",
+        "--output",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     scored = json.loads(out.read_text())
     assert scored["scores"]["mrr"]["value"] == 0.5

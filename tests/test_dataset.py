@@ -16,10 +16,13 @@ def jsonl(tmp_path: Path, rows: list[object], name: str = "d.jsonl") -> Path:
 
 
 def test_streams_validated_cases(tmp_path: Path) -> None:
-    p = jsonl(tmp_path, [
-        {"id": "a", "input": "q1", "relevant_ids": ["d1"], "tags": ["x"]},
-        {"id": 7, "input": [{"role": "user", "content": "q2"}]},
-    ])
+    p = jsonl(
+        tmp_path,
+        [
+            {"id": "a", "input": "q1", "relevant_ids": ["d1"], "tags": ["x"]},
+            {"id": 7, "input": [{"role": "user", "content": "q2"}]},
+        ],
+    )
     cases = list(iter_cases(p))
     assert [c.id for c in cases] == ["a", "7"]
     assert cases[1].question == "q2"
@@ -32,7 +35,10 @@ def test_streams_validated_cases(tmp_path: Path) -> None:
     [
         ([{"id": "a", "input": "q"}, {"input": "x"}], r"d.jsonl:2: field 'id': is required"),
         ([{"id": "a", "input": "q"}, "{broken"], r"d.jsonl:2: invalid JSON"),
-        ([{"id": "a", "input": "q"}, {"id": "a", "input": "r"}], r"d.jsonl:2: field 'id': duplicate id 'a' \(first at line 1\)"),
+        (
+            [{"id": "a", "input": "q"}, {"id": "a", "input": "r"}],
+            r"d.jsonl:2: field 'id': duplicate id 'a' \(first at line 1\)",
+        ),
         ([{"id": "a", "input": "q", "relevant_ids": "d1"}], r"d.jsonl:1: field 'relevant_ids'"),
         ([["not", "an", "object"]], r"d.jsonl:1: a case must be a JSON object"),
     ],
@@ -43,8 +49,10 @@ def test_errors_name_file_line_field(tmp_path: Path, rows: list[object], expecte
 
 
 def test_unknown_instruction_suggests(tmp_path: Path) -> None:
-    p = jsonl(tmp_path, [{"id": "a", "input": "q", "instructions": [
-        {"id": "punctuation:no_comas", "kwargs": {}}]}])
+    p = jsonl(
+        tmp_path,
+        [{"id": "a", "input": "q", "instructions": [{"id": "punctuation:no_comas", "kwargs": {}}]}],
+    )
     with pytest.raises(InputError, match=r"d.jsonl:1: .*punctuation:no_comma"):
         inspect(p)
 

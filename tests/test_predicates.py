@@ -42,8 +42,15 @@ def test_objective() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["latency_s <= 2", "p95 latency_s <= 2", "avg(latency_s) <= 2", "p100(x) < 1",
-             "mean(x) <= abc", "__import__('os')"],
+    "text",
+    [
+        "latency_s <= 2",
+        "p95 latency_s <= 2",
+        "avg(latency_s) <= 2",
+        "p100(x) < 1",
+        "mean(x) <= abc",
+        "__import__('os')",
+    ],
 )
 def test_objective_rejects(text: str) -> None:
     with pytest.raises(ValueError):

@@ -44,7 +44,9 @@ def test_rows_scores_and_verdicts(tmp_path: Path, fault_server: tuple[str, Any])
 
 def test_retries_then_succeeds(tmp_path: Path, fault_server: tuple[str, Any]) -> None:
     url, log = fault_server
-    result = run(write_suite(tmp_path, url=f"{url}/flaky?ns=retry&fail=1&status=503", n=5), tmp_path / "o")
+    result = run(
+        write_suite(tmp_path, url=f"{url}/flaky?ns=retry&fail=1&status=503", n=5), tmp_path / "o"
+    )
     assert result.journeys[0].n_errors == 0
     assert all(r["observation"]["attempts"] == 2 for r in journal(tmp_path / "o"))
     assert log.calls["flakyretry:question 0"] == 2
@@ -54,8 +56,12 @@ def test_retry_after_honoured_then_recorded_as_error(
     tmp_path: Path, fault_server: tuple[str, Any]
 ) -> None:
     url, log = fault_server
-    suite = write_suite(tmp_path, url=f"{url}/flaky?ns=429&fail=99&status=429&retry_after=0.05", n=3,
-                        settings={"retries": 2})
+    suite = write_suite(
+        tmp_path,
+        url=f"{url}/flaky?ns=429&fail=99&status=429&retry_after=0.05",
+        n=3,
+        settings={"retries": 2},
+    )
     result = run(suite, tmp_path / "o")
     rows = journal(tmp_path / "o")
     assert {r["observation"]["status"] for r in rows} == {"http_429"}
@@ -84,10 +90,13 @@ def test_unreachable_target_keeps_finished(tmp_path: Path, fault_server: tuple[s
     url, _ = fault_server
     dead = f"http://127.0.0.1:{free_port()}/answer"
     suite = write_suite(
-        tmp_path, url=f"{url}/answer", n=8,
+        tmp_path,
+        url=f"{url}/answer",
+        n=8,
         targets={"dead": {"kind": "http", "url": dead, "timeout_s": 2}},
-        extra_journeys=[{"name": "second", "dataset": "cases.jsonl", "target": "dead",
-                         "scorers": ["error"]}],
+        extra_journeys=[
+            {"name": "second", "dataset": "cases.jsonl", "target": "dead", "scorers": ["error"]}
+        ],
     )
     result = run(suite, tmp_path / "o")
     assert result.status == "aborted" and "unreachable" in (result.abort_reason or "")
@@ -109,11 +118,21 @@ def test_kill_9_then_resume_calls_no_finished_case_again(tmp_path: Path) -> None
     """A 500-case run killed with SIGKILL mid-way, then --resume: every case exactly once in
     the journal, and no case that had finished before the kill is called again."""
     with serve(delay_s=0.02) as (url, log):
-        suite = write_suite(tmp_path, url=f"{url}/answer", n=500, scorers=["error"],
-                            settings={"concurrency": 4})
+        suite = write_suite(
+            tmp_path, url=f"{url}/answer", n=500, scorers=["error"], settings={"concurrency": 4}
+        )
         out = tmp_path / "run"
-        cmd = [sys.executable, "-m", "cujeval.cli", "run", str(suite), "--output", str(out),
-               "--no-mlflow", "--no-progress"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "cujeval.cli",
+            "run",
+            str(suite),
+            "--output",
+            str(out),
+            "--no-mlflow",
+            "--no-progress",
+        ]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
@@ -130,8 +149,9 @@ def test_kill_9_then_resume_calls_no_finished_case_again(tmp_path: Path) -> None
         finished = {json.loads(x)["case_id"] for x in complete.splitlines()}
         assert 150 <= len(finished) < 500
         calls_before = dict(log.calls)
-        done = subprocess.run([*cmd, "--resume"], env=env, capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run(
+            [*cmd, "--resume"], env=env, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stderr
         rows = journal(out)
         ids = [r["case_id"] for r in rows]

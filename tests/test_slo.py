@@ -32,8 +32,13 @@ RATIO = {"name": "grounded", "good": "faithfulness >= 0.8", "target": 0.95}
 
 @pytest.mark.parametrize(
     ("good", "verdict"),
-    [(91, Verdict.BREACHED), (92, Verdict.INCONCLUSIVE), (98, Verdict.INCONCLUSIVE),
-     (99, Verdict.MET), (100, Verdict.MET)],
+    [
+        (91, Verdict.BREACHED),
+        (92, Verdict.INCONCLUSIVE),
+        (98, Verdict.INCONCLUSIVE),
+        (99, Verdict.MET),
+        (100, Verdict.MET),
+    ],
 )
 def test_ratio_three_way_design_check(good: int, verdict: Verdict) -> None:
     """DESIGN.md's check: target 95 %, n = 100: breached at <= 91 good, met at >= 99."""
@@ -93,7 +98,9 @@ def test_aggregate_bootstrap_verdicts() -> None:
 
 def test_aggregate_without_data_is_inconclusive() -> None:
     c = columns([{"latency_s": None}] * 3)
-    (r,) = evaluate_journey(journey({"name": "p", "objective": "mean(latency_s) < 1"}), c, Settings())
+    (r,) = evaluate_journey(
+        journey({"name": "p", "objective": "mean(latency_s) < 1"}), c, Settings()
+    )
     assert r.verdict is Verdict.INCONCLUSIVE and r.n == 0
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from cujeval.errors import InputError, SuiteError
 from cujeval.suite import load_suite
@@ -48,7 +49,7 @@ def test_loads_frozen_suite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert j.scorers[2].options["prices"]["m"]["output_per_mtok"] == 2
     assert [s.kind for s in j.slos] == ["aggregate", "ratio", "journey"]
     assert suite.dataset_path(j) == tmp_path / "cases.jsonl"
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         suite.name = "other"  # type: ignore[misc]
 
 
@@ -60,7 +61,9 @@ def test_env_interpolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_unset_variable_without_default(tmp_path: Path) -> None:
     text = GOOD.replace("${SHOP_URL:-http://127.0.0.1:9}", "${CUJEVAL_SURELY_UNSET}")
-    with pytest.raises(InputError, match=r"suite.yaml:5: field 'targets.rag.url'.*CUJEVAL_SURELY_UNSET"):
+    with pytest.raises(
+        InputError, match=r"suite.yaml:5: field 'targets.rag.url'.*CUJEVAL_SURELY_UNSET"
+    ):
         load_suite(write(tmp_path, text))
 
 
@@ -68,10 +71,22 @@ def test_unset_variable_without_default(tmp_path: Path) -> None:
     ("edit", "expected"),
     [
         (("target: rag", "target: rga"), r":9: field 'journeys\[0\].target': names target 'rga'"),
-        (("        target: 0.95\n", "        target: 1.5\n"), r":19: field 'journeys\[0\].slos\[1\].target'"),
-        (("objective: p95(latency_s) <= 2", "objective: p95 latency <= 2"), r":16: .*cannot parse objective"),
-        (("good: faithfulness >= 0.8", "good: faithfulness >= high"), r":18: .*cannot parse predicate"),
-        (("all_of: [grounded]", "all_of: [fast]"), r"all_of names 'fast', which is not a ratio SLO"),
+        (
+            ("        target: 0.95\n", "        target: 1.5\n"),
+            r":19: field 'journeys\[0\].slos\[1\].target'",
+        ),
+        (
+            ("objective: p95(latency_s) <= 2", "objective: p95 latency <= 2"),
+            r":16: .*cannot parse objective",
+        ),
+        (
+            ("good: faithfulness >= 0.8", "good: faithfulness >= high"),
+            r":18: .*cannot parse predicate",
+        ),
+        (
+            ("all_of: [grounded]", "all_of: [fast]"),
+            r"all_of names 'fast', which is not a ratio SLO",
+        ),
         (("kind: http", "kind: ftp"), r":4: field 'targets.rag.kind'"),
         (("    url:", "    uri:"), r"targets.rag"),
         (("scorers:\n", "scorers: [\n"), r"invalid YAML"),

@@ -132,8 +132,10 @@ def _run(
     write_all(result, output, mlflow=mlflow)
     print(f"results: {output}/results.json", file=sys.stderr)
     if result.status == "aborted":
-        _err(f"run aborted: {result.abort_reason}; finished cases are kept in {output} "
-             f"(complete it with --resume --output {output})")
+        _err(
+            f"run aborted: {result.abort_reason}; finished cases are kept in {output} "
+            f"(complete it with --resume --output {output})"
+        )
     return result.gate.exit_code
 
 

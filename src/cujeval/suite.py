@@ -168,7 +168,9 @@ def load_suite(path: str | Path) -> Suite:
         suite = Suite.model_validate({**tree, "path": path})
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc: list[str | int] = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
+        loc: list[str | int] = [
+            p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)
+        ]
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             loc.append("kind")

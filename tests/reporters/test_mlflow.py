@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.helpers import write_suite
+from tests.servers import free_port
 
 from cujeval.reporters import write_all
 from cujeval.reporters.mlflow import key, log
 from cujeval.runner import RunOptions, run_suite
 from cujeval.suite import load_suite
-from tests.helpers import write_suite
-from tests.servers import free_port
 
 
 def test_key_sanitises() -> None:
@@ -26,7 +26,7 @@ def test_key_sanitises() -> None:
 @pytest.fixture
 def finished_run(tmp_path: Path, fault_server: tuple[str, Any]) -> Path:
     url, _ = fault_server
-    suite = write_suite(tmp_path, url=f"{url}/answer", n=6)
+    suite = write_suite(tmp_path, url=f"{url}/answer", n=30)
     out = tmp_path / "run"
     result = run_suite(load_suite(suite), RunOptions(output_dir=out, progress=False))
     write_all(result, out, mlflow=False, console=False)
@@ -52,7 +52,7 @@ def test_logs_parent_and_journey_runs(finished_run: Path, mlflow_server: str) ->
     assert [c.data.tags["cujeval.journey"] for c in children] == ["j"]
     child = children[0]
     assert child.data.metrics["slo.no-errors.met"] == 1.0
-    assert child.data.metrics["slo.no-errors.n"] == 6
+    assert child.data.metrics["slo.no-errors.n"] == 30
     assert child.data.metrics["sli.precision_2.mean"] == 0.5
     assert child.data.params["dataset_digest"] == result.journeys[0].dataset.digest
     artifacts = {a.path for a in client.list_artifacts(parent_id)}
@@ -66,16 +66,38 @@ def test_server_down_keeps_results_then_log_later(
     url, _ = fault_server
     suite = write_suite(tmp_path, url=f"{url}/answer", n=4)
     out = tmp_path / "o"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}",
-           "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "3"}
-    r = subprocess.run([sys.executable, "-m", "cujeval.cli", "run", str(suite), "--output",
-                        str(out), "--no-progress"], env=env, capture_output=True, text=True,
-                       timeout=180)
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": "3",
+    }
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cujeval.cli",
+            "run",
+            str(suite),
+            "--output",
+            str(out),
+            "--no-progress",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert r.returncode == 0, r.stderr  # the gate passed; MLflow being down does not change it
     assert "mlflow reporter failed" in r.stderr and f"cujeval log {out}" in r.stderr
     assert (out / "results.json").exists() and (out / "summary.md").exists()
     env["MLFLOW_TRACKING_URI"] = mlflow_server
-    r = subprocess.run([sys.executable, "-m", "cujeval.cli", "log", str(out)], env=env,
-                       capture_output=True, text=True, timeout=180)
+    r = subprocess.run(
+        [sys.executable, "-m", "cujeval.cli", "log", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert r.returncode == 0, r.stderr
     assert "logged to MLflow run" in r.stdout

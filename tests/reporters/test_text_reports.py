@@ -6,11 +6,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from tests.helpers import write_suite
+
 from cujeval.reporters import junit, markdown
 from cujeval.results import RunResult
 from cujeval.runner import RunOptions, run_suite
 from cujeval.suite import load_suite
-from tests.helpers import write_suite
 
 
 def make(tmp_path: Path, url: str, **kw: Any) -> RunResult:
@@ -43,6 +44,10 @@ def test_markdown_and_round_trip(tmp_path: Path, fault_server: tuple[str, Any]) 
 
 def test_markdown_escapes_pipes(tmp_path: Path, fault_server: tuple[str, Any]) -> None:
     url, _ = fault_server
-    result = make(tmp_path, f"{url}/answer", n=3,
-                  slos=[{"name": "a|b", "good": "error == false", "target": 0.5}])
+    result = make(
+        tmp_path,
+        f"{url}/answer",
+        n=3,
+        slos=[{"name": "a|b", "good": "error == false", "target": 0.5}],
+    )
     assert "a\\|b" in markdown.render(result)

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from tests.servers import free_port
 
 from cujeval.errors import TargetConnectError, TargetHTTPError, TargetProtocolError, TargetTimeout
 from cujeval.records import GoldenCase, Observation
@@ -13,7 +14,6 @@ from cujeval.targets import build_target
 from cujeval.targets.base import redact_url
 from cujeval.targets.config import HttpTargetSpec
 from cujeval.targets.http import fill
-from tests.servers import free_port
 
 CASE = GoldenCase(id="c1", input="how do I reset?", tags=("a",))
 
@@ -51,7 +51,10 @@ def test_jmespath_mapping_and_template(fault_server: tuple[str, Any]) -> None:
 
 def test_fill_keeps_types() -> None:
     assert fill({"m": "{{messages}}", "t": "{{case.tags}}", "n": 3}, CASE) == {
-        "m": [{"role": "user", "content": "how do I reset?"}], "t": ["a"], "n": 3}
+        "m": [{"role": "user", "content": "how do I reset?"}],
+        "t": ["a"],
+        "n": 3,
+    }
 
 
 @pytest.mark.parametrize(

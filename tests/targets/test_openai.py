@@ -15,8 +15,9 @@ from cujeval.targets.config import OpenAITargetSpec
 
 def call(base_url: str, **spec: Any) -> Observation:
     async def go() -> Observation:
-        target = build_target("t", OpenAITargetSpec(kind="openai", base_url=base_url,
-                                                    model="m1", **spec))
+        target = build_target(
+            "t", OpenAITargetSpec(kind="openai", base_url=base_url, model="m1", **spec)
+        )
         try:
             return await target.call(GoldenCase(id="1", input="hello there"))
         finally:
@@ -26,7 +27,7 @@ def call(base_url: str, **spec: Any) -> Observation:
 
 
 def test_streamed_measures_ttft_usage_contexts(fault_server: tuple[str, Any]) -> None:
-    url, log = fault_server
+    url, _ = fault_server
     obs = call(f"{url}/v1")
     assert obs.answer == "Answer to hello there"
     assert obs.ttft_s is not None and obs.latency_s is not None

@@ -15,8 +15,11 @@ def echo(case: GoldenCase, prefix: str = "") -> str:
 
 
 async def rag(case: GoldenCase) -> dict[str, object]:
-    return {"answer": "a", "contexts": ["first", {"id": "k2", "text": "second"}],
-            "usage": {"input_tokens": 3, "output_tokens": 1}}
+    return {
+        "answer": "a",
+        "contexts": ["first", {"id": "k2", "text": "second"}],
+        "usage": {"input_tokens": 3, "output_tokens": 1},
+    }
 
 
 def broken(case: GoldenCase) -> str:
