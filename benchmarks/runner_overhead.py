@@ -7,7 +7,9 @@ for N = 10,000 (time) and N = 1,000 / 10,000 / 100,000 (memory: flat in N is the
     .venv/bin/python benchmarks/runner_overhead.py            # the full table
     .venv/bin/python benchmarks/runner_overhead.py --quick    # N = 2,000 only
 
-The endpoint (tests/servers.py) runs in its own process; each measurement runs the runner in a
+The endpoint (benchmarks/fixed_latency_server.py, raw asyncio) runs in its own process; a bare
+aiohttp client making the same requests gives the floor this machine allows (column "bare");
+each measurement runs the runner in a
 fresh process so peak RSS belongs to that N alone.
 """
 
@@ -16,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import resource
 import subprocess
 import sys
@@ -30,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def measure(url: str, n: int, c: int, workdir: Path) -> dict[str, float]:
-    """Run in this (fresh) process: returns wall seconds and max RSS in MiB."""
+    """Run in this (fresh) process: wall seconds of the whole run (validation, calls, scoring,
+    journal, verdicts, results.json) and max RSS in MiB."""
     from tests.helpers import write_suite
 
     from cujeval.runner import RunOptions, run_suite
@@ -53,6 +55,30 @@ def measure(url: str, n: int, c: int, workdir: Path) -> dict[str, float]:
     return {"wall_s": wall, "max_rss_mib": rss}
 
 
+def bare_client(url: str, n: int, c: int) -> float:
+    """The same N requests at concurrency C with a bare aiohttp client and nothing else: the
+    floor this machine and endpoint allow, to separate the runner's overhead from theirs."""
+    import asyncio
+
+    import aiohttp
+
+    async def main() -> float:
+        connector = aiohttp.TCPConnector(limit=c)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            it = iter(range(n))
+
+            async def worker() -> None:
+                for i in it:
+                    async with session.post(f"{url}/answer", json={"question": f"q{i}"}) as r:
+                        await r.json()
+
+            start = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(c)))
+            return time.perf_counter() - start
+
+    return asyncio.run(main())
+
+
 def run_child(url: str, n: int, c: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
@@ -69,6 +95,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--sizes", type=int, nargs="+", help="case counts to run")
     parser.add_argument("--child", nargs=4)
     args = parser.parse_args()
     if args.child:
@@ -81,15 +108,12 @@ def main() -> None:
     server = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "tests.servers",
+            str(ROOT / "benchmarks" / "fixed_latency_server.py"),
             "--port",
             str(port),
-            "--delay-s",
+            "--latency",
             str(args.latency),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        ]
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -106,13 +130,18 @@ def main() -> None:
                 time.sleep(0.1)
         c, lat = args.concurrency, args.latency
         print(f"endpoint latency {lat * 1000:.0f} ms, concurrency {c}, 2-core machine")
-        print(f"{'N':>8} {'bound s':>8} {'wall s':>8} {'wall/bound':>10} {'max RSS MiB':>12}")
-        sizes = [2_000] if args.quick else [1_000, 10_000, 100_000]
+        print(
+            f"{'N':>8} {'bound s':>8} {'bare s':>8} {'wall s':>8} {'wall/bound':>10} "
+            f"{'wall/bare':>10} {'max RSS MiB':>12}"
+        )
+        sizes = args.sizes or ([2_000] if args.quick else [1_000, 10_000, 100_000])
         for n in sizes:
             bound = math.ceil(n / c) * lat
+            bare = bare_client(url, n, c) if n <= 20_000 else float("nan")
             m = run_child(url, n, c)
             print(
-                f"{n:>8} {bound:>8.2f} {m['wall_s']:>8.2f} {m['wall_s'] / bound:>10.3f} "
+                f"{n:>8} {bound:>8.2f} {bare:>8.2f} {m['wall_s']:>8.2f} "
+                f"{m['wall_s'] / bound:>10.3f} {m['wall_s'] / bare:>10.3f} "
                 f"{m['max_rss_mib']:>12.1f}"
             )
     finally:

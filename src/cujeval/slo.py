@@ -3,9 +3,10 @@
 Ratio SLO (n valid cases, g good): one-sided Wilson bounds at the suite's confidence. Lower
 bound >= target: MET. Upper bound < target: BREACHED. Otherwise INCONCLUSIVE, with the number
 of further cases that would decide it if the observed rate held.
-Aggregate SLO (``p95(latency_s) <= 2``): one-sided percentile-bootstrap bounds of the
-statistic, same three-way logic. Journey success: a case is good only when every step
-predicate is good in that case. ``gate: point`` judges by the point estimate alone.
+Aggregate SLO (``p95(latency_s) <= 2``): one-sided bounds of the statistic (order-statistic
+bounds for a quantile of a large sample, else the percentile bootstrap), same three-way logic.
+Journey success: a case is good only when every step predicate is good in that case.
+``gate: point`` judges by the point estimate alone.
 """
 
 from __future__ import annotations
@@ -169,7 +170,7 @@ def evaluate_aggregate(spec: SLOSpec, columns: Columns, settings: Settings) -> S
     if vals.size == 0:
         return make(verdict=Verdict.INCONCLUSIVE, estimate=None, lower=None, upper=None, n=0)
     estimate = stats.statistic_value(vals, obj.statistic)
-    lower, upper = stats.bootstrap_interval(
+    lower, upper = stats.aggregate_interval(
         vals,
         obj.statistic,
         settings.confidence,

@@ -225,3 +225,57 @@ def mcnemar_exact(b: int, c: int) -> float:
         math.exp(log_norm - math.lgamma(i + 1) - math.lgamma(n - i + 1)) for i in range(m + 1)
     )
     return min(1.0, 2.0 * tail)
+
+
+def quantile_of(statistic: str) -> float | None:
+    """The quantile (0..1) a statistic names: pNN -> NN/100, median -> 0.5; else None."""
+    if statistic == "median":
+        return 0.5
+    m = _PERCENTILE.fullmatch(statistic)
+    return float(m.group(1)) / 100.0 if m else None
+
+
+def quantile_interval(
+    values: Sequence[float] | FloatArray,
+    q: float,
+    confidence: float = 0.95,
+    *,
+    one_sided: bool = True,
+) -> tuple[float, float]:
+    """Distribution-free bounds for the q-quantile from order statistics.
+
+    The number of sample values below the true q-quantile is B ~ Binomial(n, q), so the order
+    statistics x₍ₗ₎ and x₍ᵤ₎ with l = ⌊nq − z·√(nq(1−q))⌋ and u = ⌈nq + z·√(nq(1−q))⌉ + 1
+    (1-based, clipped to [1, n]) bound it at ``confidence`` (normal approximation to the
+    binomial; accurate when nq(1−q) ≥ 25). One sort: O(n log n), where a bootstrap of a
+    percentile costs O(n · resamples). Raises ValueError for q outside (0, 1) or no values.
+    """
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"q must be in (0, 1), got {q}")
+    arr = np.sort(_as_array(values))
+    n = arr.size
+    z = _z(confidence, one_sided)
+    spread = z * math.sqrt(n * q * (1.0 - q))
+    lo = min(max(math.floor(n * q - spread), 1), n)
+    hi = min(max(math.ceil(n * q + spread) + 1, 1), n)
+    return float(arr[lo - 1]), float(arr[hi - 1])
+
+
+def aggregate_interval(
+    values: Sequence[float] | FloatArray,
+    statistic: str,
+    confidence: float = 0.95,
+    *,
+    n_resamples: int = 2000,
+    seed: int = 0,
+    one_sided: bool = True,
+) -> tuple[float, float]:
+    """Bounds of ``statistic`` for an aggregate SLO: order-statistic bounds for a quantile when
+    the sample is large enough for them (nq(1−q) ≥ 25), else the percentile bootstrap."""
+    q = quantile_of(statistic)
+    n = len(values)
+    if q is not None and 0.0 < q < 1.0 and n * q * (1.0 - q) >= 25:
+        return quantile_interval(values, q, confidence, one_sided=one_sided)
+    return bootstrap_interval(
+        values, statistic, confidence, n_resamples=n_resamples, seed=seed, one_sided=one_sided
+    )
