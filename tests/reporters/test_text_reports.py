@@ -51,3 +51,26 @@ def test_markdown_escapes_pipes(tmp_path: Path, fault_server: tuple[str, Any]) -
         slos=[{"name": "a|b", "good": "error == false", "target": 0.5}],
     )
     assert "a\\|b" in markdown.render(result)
+
+
+def test_html_escapes_untrusted_output(tmp_path: Path) -> None:
+    from tests.helpers import write_dataset
+
+    from cujeval.reporters import html
+
+    del write_dataset
+    suite = tmp_path / "s.yaml"
+    (tmp_path / "d.jsonl").write_text('{"id": "x<1>", "input": "<b>q</b>"}\n')
+    suite.write_text(
+        "name: h\ntargets:\n"
+        "  p: {kind: python, callable: 'tests.reporters.test_text_reports:evil'}\n"
+        "journeys:\n  - {name: j, dataset: d.jsonl, target: p, scorers: [error]}\n"
+    )
+    result = run_suite(load_suite(suite), RunOptions(output_dir=tmp_path / "o", progress=False))
+    page = html.write(result, tmp_path / "o").read_text()
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;q&lt;/b&gt;" in page and "x&lt;1&gt;" in page
+
+
+def evil(case: object) -> str:
+    return "<script>alert(1)</script>"

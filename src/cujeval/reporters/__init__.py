@@ -14,11 +14,12 @@ def write_all(
     result: RunResult, directory: Path, *, mlflow: bool = True, console: bool = True
 ) -> list[str]:
     """results.json is already written by the runner; write the rest. Returns failure notes."""
-    from cujeval.reporters import junit, markdown
+    from cujeval.reporters import html, junit, markdown
 
     steps: list[tuple[str, Callable[[], object]]] = [
         ("junit", lambda: junit.write(result, directory)),
         ("markdown", lambda: markdown.write(result, directory)),
+        ("html", lambda: html.write(result, directory)),
     ]
     if console:
         from cujeval.reporters import console as console_reporter
@@ -27,7 +28,15 @@ def write_all(
     if mlflow:
         from cujeval.reporters import mlflow as mlflow_reporter
 
-        steps.append(("mlflow", lambda: mlflow_reporter.log(result, directory)))
+        def to_mlflow() -> None:
+            run_id = mlflow_reporter.log(result, directory)
+            print(
+                f"mlflow: run {run_id} in experiment {result.suite!r} at "
+                f"{mlflow_reporter.tracking_uri()}",
+                file=sys.stderr,
+            )
+
+        steps.append(("mlflow", to_mlflow))
     failures = []
     for name, step in steps:
         try:

@@ -131,5 +131,15 @@ def log(result: RunResult, directory: Path, *, tracking_uri: str | None = None) 
         return str(parent.info.run_id)
 
 
+def tracking_uri() -> str:
+    """Where runs go, with credentials and secret query parameters removed."""
+    import mlflow
+
+    from cujeval.targets.base import redact_url
+
+    uri = str(mlflow.get_tracking_uri())
+    return redact_url(uri) if uri.startswith(("http://", "https://")) else uri
+
+
 def _journey_gate(j: JourneyResult) -> str:
     return "failed" if any(s.verdict == "BREACHED" and s.blocking for s in j.slos) else "passed"
