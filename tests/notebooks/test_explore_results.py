@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.helpers import write_suite
 
 from cujeval.runner import RunOptions, run_suite
 from cujeval.suite import load_suite
-from tests.helpers import write_suite
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "explore_results.ipynb"
 
