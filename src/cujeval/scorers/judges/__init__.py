@@ -1,0 +1,21 @@
+"""The optional LLM judge: any OpenAI-compatible server, with ragas metrics behind it.
+
+Scorers registered here: ``llm_faithfulness`` (SLIs ``faithfulness`` and ``hallucination``, as
+the offline scorer), ``answer_relevancy``, ``context_precision``, ``context_recall``. Each
+takes the suite's ``judge:`` block as its ``judge`` option and also emits ``judge_cost_usd``
+(and ``judge_agreement`` with epochs > 1). Nothing heavy is imported until a case is judged.
+"""
+
+from cujeval.scorers.judges import faithfulness, ragas_metrics
+from cujeval.scorers.judges.client import ClientStats, JudgeCallFailed, JudgeClient, shared_client
+from cujeval.scorers.judges.config import JudgeConfig
+
+__all__ = [
+    "ClientStats",
+    "JudgeCallFailed",
+    "JudgeClient",
+    "JudgeConfig",
+    "faithfulness",
+    "ragas_metrics",
+    "shared_client",
+]

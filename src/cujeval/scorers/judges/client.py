@@ -1,0 +1,259 @@
+"""An async chat client for any OpenAI-compatible judge server.
+
+Built on the ``openai`` SDK (its own retries off), it adds what a judge needs: one concurrency
+bound per config, retries with exponential backoff and full jitter on 408/429/5xx, timeouts and
+connection faults (honouring Retry-After), a disk cache so re-runs pay nothing twice, and usage
+accounting per judgement. Authorisation refused (401/403) aborts the run: every later call
+would be refused too. The API key is read from the environment when a client is first used in
+an event loop and lives only inside the SDK client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import weakref
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cujeval.errors import RunAborted
+from cujeval.scorers.judges.cache import ResponseCache, request_key
+from cujeval.scorers.judges.config import JudgeConfig
+from cujeval.scorers.judges.ledger import Ledger
+from cujeval.targets.base import redact_url
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+    from openai.types.chat import ChatCompletion
+
+log = logging.getLogger("cujeval.judge")
+
+_DUMMY_KEY = "cujeval-no-key"
+_RETRY_STATUS = frozenset({408, 409, 429})
+_MAX_RETRY_AFTER_S = 60.0
+
+
+class JudgeCallFailed(RuntimeError):
+    """The judge gave no answer after the retries allowed (or refused the request)."""
+
+
+@dataclass
+class ClientStats:
+    """Totals of one client over its life: what the server saw, what the cache saved."""
+
+    requests: int = 0
+    answered: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    failures: int = 0
+
+
+@dataclass
+class _LoopState:
+    openai: AsyncOpenAI
+    semaphore: asyncio.Semaphore
+
+
+class JudgeClient:
+    """Chat completions against ``config.base_url`` with bounds, retries, cache and counters."""
+
+    def __init__(
+        self,
+        config: JudgeConfig,
+        *,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 8.0,
+        seed: int | None = None,
+    ) -> None:
+        self.config = config
+        self.stats = ClientStats()
+        self.shown_url = redact_url(config.base_url)
+        self._backoff_s = backoff_s
+        self._max_backoff_s = max_backoff_s
+        self._rng = random.Random(seed)
+        self._cache = ResponseCache(config.cache_dir) if config.cache_dir else None
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def bind(self, *, epoch: int = 0, ledger: Ledger | None = None) -> JudgeView:
+        """The client as one judgement sees it: its epoch and its ledger."""
+        return JudgeView(self, epoch=epoch, ledger=ledger if ledger is not None else Ledger())
+
+    async def create(
+        self,
+        request: dict[str, Any],
+        *,
+        epoch: int = 0,
+        repeat: int = 0,
+        ledger: Ledger | None = None,
+    ) -> ChatCompletion:
+        """One chat completion (``request`` as for ``chat.completions.create``), cached."""
+        key = request_key(request, epoch=epoch, repeat=repeat)
+        cached = self._cached(key)
+        if cached is not None:
+            self.stats.cache_hits += 1
+            if ledger is not None:
+                ledger.record(cached.usage, cached=True)
+            return cached
+        completion = await self._send(request, ledger)
+        if self._cache is not None:
+            self._cache.set(key, completion.model_dump_json())
+        if ledger is not None:
+            ledger.record(completion.usage, cached=False)
+        return completion
+
+    def _cached(self, key: str) -> ChatCompletion | None:
+        """The stored completion, or None (also when an entry no longer parses)."""
+        import pydantic
+        from openai.types.chat import ChatCompletion
+
+        hit = self._cache.get(key) if self._cache is not None else None
+        if hit is None:
+            return None
+        try:
+            return ChatCompletion.model_validate_json(hit)
+        except pydantic.ValidationError:
+            return None
+
+    async def _send(self, request: dict[str, Any], ledger: Ledger | None) -> ChatCompletion:
+        import openai
+
+        state = self._state()
+        attempts = self.config.max_retries + 1
+        attempt = 0
+        while True:
+            wait: float | None = None
+            try:
+                async with state.semaphore:
+                    self.stats.requests += 1
+                    completion: ChatCompletion = await state.openai.chat.completions.create(
+                        **request
+                    )
+                self.stats.answered += 1
+                return completion
+            except openai.APIStatusError as exc:
+                status = exc.status_code
+                if status in (401, 403):
+                    raise RunAborted(
+                        f"the judge at {self.shown_url} refused authorisation (HTTP {status})"
+                    ) from None
+                if status not in _RETRY_STATUS and status < 500:
+                    self.stats.failures += 1
+                    raise JudgeCallFailed(
+                        f"judge at {self.shown_url} answered HTTP {status}: {_brief(exc)}"
+                    ) from None
+                wait = _retry_after(exc.response.headers.get("retry-after"))
+                reason = f"HTTP {status}"
+            except openai.APIConnectionError as exc:  # includes APITimeoutError
+                reason = type(exc).__name__
+            if attempt + 1 == attempts:
+                self.stats.failures += 1
+                raise JudgeCallFailed(
+                    f"judge at {self.shown_url} failed after {attempts} attempts: {reason}"
+                )
+            if wait is None:
+                cap = min(self._max_backoff_s, self._backoff_s * 2**attempt)
+                wait = self._rng.uniform(0, cap)
+            self.stats.retries += 1
+            if ledger is not None:
+                ledger.retries += 1
+            log.debug("judge %s: %s, retry %d in %.2fs", self.shown_url, reason, attempt + 1, wait)
+            await asyncio.sleep(wait)
+            attempt += 1
+
+    def _state(self) -> _LoopState:
+        """SDK client and semaphore of the running loop (both are bound to one loop)."""
+        loop = asyncio.get_running_loop()
+        state = self._loops.get(loop)
+        if state is None:
+            from openai import AsyncOpenAI
+
+            client = AsyncOpenAI(
+                base_url=self.config.base_url,
+                api_key=self._api_key(),
+                timeout=self.config.timeout_s,
+                max_retries=0,
+            )
+            state = _LoopState(client, asyncio.Semaphore(self.config.max_concurrency))
+            self._loops[loop] = state
+        return state
+
+    def _api_key(self) -> str:
+        name = self.config.api_key_env
+        if name is None:
+            return _DUMMY_KEY
+        key = os.environ.get(name)
+        if not key:
+            raise RunAborted(f"judge.api_key_env names {name}, which is not set")
+        return key
+
+    async def aclose(self) -> None:
+        """Close the SDK client of the running loop and the disk cache."""
+        loop = asyncio.get_running_loop()
+        state = self._loops.pop(loop, None)
+        if state is not None:
+            await state.openai.close()
+        if self._cache is not None:
+            self._cache.close()
+
+
+@dataclass
+class JudgeView:
+    """What a ragas LLM calls: ``create(**request)`` with this judgement's epoch and ledger.
+
+    At a temperature above zero, the n-th identical request of the judgement gets its own
+    cache entry (a metric sampling one prompt several times keeps distinct samples); at zero,
+    identical requests share one answer.
+    """
+
+    client: JudgeClient
+    epoch: int
+    ledger: Ledger
+    _seen: Counter[str] = field(default_factory=Counter, init=False)
+
+    async def create(self, **request: Any) -> ChatCompletion:
+        repeat = 0
+        if float(request.get("temperature") or 0.0) > 0.0:
+            base = request_key(request, epoch=self.epoch, repeat=0)
+            repeat = self._seen[base]
+            self._seen[base] += 1
+        return await self.client.create(
+            request, epoch=self.epoch, repeat=repeat, ledger=self.ledger
+        )
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), _MAX_RETRY_AFTER_S)
+
+
+def _brief(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    text = json.dumps(body, default=str) if body is not None else str(exc)
+    return text[:300]
+
+
+_shared: dict[str, JudgeClient] = {}
+
+
+def shared_client(config: JudgeConfig) -> JudgeClient:
+    """One client per distinct config in the process, so scorers sharing a judge share its
+    concurrency bound and its cache."""
+    key = json.dumps(
+        {k: v for k, v in vars(config).items() if k != "prices"}, sort_keys=True, default=str
+    )
+    client = _shared.get(key)
+    if client is None:
+        client = JudgeClient(config)
+        _shared[key] = client
+    return client

@@ -1,0 +1,99 @@
+"""The judge scorers against a real llama.cpp server (Gemma 3 270M base model).
+
+The model's verdicts mean nothing; these tests check the plumbing with a real
+OpenAI-compatible server: ragas + instructor in JSON-schema mode produce scorable values in
+range, a re-run is served from the disk cache, epochs add an agreement. Each judged case costs
+a few seconds to minutes on 2 shared cores, so the cases are few.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from cujeval.records import Context, GoldenCase, Observation
+from cujeval.scorers import base as registry
+from cujeval.scorers.base import Scores
+from cujeval.scorers.judges import JudgeConfig, shared_client
+
+pytestmark = pytest.mark.slow
+
+CASES = [
+    (
+        GoldenCase(
+            id="tower",
+            input="Where is the Eiffel Tower?",
+            reference="The Eiffel Tower is in Paris.",
+        ),
+        Observation(
+            answer="The Eiffel Tower is in Paris.",
+            contexts=(Context(id="d1", text="The Eiffel Tower is a landmark in Paris, France."),),
+        ),
+    ),
+    (
+        GoldenCase(id="sky", input="What colour is the sky?"),
+        Observation(
+            answer="The sky is green.",
+            contexts=(Context(id="d2", text="On a clear day the sky is blue."),),
+        ),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def judge_block(llama_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    cache = tmp_path_factory.mktemp("judge-cache")
+    return {"base_url": llama_server_url, "model": "gemma", "cache_dir": str(cache)}
+
+
+def score_all(name: str, options: dict[str, Any], cases: list[Any]) -> list[Scores]:
+    scorer = registry.create(name, options)
+
+    async def run() -> list[Scores]:
+        return [await scorer(case, obs) for case, obs in cases]
+
+    return asyncio.run(run())
+
+
+def requests_sent(block: dict[str, Any]) -> int:
+    return shared_client(JudgeConfig.from_mapping(block)).stats.requests
+
+
+def test_faithfulness_cache_and_epochs(judge_block: dict[str, Any]) -> None:
+    first = score_all("llm_faithfulness", {"judge": judge_block}, CASES)
+    for scores in first:
+        assert 0.0 <= scores["faithfulness"].value <= 1.0  # type: ignore[operator]
+        assert isinstance(scores["hallucination"].value, bool)
+        assert scores["faithfulness"].metadata["judge_calls"] >= 2
+        assert scores["faithfulness"].metadata["judge_prompt_tokens"] > 0
+    sent = requests_sent(judge_block)
+    assert sent >= 4
+
+    again = score_all("llm_faithfulness", {"judge": judge_block}, CASES)
+    assert requests_sent(judge_block) == sent  # nothing new reached the server
+    for before, after in zip(first, again, strict=True):
+        assert after["faithfulness"].value == before["faithfulness"].value
+        assert after["faithfulness"].metadata["judge_calls"] == 0
+        assert after["faithfulness"].metadata["judge_cache_hits"] >= 2
+
+    two = {**judge_block, "epochs": 2}
+    [scores] = score_all("llm_faithfulness", {"judge": two}, CASES[:1])
+    assert len(scores["faithfulness"].metadata["epoch_values"]) == 2
+    assert 0.0 <= scores["judge_agreement"].value <= 1.0  # type: ignore[operator]
+    assert scores["judge_agreement"].value in (0.5, 1.0)  # share agreeing with the majority
+
+
+def test_ragas_metrics_on_a_real_server(judge_block: dict[str, Any]) -> None:
+    case, obs = CASES[0]
+    for name, options in [
+        ("answer_relevancy", {"strictness": 1}),
+        ("context_precision", {}),
+        ("context_recall", {}),
+    ]:
+        [scores] = score_all(name, {"judge": judge_block, **options}, [(case, obs)])
+        value = scores[name].value
+        assert value is not None, scores[name].explanation
+        assert 0.0 <= value <= 1.0
+        assert scores[name].metadata["judge_calls"] >= 1
