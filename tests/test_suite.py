@@ -108,3 +108,9 @@ def test_bundled_suites_load() -> None:
     assert suites, "the repository bundles at least one suite"
     for path in suites:
         assert load_suite(path).journeys
+
+
+def test_judge_block_validated_with_line(tmp_path: Path) -> None:
+    text = GOOD + "judge:\n  base_url: http://127.0.0.1:9/v1\n  modle: gemma\n"
+    with pytest.raises(InputError, match=r"suite.yaml:23: field .judge.modle.: unknown setting; did you mean .model."):
+        load_suite(write(tmp_path, text))

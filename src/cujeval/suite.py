@@ -186,6 +186,10 @@ def load_suite(path: str | Path) -> Suite:
 
 
 def _check_references(suite: Suite, tree: LineMap) -> None:
+    if suite.judge is not None:
+        from cujeval.scorers.judges.config import JudgeConfig
+
+        JudgeConfig.from_mapping(suite.judge, file=suite.path, line=tree.lines.get("judge"))
     seen: set[str] = set()
     for i, journey in enumerate(suite.journeys):
         if journey.name in seen:
