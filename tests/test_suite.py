@@ -112,5 +112,8 @@ def test_bundled_suites_load() -> None:
 
 def test_judge_block_validated_with_line(tmp_path: Path) -> None:
     text = GOOD + "judge:\n  base_url: http://127.0.0.1:9/v1\n  modle: gemma\n"
-    with pytest.raises(InputError, match=r"suite.yaml:23: field .judge.modle.: unknown setting; did you mean .model."):
+    with pytest.raises(
+        InputError,
+        match=r"suite.yaml:23: field .judge.modle.: unknown setting; did you mean .model.",
+    ):
         load_suite(write(tmp_path, text))

