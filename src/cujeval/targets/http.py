@@ -51,6 +51,23 @@ def fill(template: Any, case: GoldenCase) -> Any:
     return template
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class _Key:
+    """A JMESPath expression that is one plain key: a dict lookup, without the interpreter."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def search(self, data: Any) -> Any:
+        return data.get(self.key) if isinstance(data, dict) else None
+
+
+def _compile(expression: str, compile_jmespath: Any) -> Any:
+    return _Key(expression) if _PLAIN_KEY.fullmatch(expression) else compile_jmespath(expression)
+
+
 class HttpTarget:
     def __init__(self, name: str, spec: HttpTargetSpec, *, concurrency: int = 64) -> None:
         import jmespath
@@ -59,7 +76,7 @@ class HttpTarget:
         self.spec = spec
         self._shown = redact_url(spec.url)
         self.description = f"http {spec.method} {self._shown}"
-        self._paths = {k: jmespath.compile(v) for k, v in spec.response.items() if v}
+        self._paths = {k: _compile(v, jmespath.compile) for k, v in spec.response.items() if v}
         self._session: aiohttp.ClientSession | None = None
         self._limit = concurrency
 
