@@ -68,6 +68,7 @@ _NUMBER_WORDS = {
         )
     )
 }
+_NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "hundred": "100"})
 _LABEL_NUMBER = re.compile(
     r"\b(?:steps?|options?|methods?|passages?|tips?|parts?|stages?|phases?|ways?|no\.|#)"
     r"\s*\d+(?:\s*(?:,|&|and|or|-)\s*\d+)*",
@@ -76,11 +77,10 @@ _LABEL_NUMBER = re.compile(
 _CONVERSION = re.compile(
     r"(?<=\d)([^\d()]{0,25})\(\s*(?:about |approx\.? |~)?[\d.,\s\-–]+[^()]{0,25}\)"
 )
-_NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "hundred": "100"})
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased word and number tokens; ``can't`` splits into ``ca`` + ``n't`` style."""
+    """Lower-cased word and number tokens; "n't" splits off (``can't`` -> ``ca``, ``n't``)."""
     out: list[str] = []
     for token in _WORD.findall(text):
         low = token.lower().strip("'-")
@@ -128,7 +128,8 @@ def bigrams(stems: list[str]) -> set[tuple[str, str]]:
 
 
 def numbers(text: str) -> set[str]:
-    """Numbers stated as facts (see :func:`quantities`), normalised as strings."""
+    """The quantities a text states as facts: all but list labels ("step 4", "Option 2",
+    "passage 3") and parenthesised unit conversions ("58 °F (15 °C)")."""
     return quantities(_LABEL_NUMBER.sub(" ", _CONVERSION.sub(" ", text)))
 
 
