@@ -260,6 +260,43 @@ def score(
     _guard(go)
 
 
+@app.command()
+def calibrate(
+    input: Annotated[
+        Path,
+        typer.Option("--input", "-i", help="Rows scored by `cujeval score`, with a label field."),
+    ],
+    label: Annotated[
+        str, typer.Option("--label", help="Field holding the true label (dots for nesting).")
+    ] = "hallucinated",
+    score: Annotated[
+        str, typer.Option("--score", help="Field holding the score (dots for nesting).")
+    ] = "scores.hallucination.metadata.score",
+    rule: Annotated[
+        str,
+        typer.Option(
+            "--rule", help="max_f1, target_recall=R or target_precision=P (R, P in 0..1)."
+        ),
+    ] = "max_f1",
+) -> None:
+    """Choose a scorer's decision threshold on your own labelled rows (e.g. the hallucination
+    threshold), and show precision, recall, F1 and balanced accuracy at it."""
+
+    def go() -> int:
+        from cujeval.offline import calibrate_file
+
+        c = calibrate_file(input, label=label, score=score, rule=rule)
+        print(f"rule {c.rule}: threshold {c.threshold:.4f} on {c.n} rows ({c.positives} positive)")
+        print(
+            f"precision {c.precision:.3f}  recall {c.recall:.3f}  F1 {c.f1:.3f}  "
+            f"balanced accuracy {c.balanced_accuracy:.3f}"
+        )
+        print(f"in a suite: scorers: [faithfulness: {{threshold: {c.threshold:.4f}}}]")
+        return 0
+
+    _guard(go)
+
+
 @app.command("log")
 def log_cmd(
     directory: Annotated[Path, typer.Argument(help="A run directory holding results.json.")],

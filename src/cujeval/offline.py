@@ -82,3 +82,55 @@ def score_file(path: Path, names: list[str], output: Path | None) -> int:
         with output.open("w", encoding="utf-8") as f:
             asyncio.run(main(f))
     return len(rows)
+
+
+def _dig(row: Any, path: str) -> Any:
+    node = row
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _label(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+        return value.lower() in ("true", "1", "yes")
+    return None
+
+
+def calibrate_file(path: Path, *, label: str, score: str, rule: str) -> Any:
+    """Choose a decision threshold on scored, labelled rows (``cujeval score`` output plus a
+    label field). Returns a ``cujeval.grounding.calibrate.Calibration``."""
+    from cujeval.grounding.calibrate import choose_threshold
+
+    scores: list[float] = []
+    labels: list[bool] = []
+    for lineno, row in _rows(path):
+        value = _label(_dig(row, label))
+        if value is None:
+            raise DatasetError(
+                "needs a true/false label (true, false, 1 or 0)",
+                file=path,
+                line=lineno,
+                field=label,
+            )
+        raw = _dig(row, score)
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise DatasetError(
+                "needs a numeric score (run `cujeval score` on the rows first)",
+                file=path,
+                line=lineno,
+                field=score,
+            )
+        scores.append(float(raw))
+        labels.append(value)
+    if not scores:
+        raise DatasetError("no rows", file=path)
+    if all(labels) or not any(labels):
+        raise DatasetError("the labels must include both true and false rows", file=path)
+    return choose_threshold(scores, labels, rule=rule)

@@ -1,0 +1,82 @@
+"""The bundled suite end to end against the bundled reference RAG service over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cujeval.paths import project_root
+from cujeval.runner import RunOptions, run_suite
+from cujeval.suite import load_suite
+
+SUITE = project_root() / "suites" / "support_rag.yaml"
+
+
+def test_bundled_suite_against_reference_service(
+    rag_service: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUJEVAL_RAG_URL", rag_service)
+    result = run_suite(
+        load_suite(SUITE), RunOptions(output_dir=tmp_path / "run", progress=False, limit=30)
+    )
+    assert result.status == "completed"
+    grounded, cited = result.journeys
+    assert grounded.n_rows == 30 and grounded.n_errors == 0 and cited.n_rows == 30
+    slis = {s.name: s for s in grounded.slis}
+    assert {
+        "faithfulness",
+        "hallucination",
+        "precision@4",
+        "ndcg@4",
+        "cost_usd",
+        "answer_similarity",
+        "latency_s",
+    } <= set(slis)
+    assert slis["hit_rate@4"].mean is not None and slis["hit_rate@4"].mean > 0.8
+    assert slis["cost_usd"].n == 30 and (slis["cost_usd"].mean or 0) > 0
+    assert "ttft_s" in {s.name for s in cited.slis}
+    assert any(s.name.startswith("instruction:") for s in cited.slis)
+    slos = {s.name: s for s in grounded.slos}
+    assert slos["no-errors"].good == slos["no-errors"].n == 30
+    assert slos["no-errors"].verdict == "INCONCLUSIVE"  # 30 of 30 cannot show >= 95 % yet
+    assert (slos["no-errors"].cases_to_decide or 0) > 0
+    assert result.price_table["source"]
+    rows = [json.loads(x) for x in (tmp_path / "run" / "journal.jsonl").read_text().splitlines()]
+    row = next(r for r in rows if r["journey"] == "grounded-answer")
+    assert row["observation"]["contexts"] and row["observation"]["usage"]["prompt_tokens"] > 0
+
+
+def test_demo_with_faults_breaches_and_exits_1(tmp_path: Path) -> None:
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cujeval.cli",
+            "demo",
+            "--faults",
+            "error_rate=0.5,hallucination_rate=0.5",
+            "--limit",
+            "40",
+            "--no-mlflow",
+            "--no-progress",
+            "--output",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert "grounded-answer/no-errors BREACHED" in r.stdout
+    assert "grounded-answer/hallucination-free BREACHED" in r.stdout
+    assert "gate FAILED" in r.stdout
+    for name in ("results.json", "junit.xml", "summary.md", "report.html", "journal.jsonl"):
+        assert (tmp_path / "run" / name).exists(), name
+    result = json.loads((tmp_path / "run" / "results.json").read_text())
+    blocking = result["gate"]["blocking"]
+    assert "grounded-answer/no-errors BREACHED" in blocking
