@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tests.servers import free_port
+from tests.servers import free_port, serve_app
 
 MODEL_ALIAS = "gemma"
 
@@ -237,29 +237,9 @@ def _fake_app(judge: FakeJudge) -> web.Application:
 def fake_judge_server() -> Iterator[FakeJudge]:
     """A scripted OpenAI-compatible judge in a background thread; ``base_url`` ends in /v1."""
     judge = FakeJudge()
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    runner = web.AppRunner(_fake_app(judge), access_log=None)
-
-    def main() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=main, daemon=True)
-    thread.start()
-    ready.wait(10)
-    judge.base_url = f"http://127.0.0.1:{port}/v1"
-    try:
+    with serve_app(_fake_app(judge)) as url:
+        judge.base_url = f"{url}/v1"
         yield judge
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 @pytest.fixture(scope="session")

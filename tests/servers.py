@@ -150,13 +150,12 @@ def build_app(log: CallLog, *, delay_s: float = 0.0) -> web.Application:
 
 
 @contextmanager
-def serve(*, delay_s: float = 0.0) -> Iterator[tuple[str, CallLog]]:
-    """Run the app on a free port in a thread; yields (base_url, call log)."""
-    log = CallLog()
+def serve_app(app: web.Application) -> Iterator[str]:
+    """Run an aiohttp app on a free 127.0.0.1 port in a background thread; yields its URL."""
     port = free_port()
     loop = asyncio.new_event_loop()
     ready = threading.Event()
-    runner = web.AppRunner(build_app(log, delay_s=delay_s), access_log=None)
+    runner = web.AppRunner(app, access_log=None)
 
     def main() -> None:
         asyncio.set_event_loop(loop)
@@ -169,11 +168,20 @@ def serve(*, delay_s: float = 0.0) -> Iterator[tuple[str, CallLog]]:
     thread.start()
     ready.wait(10)
     try:
-        yield f"http://127.0.0.1:{port}", log
+        yield f"http://127.0.0.1:{port}"
     finally:
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
+        loop.close()
+
+
+@contextmanager
+def serve(*, delay_s: float = 0.0) -> Iterator[tuple[str, CallLog]]:
+    """The misbehaving test app on a free port; yields (base_url, call log)."""
+    log = CallLog()
+    with serve_app(build_app(log, delay_s=delay_s)) as url:
+        yield url, log
 
 
 if __name__ == "__main__":  # a standalone server for subprocess tests and benchmarks

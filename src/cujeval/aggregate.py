@@ -9,12 +9,12 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
 
+from cujeval.results import SLIEntry
 from cujeval.scorers.base import Value
 
 
@@ -58,18 +58,7 @@ class Columns:
         return np.frombuffer(self.ok, dtype=np.int8).astype(bool)
 
 
-@dataclass(frozen=True)
-class SLISummary:
-    name: str
-    n: int
-    mean: float | None
-    p50: float | None
-    p95: float | None
-    min: float | None
-    max: float | None
-
-
-def summarise(columns: Columns) -> list[SLISummary]:
+def summarise(columns: Columns) -> list[SLIEntry]:
     """Descriptive statistics of every SLI over its scorable cases."""
     import numpy as np
 
@@ -78,10 +67,10 @@ def summarise(columns: Columns) -> list[SLISummary]:
         col = columns.column(sli)
         vals = col[~np.isnan(col)]
         if vals.size == 0:
-            out.append(SLISummary(sli, 0, None, None, None, None, None))
+            out.append(SLIEntry(name=sli, n=0, mean=None, p50=None, p95=None, min=None, max=None))
             continue
         out.append(
-            SLISummary(
+            SLIEntry(
                 name=sli,
                 n=int(vals.size),
                 mean=float(vals.mean()),

@@ -9,7 +9,7 @@ import random
 import signal
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,6 @@ from cujeval.results import (
     GateEntry,
     JourneyResult,
     RunResult,
-    SLIEntry,
     SLOEntry,
 )
 from cujeval.scorers import base as registry
@@ -230,31 +229,12 @@ async def _run_journey(
         async with asyncio.TaskGroup() as group:
             for _ in range(settings.concurrency):
                 group.create_task(worker())
-    except* RunAborted as eg:
-        raise eg.exceptions[0] from None
-    except* CujevalError as eg:
+    except* CujevalError as eg:  # RunAborted, or an input error met mid-stream
         raise eg.exceptions[0] from None
 
 
 def _entry(r: SLOResult) -> SLOEntry:
-    return SLOEntry(
-        name=r.name,
-        kind=r.kind,
-        expression=r.expression,
-        verdict=r.verdict.value,  # type: ignore[arg-type]
-        estimate=r.estimate,
-        lower=r.lower,
-        upper=r.upper,
-        n=r.n,
-        good=r.good,
-        target=r.target,
-        bound=r.bound,
-        op=r.op,
-        cases_to_decide=r.cases_to_decide,
-        blocking=r.blocking,
-        description=r.description,
-        worst_cases=r.worst_cases,
-    )
+    return SLOEntry.model_validate({**asdict(r), "verdict": r.verdict.value})
 
 
 def validate(suite: Suite) -> None:
@@ -358,7 +338,7 @@ def finish(
             scorers=[name for name, _ in p.scorers],
             n_rows=len(p.columns),
             n_errors=p.errors,
-            slis=[SLIEntry(**vars(s)) for s in summarise(p.columns)],
+            slis=summarise(p.columns),
             slos=[_entry(r) for r in verdicts[p.journey.name]],
         )
         for p in plans
