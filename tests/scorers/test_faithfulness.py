@@ -124,3 +124,15 @@ def test_separates_real_hallucinated_answers_on_a_ragtruth_slice() -> None:
     mean_bad = sum(f for f, y in zip(faithfulness, labels, strict=True) if y) / 20  # type: ignore[misc]
     mean_good = sum(f for f, y in zip(faithfulness, labels, strict=True) if not y) / 20  # type: ignore[misc]
     assert mean_good > mean_bad
+
+
+def test_id_citations_are_not_claimed_numbers() -> None:
+    """``[kb-006]`` cites a passage; its digits are not a number the answer states."""
+    from cujeval.grounding import judge
+
+    context = ["Plus costs $8 per member per month when billed annually."]
+    cited = judge("Plus costs $8 per member per month billed annually [kb-006].", context, "price?")
+    wrong = judge(
+        "Plus costs $12 per member per month billed annually [kb-006].", context, "price?"
+    )
+    assert not cited.hallucinated and wrong.hallucinated

@@ -30,6 +30,7 @@ _CITATION = re.compile(
     r"passages?\s*(\d+(?:\s*(?:,\s*(?:and|or)?|&|and|or)\s*\d+)*)", re.IGNORECASE
 )
 _BRACKET_CITATION = re.compile(r"\[(\d+)\]")
+_ID_CITATION = re.compile(r"\[[\w.:#/-]{1,64}\]")  # [kb-012], [doc_3], [1]: a token, no spaces
 _CITATION_ONLY = re.compile(
     r"^[(\[]?\s*(?:ref(?:erence)?s?:?\s*)?(?:passages?|source)?\s*[\d,&\sand]+[)\]]?\.?$",
     re.IGNORECASE,
@@ -80,8 +81,8 @@ def cited_passages(text: str) -> frozenset[int]:
 
 
 def strip_citations(text: str) -> str:
-    """The text with "(Passage 2)", "passages 1 and 3", "[1]" removed."""
-    return _BRACKET_CITATION.sub("", _CITATION.sub("", text))
+    """The text with "(Passage 2)", "passages 1 and 3", "[1]", "[kb-012]" removed."""
+    return _ID_CITATION.sub("", _CITATION.sub("", text))
 
 
 def _sentence_spans(text: str, offset: int) -> Iterable[tuple[int, int]]:
