@@ -299,8 +299,7 @@ def run_suite(suite: Suite, options: RunOptions) -> RunResult:
                     for plan in plans:
                         await plan.target.aclose()
 
-            with asyncio.Runner(loop_factory=loop_factory()) as runner:
-                runner.run(main())
+            asyncio.run(main())
     except RunAborted as exc:
         abort_reason = str(exc)
     except KeyboardInterrupt:
@@ -309,15 +308,6 @@ def run_suite(suite: Suite, options: RunOptions) -> RunResult:
         signal.signal(signal.SIGTERM, previous)
         journal.close()
     return finish(suite, options, settings, plans, started, abort_reason)
-
-
-def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop when installed (about half the CPU per request), else asyncio's."""
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop  # type: ignore[no-any-return]
 
 
 def _sigterm(signum: int, frame: Any) -> None:
