@@ -136,3 +136,46 @@ def test_score_offline(tmp_path: Path) -> None:
     rows.write_text('{"input": "q", "answer": 3}\n')
     r = cujeval("score", "--input", str(rows), "--scorer", "mrr")
     assert r.returncode == 2 and f"{rows}:1" in r.stderr
+
+
+def test_unknown_instruction_in_dataset_exits_2(tmp_path: Path) -> None:
+    suite = write_suite(
+        tmp_path, url="http://127.0.0.1:9/answer", scorers=["instruction_following"]
+    )
+    with (tmp_path / "cases.jsonl").open("a") as f:
+        f.write(
+            json.dumps(
+                {
+                    "id": "z",
+                    "input": "q",
+                    "instructions": [
+                        {"id": "detectable_format:number_bullet_list", "kwargs": {"num_bullets": 3}}
+                    ],
+                }
+            )
+            + "\n"
+        )
+        f.write(
+            json.dumps(
+                {
+                    "id": "y",
+                    "input": "q",
+                    "instructions": [
+                        {
+                            "id": "length_constraints:number_words",
+                            "kwargs": {"relation": "about", "num_words": 3},
+                        }
+                    ],
+                }
+            )
+            + "\n"
+        )
+    r = cujeval("run", str(suite), "--no-mlflow")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"{tmp_path / 'cases.jsonl'}:11:" in r.stderr
+    assert "detectable_format:number_bullet_lists" in r.stderr  # the closest valid id
+    lines = (tmp_path / "cases.jsonl").read_text().splitlines()
+    (tmp_path / "cases.jsonl").write_text("\n".join(lines[:10] + lines[11:]) + "\n")
+    r = cujeval("run", str(suite), "--no-mlflow")
+    assert r.returncode == 2 and f"{tmp_path / 'cases.jsonl'}:11:" in r.stderr
+    assert "length_constraints:number_words" in r.stderr and "relation" in r.stderr
