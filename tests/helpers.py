@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +53,20 @@ def write_suite(
     path = directory / "suite.yaml"
     path.write_text(yaml.safe_dump(suite, sort_keys=False))
     return path
+
+
+def cujeval(
+    *args: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess[str]:
+    """Run the real command line in a fresh process; exit code, stdout and stderr come back."""
+    return subprocess.run(
+        [sys.executable, "-m", "cujeval.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+    )

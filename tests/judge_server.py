@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tests.servers import free_port, serve_app
+from tests.servers import free_port, serve_app, stop_process
 
 MODEL_ALIAS = "gemma"
 
@@ -104,12 +104,7 @@ def llama_server(*, api_key: str | None = None, timeout_s: float = 120.0) -> Ite
             _wait_ready(proc, base_url, api_key, timeout_s, log)
             yield base_url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            stop_process(proc)
 
 
 def _wait_ready(

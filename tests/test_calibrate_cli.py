@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from cujeval.grounding.labelled import load_ragtruth
+from tests.helpers import cujeval
 
 SLICE = Path(__file__).resolve().parent / "data" / "ragtruth_slice.jsonl"
-
-
-def cujeval(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cujeval.cli", *args], capture_output=True, text=True, timeout=600
-    )
 
 
 def test_score_then_calibrate_on_labelled_rows(tmp_path: Path) -> None:

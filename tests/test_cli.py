@@ -8,18 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import write_suite
+from tests.helpers import cujeval, write_suite
 from tests.servers import free_port
-
-
-def cujeval(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cujeval.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-    )
 
 
 def test_help_is_light() -> None:

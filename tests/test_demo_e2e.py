@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ import pytest
 from cujeval.paths import project_root
 from cujeval.runner import RunOptions, run_suite
 from cujeval.suite import load_suite
+from tests.helpers import cujeval
 
 SUITE = project_root() / "suites" / "support_rag.yaml"
 
@@ -54,24 +53,16 @@ def test_bundled_suite_against_reference_service(
 
 
 def test_demo_with_faults_breaches_and_exits_1(tmp_path: Path) -> None:
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cujeval.cli",
-            "demo",
-            "--faults",
-            "error_rate=0.5,hallucination_rate=0.5",
-            "--limit",
-            "40",
-            "--no-mlflow",
-            "--no-progress",
-            "--output",
-            str(tmp_path / "run"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    r = cujeval(
+        "demo",
+        "--faults",
+        "error_rate=0.5,hallucination_rate=0.5",
+        "--limit",
+        "40",
+        "--no-mlflow",
+        "--no-progress",
+        "--output",
+        str(tmp_path / "run"),
         cwd=tmp_path,
     )
     assert r.returncode == 1, r.stderr[-2000:]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import write_suite
+from tests.helpers import cujeval, write_suite
 from tests.servers import free_port
 
 from cujeval.reporters import write_all
@@ -72,32 +70,11 @@ def test_server_down_keeps_results_then_log_later(
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
         "MLFLOW_HTTP_REQUEST_TIMEOUT": "3",
     }
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cujeval.cli",
-            "run",
-            str(suite),
-            "--output",
-            str(out),
-            "--no-progress",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    r = cujeval("run", str(suite), "--output", str(out), "--no-progress", env=env, timeout=180)
     assert r.returncode == 0, r.stderr  # the gate passed; MLflow being down does not change it
     assert "mlflow reporter failed" in r.stderr and f"cujeval log {out}" in r.stderr
     assert (out / "results.json").exists() and (out / "summary.md").exists()
     env["MLFLOW_TRACKING_URI"] = mlflow_server
-    r = subprocess.run(
-        [sys.executable, "-m", "cujeval.cli", "log", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    r = cujeval("log", str(out), env=env, timeout=180)
     assert r.returncode == 0, r.stderr
     assert "logged to MLflow run" in r.stdout
