@@ -64,7 +64,13 @@ def featurize(rows: list[LabelledResponse]) -> Table:
     )
 
 
-def fit(table: Table, index: np.ndarray, c: float, threshold: float = 0.5) -> SupportModel:
+def fit(
+    table: Table,
+    index: np.ndarray,
+    c: float,
+    threshold: float = 0.5,
+    features: tuple[str, ...] = FEATURES,
+) -> SupportModel:
     from sklearn.linear_model import LogisticRegression
 
     x = np.vstack([table.features[i] for i in index])
@@ -79,7 +85,7 @@ def fit(table: Table, index: np.ndarray, c: float, threshold: float = 0.5) -> Su
     platt.fit(direction[:, None], y)
     a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
     return SupportModel(
-        features=FEATURES,
+        features=features,
         mean=tuple(mean.tolist()),
         scale=tuple(scale.tolist()),
         coef=tuple((a * lr.coef_[0]).tolist()),
