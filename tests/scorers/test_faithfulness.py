@@ -136,3 +136,48 @@ def test_id_citations_are_not_claimed_numbers() -> None:
         "Plus costs $12 per member per month billed annually [kb-006].", context, "price?"
     )
     assert not cited.hallucinated and wrong.hallucinated
+
+
+def test_concurrent_cases_are_judged_one_at_a_time_off_the_default_executor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib
+    import threading
+
+    judging = importlib.import_module("cujeval.grounding.judge")  # the package re-exports judge()
+
+    rows = load_ragtruth(DATA / "ragtruth_slice.jsonl")[:8]
+    pairs = [
+        (
+            GoldenCase(id=r.id, input=r.question),
+            Observation(answer=r.answer, contexts=tuple(Context(text=t) for t in r.contexts)),
+        )
+        for r in rows
+    ]
+    real = judging.judge
+    active, most, threads = 0, 0, set()
+    guard = threading.Lock()
+
+    def counting(*args: object, **kwargs: object) -> object:
+        nonlocal active, most
+        with guard:
+            active += 1
+            most = max(most, active)
+            threads.add(threading.current_thread().name)
+        try:
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            with guard:
+                active -= 1
+
+    monkeypatch.setattr(judging, "judge", counting)
+    scorer = base.create("faithfulness")
+
+    async def together() -> list[Scores]:
+        return await asyncio.gather(*(scorer(c, o) for c, o in pairs))
+
+    at_once = asyncio.run(together())
+    one_by_one = [asyncio.run(scorer(c, o)) for c, o in pairs]
+    assert at_once == one_by_one
+    assert most == 1
+    assert all(name.startswith("cujeval-judge") for name in threads)

@@ -7,11 +7,19 @@ One computation yields both SLIs (the judge lives in cujeval.grounding):
 
 Not scorable when the target errored, gave no answer, or returned no contexts: with nothing
 retrieved there is nothing to be faithful to, which is not a faithfulness of 0.
+
+Judging is CPU-bound (the embedding model plus Python feature code), so every case is judged on
+one dedicated worker thread, one at a time: on 2 cores, judging 4 cases at once made the model's
+threads fight the feature code for the cores and was 25-30 % slower than one after another
+(benchmarks/faithfulness_throughput.py). Its own thread also keeps the event loop's default
+executor free for the targets and scorers that need it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from cujeval.records import Context, GoldenCase, Observation
@@ -21,6 +29,8 @@ if TYPE_CHECKING:
     from cujeval.grounding.judge import ClaimVerdict, Judgement
 
 METHODS = ("offline",)
+_worker: ThreadPoolExecutor | None = None
+_worker_lock = threading.Lock()
 _NEEDS = ("answer", "contexts")
 _SHOWN = 160
 
@@ -89,6 +99,15 @@ def _hallucination(verdict: Judgement, common: dict[str, Any]) -> Score:
     )
 
 
+def _judging_thread() -> ThreadPoolExecutor:
+    """The one thread all offline judging runs on (made on first use, shared by event loops)."""
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cujeval-judge")
+        return _worker
+
+
 def _offline(
     answer: str, contexts: list[Context], question: str, threshold: float | None
 ) -> Scores:
@@ -132,8 +151,8 @@ def faithfulness(*, threshold: float | None = None, method: str = "offline") -> 
                 "hallucination": Score.unscorable(reason),
             }
         contexts = [c for c in obs.contexts or () if c.text.strip()]
-        return await asyncio.to_thread(
-            _offline, obs.answer or "", contexts, case.question, threshold
+        return await asyncio.get_running_loop().run_in_executor(
+            _judging_thread(), _offline, obs.answer or "", contexts, case.question, threshold
         )
 
     return score
