@@ -110,10 +110,34 @@ def test_bundled_suites_load() -> None:
         assert load_suite(path).journeys
 
 
-def test_judge_block_validated_with_line(tmp_path: Path) -> None:
+def test_judge_block_errors_point_at_the_offending_key(tmp_path: Path) -> None:
     text = GOOD + "judge:\n  base_url: http://127.0.0.1:9/v1\n  modle: gemma\n"
     with pytest.raises(
         InputError,
-        match=r"suite.yaml:23: field .judge.modle.: unknown setting; did you mean .model.",
+        match=r"suite.yaml:25: field .judge.modle.: unknown setting; did you mean .model.",
     ):
         load_suite(write(tmp_path, text))
+
+
+def test_judge_price_errors_point_at_the_price_line(tmp_path: Path) -> None:
+    text = GOOD + (
+        "judge:\n"
+        "  base_url: http://127.0.0.1:9/v1\n"
+        "  model: gpt-4.1\n"
+        "  prices:\n"
+        "    gpt-4.1:\n"
+        "      input_per_mtok: 2\n"
+        "      output_per_mtok: -8\n"
+    )
+    with pytest.raises(InputError) as info:
+        load_suite(write(tmp_path, text))
+    assert info.value.field == "judge.prices.gpt-4.1.output_per_mtok"
+    assert "suite.yaml:29: " in str(info.value)
+
+
+def test_judge_block_that_is_not_a_mapping_points_at_the_block(tmp_path: Path) -> None:
+    text = GOOD + "judge: http://127.0.0.1:9/v1\n"
+    with pytest.raises(InputError) as info:
+        load_suite(write(tmp_path, text))
+    assert info.value.field == "judge"
+    assert "suite.yaml:23: " in str(info.value)

@@ -189,7 +189,8 @@ def _check_references(suite: Suite, tree: LineMap) -> None:
     if suite.judge is not None:
         from cujeval.scorers.judges.config import JudgeConfig
 
-        JudgeConfig.from_mapping(suite.judge, file=suite.path, line=tree.lines.get("judge"))
+        block = tree.get("judge", suite.judge)  # the LineMap, so errors point at the key's line
+        JudgeConfig.from_mapping(block, file=suite.path, line=tree.lines.get("judge"))
     seen: set[str] = set()
     for i, journey in enumerate(suite.journeys):
         if journey.name in seen:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cujeval.errors import InputError
+from cujeval.yamlsource import LineMap, line_of
 
 PriceTable = Mapping[str, Mapping[str, float]]
 
@@ -41,8 +42,11 @@ class JudgeConfig:
     def from_mapping(
         cls, data: Any, *, file: str | Path | None = None, line: int | None = None
     ) -> JudgeConfig:
-        """Validate a ``judge:`` mapping; InputError names the offending ``judge.<field>``."""
-        return _Parser(file, line).parse(data)
+        """Validate a ``judge:`` mapping; InputError names the offending ``judge.<field>``.
+
+        ``line`` is the block's line; when ``data`` was loaded by cujeval.yamlsource (a LineMap),
+        an error points at the line of the offending key itself."""
+        return _Parser(file, line, data).parse(data)
 
     def public(self) -> dict[str, Any]:
         """The settings safe to log (MLflow params, reports): URL redacted, no key, no prices."""
@@ -58,12 +62,17 @@ class JudgeConfig:
 
 
 class _Parser:
-    def __init__(self, file: str | Path | None, line: int | None) -> None:
+    def __init__(self, file: str | Path | None, line: int | None, tree: Any = None) -> None:
         self.file = file
         self.line = line
+        self.tree = tree
 
-    def fail(self, name: str, message: str) -> InputError:
-        return InputError(message, file=self.file, line=self.line, field=f"judge.{name}")
+    def fail(self, name: str | tuple[str, ...], message: str) -> InputError:
+        loc = (name,) if isinstance(name, str) else name
+        line = line_of(self.tree, loc) if isinstance(self.tree, LineMap) else None
+        return InputError(
+            message, file=self.file, line=line or self.line, field="judge." + ".".join(loc)
+        )
 
     def parse(self, data: Any) -> JudgeConfig:
         if not isinstance(data, Mapping):
@@ -160,14 +169,14 @@ class _Parser:
             raise self.fail("prices", "must map model names to {input_per_mtok, output_per_mtok}")
         table: dict[str, dict[str, float]] = {}
         for model, row in value.items():
-            where = f"prices.{model}"
+            where = ("prices", str(model))
             if not isinstance(row, Mapping) or set(row) != _PRICE_KEYS:
                 raise self.fail(where, "must have exactly input_per_mtok and output_per_mtok")
             entry: dict[str, float] = {}
             for key in sorted(_PRICE_KEYS):
                 price = row[key]
                 if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
-                    raise self.fail(f"{where}.{key}", "must be a number >= 0")
+                    raise self.fail((*where, key), "must be a number >= 0")
                 entry[key] = float(price)
             table[str(model)] = entry
         return table
