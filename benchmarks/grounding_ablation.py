@@ -65,10 +65,9 @@ def out_of_fold(
 
 
 def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
-    order = np.argsort(-scores, kind="stable")
-    hits = labels[order]
-    precision_at = np.cumsum(hits) / np.arange(1, len(hits) + 1)
-    return float(precision_at[hits].mean())
+    from sklearn.metrics import average_precision_score
+
+    return float(average_precision_score(labels, scores))
 
 
 def line(name: str, scores: np.ndarray, labels: np.ndarray) -> str:

@@ -95,6 +95,19 @@ def main(argv: list[str] | None = None) -> int:
         "| bal. acc. % | AUC % |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def report(
+        name: str,
+        c: Calibration,
+        auc: float,
+        decided: np.ndarray,
+        table: training.Table,
+        key: str | None = None,
+    ) -> None:
+        interval = f1_interval(decided, table.labels, table.groups)
+        lines.append(row(name, c, auc, interval))
+        figures[key or name] = {**c.__dict__, "auc": auc, "f1_ci95": interval}
+
     ragtruth = training.featurize(load_ragtruth(args.ragtruth))
     everything = np.arange(len(ragtruth.labels))
     for name, table, recalibrate in (
@@ -105,25 +118,20 @@ def main(argv: list[str] | None = None) -> int:
         scores = training.answer_scores(model, table, index)
         c = evaluate_threshold(scores.tolist(), table.labels.tolist(), model.threshold)
         auc = roc_auc(scores, table.labels)
-        interval = f1_interval(scores >= model.threshold, table.labels, table.groups)
-        lines.append(row(name, c, auc, interval))
-        figures[name] = {**c.__dict__, "auc": auc, "f1_ci95": interval}
+        report(name, c, auc, scores >= model.threshold, table)
         if not recalibrate:
             continue
         own = cross_validated_threshold(scores, table.labels)
         c = evaluate_threshold(own.astype(float).tolist(), table.labels.tolist(), 0.5)
         c = Calibration(**{**c.__dict__, "threshold": float("nan"), "rule": "calibrated"})
         label = name.replace("shipped model", "threshold calibrated on it (5-fold CV)")
-        interval = f1_interval(own, table.labels, table.groups)
-        lines.append(row(label, c, auc, interval))
-        figures[label] = {**c.__dict__, "auc": auc, "f1_ci95": interval}
+        report(label, c, auc, own, table)
     nested_scores, decided = training.nested_cv(ragtruth)
     c = evaluate_threshold(decided.astype(float).tolist(), ragtruth.labels.tolist(), 0.5)
     c = Calibration(**{**c.__dict__, "threshold": float("nan"), "rule": "nested CV"})
     auc = roc_auc(nested_scores, ragtruth.labels)
-    interval = f1_interval(decided, ragtruth.labels, ragtruth.groups)
-    lines.append(row("RAGTruth QA dev, nested 5-fold CV (per-fold threshold)", c, auc, interval))
-    figures["RAGTruth QA dev, nested CV"] = {**c.__dict__, "auc": auc, "f1_ci95": interval}
+    name = "RAGTruth QA dev, nested 5-fold CV (per-fold threshold)"
+    report(name, c, auc, decided, ragtruth, key="RAGTruth QA dev, nested CV")
     print("\n".join(lines))
     print(
         f"\nanswer score = max p(unsupported) over checkable claims; shipped threshold "

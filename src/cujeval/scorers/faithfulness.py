@@ -18,7 +18,6 @@ executor free for the targets and scorers that need it.
 from __future__ import annotations
 
 import asyncio
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -29,10 +28,10 @@ if TYPE_CHECKING:
     from cujeval.grounding.judge import ClaimVerdict, Judgement
 
 METHODS = ("offline",)
-_worker: ThreadPoolExecutor | None = None
-_worker_lock = threading.Lock()
 _NEEDS = ("answer", "contexts")
 _SHOWN = 160
+# The one thread all offline judging runs on; no thread starts until the first case is judged.
+_JUDGING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cujeval-judge")
 
 
 def _short(text: str, limit: int = _SHOWN) -> str:
@@ -99,15 +98,6 @@ def _hallucination(verdict: Judgement, common: dict[str, Any]) -> Score:
     )
 
 
-def _judging_thread() -> ThreadPoolExecutor:
-    """The one thread all offline judging runs on (made on first use, shared by event loops)."""
-    global _worker
-    with _worker_lock:
-        if _worker is None:
-            _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cujeval-judge")
-        return _worker
-
-
 def _offline(
     answer: str, contexts: list[Context], question: str, threshold: float | None
 ) -> Scores:
@@ -152,7 +142,7 @@ def faithfulness(*, threshold: float | None = None, method: str = "offline") -> 
             }
         contexts = [c for c in obs.contexts or () if c.text.strip()]
         return await asyncio.get_running_loop().run_in_executor(
-            _judging_thread(), _offline, obs.answer or "", contexts, case.question, threshold
+            _JUDGING, _offline, obs.answer or "", contexts, case.question, threshold
         )
 
     return score
