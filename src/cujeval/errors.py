@@ -9,8 +9,13 @@
     │   ├── TargetTimeout
     │   ├── TargetConnectError
     │   ├── TargetHTTPError       status, and Retry-After when given
+    │   ├── TargetRedirectError   a redirect not allowed (cross-origin, loops, other schemes)
     │   └── TargetProtocolError   malformed JSON, malformed stream, oversized body
+    │       ├── TargetTooLarge    the body exceeds the target's max_response_bytes
+    │       └── TargetTruncated   a stream that ended before its end marker
     ├── RunAborted                the run could not complete: exit 3, finished cases kept
+    │   ├── JudgeUnavailable      the LLM judge cannot be reached or refuses every call
+    │   └── DeadlineExceeded      the whole-run deadline (--max-duration) passed
     └── ReporterError             one reporter failed; the others still run
 
 Every message carries the context needed to act on it: file and line, case id, the
@@ -132,10 +137,32 @@ class TargetProtocolError(TargetError):
     kind = "protocol"
 
 
+class TargetTooLarge(TargetProtocolError):
+    kind = "too_large"
+
+
+class TargetTruncated(TargetProtocolError):
+    """A streamed response ended without ``[DONE]`` or a ``finish_reason``: never an answer."""
+
+    kind = "truncated"
+
+
+class TargetRedirectError(TargetError):
+    kind = "redirect"
+
+
 class RunAborted(CujevalError):
     """The run could not complete (target unreachable, auth refused, interrupted). Exit 3."""
 
     exit_code = 3
+
+
+class JudgeUnavailable(RunAborted):
+    """The LLM judge could not be reached, refused authorisation, or failed every call."""
+
+
+class DeadlineExceeded(RunAborted):
+    """The whole-run deadline passed; finished cases are kept."""
 
 
 class ReporterError(CujevalError):

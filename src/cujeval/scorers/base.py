@@ -66,12 +66,46 @@ class Scorer(Protocol):
 ScorerFactory = Callable[..., Scorer]
 
 
+SUITE_CONTEXT = ("prices", "judge", "instructions")
+
+
 @dataclass(frozen=True)
 class ScorerInfo:
+    """A registered scorer family.
+
+    ``outputs``: the SLIs it writes; ``{name}`` stands for the name as written in the suite
+    (``precision@4``) and a trailing ``*`` for a family of SLIs (``instruction:*``).
+    ``shared``: outputs several scorers may write for the same case (a case total, such as the
+    judge's spend); any other output written by two scorers of a journey is bad input.
+    ``context``: the suite-level settings (of :data:`SUITE_CONTEXT`) its factory takes.
+    """
+
     name: str
     factory: ScorerFactory
     description: str
     needs: tuple[str, ...]  # golden/observation fields it needs, for docs and `--help`
+    outputs: tuple[str, ...] = ("{name}",)
+    shared: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BuiltScorer:
+    """A scorer built for one journey: the callable and the SLIs it declares."""
+
+    name: str
+    fn: Scorer
+    outputs: tuple[str, ...]
+    shared: tuple[str, ...] = ()
+
+    async def __call__(self, case: GoldenCase, obs: Observation) -> Scores:
+        return await self.fn(case, obs)
+
+    def writes(self, sli: str) -> bool:
+        """Does this scorer declare ``sli`` (exactly or through a ``prefix*`` family)?"""
+        return any(
+            sli.startswith(out[:-1]) if out.endswith("*") else sli == out for out in self.outputs
+        )
 
 
 _REGISTRY: dict[str, ScorerInfo] = {}
@@ -89,9 +123,18 @@ ENTRY_POINT_GROUP = "cujeval.scorers"
 
 
 def scorer(
-    name: str, *, description: str = "", needs: tuple[str, ...] = ()
+    name: str,
+    *,
+    description: str = "",
+    needs: tuple[str, ...] = (),
+    outputs: tuple[str, ...] = ("{name}",),
+    shared: tuple[str, ...] = (),
+    context: tuple[str, ...] = (),
 ) -> Callable[[ScorerFactory], ScorerFactory]:
-    """Register a scorer factory under ``name``."""
+    """Register a scorer factory under ``name``, declaring what it writes and takes."""
+    unknown = set(context) - set(SUITE_CONTEXT)
+    if unknown:
+        raise ValueError(f"scorer {name!r}: unknown context {sorted(unknown)}; use {SUITE_CONTEXT}")
 
     def register(factory: ScorerFactory) -> ScorerFactory:
         _REGISTRY[name] = ScorerInfo(
@@ -99,6 +142,9 @@ def scorer(
             factory=factory,
             description=description or (factory.__doc__ or "").strip().split("\n")[0],
             needs=needs,
+            outputs=outputs,
+            shared=shared,
+            context=context,
         )
         return factory
 
@@ -154,25 +200,44 @@ def available() -> dict[str, ScorerInfo]:
     return dict(sorted(_REGISTRY.items()))
 
 
+def info(name: str) -> ScorerInfo | None:
+    """The registered family of ``name`` (``precision@4`` -> ``precision@k``), or None."""
+    _load_builtins()
+    key, _ = _split_name(name)
+    if key not in _REGISTRY and name in _REGISTRY:
+        key = name
+    if key not in _REGISTRY and not _load_entry_point(key):
+        return None
+    return _REGISTRY[key]
+
+
 def create(
     name: str,
     options: Mapping[str, Any] | None = None,
     *,
+    context: Mapping[str, Any] | None = None,
     file: str | None = None,
     line: int | None = None,
-) -> Scorer:
-    """Build the scorer registered as ``name`` with ``options``.
+) -> BuiltScorer:
+    """Build the scorer registered as ``name`` with ``options``; ``context`` holds the suite's
+    prices, judge and journey instructions, passed to the factories that declare them.
 
     Raises UnknownNameError (with suggestions) or InputError for bad options.
     """
-    _load_builtins()
-    key, implied = _split_name(name)
-    if key not in _REGISTRY and name in _REGISTRY:
-        key, implied = name, {}
-    if key not in _REGISTRY and not _load_entry_point(key):
+    found = info(name)
+    if found is None:
         raise UnknownNameError("scorer", name, _REGISTRY, file=file, line=line, field="scorers")
+    key, implied = _split_name(name)
+    if key != found.name:
+        implied = {}
     kwargs = {**implied, **dict(options or {})}
+    for item in found.context:
+        value = (context or {}).get(item)
+        if value is not None and item not in kwargs:
+            kwargs[item] = value
     try:
-        return _REGISTRY[key].factory(**kwargs)
+        fn = found.factory(**kwargs)
     except (TypeError, ValueError) as exc:
         raise InputError(f"scorer {name!r}: {exc}", file=file, line=line, field="scorers") from None
+    outputs = tuple(o.replace("{name}", name) for o in found.outputs)
+    return BuiltScorer(name=name, fn=fn, outputs=outputs, shared=found.shared)

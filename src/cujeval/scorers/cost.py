@@ -163,7 +163,7 @@ def _priced(
     }
 
 
-@scorer("cost_usd", needs=("usage", "model"))
+@scorer("cost_usd", needs=("usage", "model"), context=("prices",))
 def cost_usd(*, prices: PriceTable | None = None, provider: str | None = None) -> Scorer:
     """USD cost of the target call from its token usage and the model's price."""
     table = validate_prices(prices)

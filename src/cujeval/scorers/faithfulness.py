@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from cujeval.grounding.judge import ClaimVerdict, Judgement
 
 METHODS = ("offline",)
+SLIS = ("faithfulness", "hallucination")
 _NEEDS = ("answer", "contexts")
 _SHOWN = 160
 # The one thread all offline judging runs on; no thread starts until the first case is judged.
@@ -116,8 +117,8 @@ def _offline(
     }
 
 
-@scorer("hallucination", needs=_NEEDS)
-@scorer("faithfulness", needs=_NEEDS)
+@scorer("hallucination", needs=_NEEDS, outputs=SLIS)
+@scorer("faithfulness", needs=_NEEDS, outputs=SLIS)
 def faithfulness(*, threshold: float | None = None, method: str = "offline") -> Scorer:
     """Share of the answer's claims supported by the retrieved contexts; also `hallucination`.
 

@@ -96,6 +96,8 @@ def _unscorable(reason: str, instructions: list[Instruction]) -> Scores:
     NAME,
     description="IFEval verifiable instructions and product constraints, strict and loose",
     needs=("instructions", "answer"),
+    outputs=(NAME, LOOSE, PREFIX + "*"),
+    context=("instructions",),
 )
 def instruction_following(
     *, instructions: Sequence[Mapping[str, Any] | Instruction] = ()

@@ -19,9 +19,15 @@ from cujeval.records import GoldenCase, Observation
 from cujeval.scorers.base import Score, Scorer, Scores, scorer
 from cujeval.scorers.judges import epochs
 from cujeval.scorers.judges.config import JudgeConfig, PriceTable
-from cujeval.scorers.judges.judgement import Judge, clip, context_texts, missing_input
+from cujeval.scorers.judges.judgement import (
+    JUDGE_SLIS,
+    Judge,
+    clip,
+    context_texts,
+    missing_input,
+)
 
-SLIS = ("faithfulness", "hallucination")
+SLIS = ("llm_faithfulness", "llm_hallucination")
 _MAX_CLAIMS = 50
 
 
@@ -29,6 +35,9 @@ _MAX_CLAIMS = 50
     "llm_faithfulness",
     description="faithfulness and hallucination judged by an LLM (ragas Faithfulness)",
     needs=("answer", "contexts"),
+    outputs=(*SLIS, *JUDGE_SLIS),
+    shared=JUDGE_SLIS,
+    context=("judge", "prices"),
 )
 def llm_faithfulness(
     *, judge: Mapping[str, Any] | JudgeConfig | None = None, prices: PriceTable | None = None
@@ -71,8 +80,8 @@ def llm_faithfulness(
             explanation += "; unsupported: " + " | ".join(clip(c, 120) for c in unsupported[:3])
         agreement = epochs.verdict_agreement(verdicts) if config.epochs > 1 else None
         out = {
-            "faithfulness": Score(faithfulness, explanation, {**meta, "claims": claims}),
-            "hallucination": Score(hallucinated, explanation, meta),
+            "llm_faithfulness": Score(faithfulness, explanation, {**meta, "claims": claims}),
+            "llm_hallucination": Score(hallucinated, explanation, meta),
         }
         out.update(link.totals(case.id, obs, judged, agreement))
         return out

@@ -24,6 +24,7 @@ from cujeval.scorers.base import Score, Scorer, Scores, scorer
 from cujeval.scorers.judges import epochs
 from cujeval.scorers.judges.config import JudgeConfig, PriceTable
 from cujeval.scorers.judges.judgement import (
+    JUDGE_SLIS,
     Evaluate,
     Judge,
     Judged,
@@ -41,6 +42,9 @@ Prepare = Callable[[GoldenCase, Observation], Evaluate | str]
     "answer_relevancy",
     description="how well the answer addresses the question (ragas AnswerRelevancy, LLM judge)",
     needs=("answer",),
+    outputs=("{name}", *JUDGE_SLIS),
+    shared=JUDGE_SLIS,
+    context=("judge", "prices"),
 )
 def answer_relevancy(
     *, judge: JudgeOption = None, prices: PriceTable | None = None, strictness: int = 3
@@ -76,6 +80,9 @@ def answer_relevancy(
     "context_precision",
     description="are the useful contexts ranked first (ragas ContextPrecision, LLM judge)",
     needs=("reference", "contexts"),
+    outputs=("{name}", *JUDGE_SLIS),
+    shared=JUDGE_SLIS,
+    context=("judge", "prices"),
 )
 def context_precision(*, judge: JudgeOption = None, prices: PriceTable | None = None) -> Scorer:
     """Average precision of the retrieved contexts, usefulness judged against the reference."""
@@ -108,6 +115,9 @@ def context_precision(*, judge: JudgeOption = None, prices: PriceTable | None = 
     "context_recall",
     description="share of the reference supported by the contexts (ragas ContextRecall, LLM)",
     needs=("reference", "contexts"),
+    outputs=("{name}", *JUDGE_SLIS),
+    shared=JUDGE_SLIS,
+    context=("judge", "prices"),
 )
 def context_recall(*, judge: JudgeOption = None, prices: PriceTable | None = None) -> Scorer:
     """Reference statements attributable to the retrieved contexts, judged by the LLM."""
