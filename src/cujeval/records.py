@@ -99,6 +99,7 @@ class Observation(_Frozen):
     model: str | None = None
     latency_s: float | None = None
     ttft_s: float | None = None
+    state: dict[str, Any] | None = None  # agents: the final state of the world, when reported
     finish_reason: str | None = None  # stop, length, content_filter, tool_calls, ...
     status: str = "ok"
     error: str | None = None

@@ -117,6 +117,7 @@ _BUILTIN_MODULES = (
     "cujeval.scorers.faithfulness",
     "cujeval.scorers.instructions",
     "cujeval.scorers.judges",
+    "cujeval.scorers.agent",
 )
 _loaded_builtins = False
 ENTRY_POINT_GROUP = "cujeval.scorers"

@@ -113,6 +113,7 @@ def observation_from_mapping(
         tool_calls=_tool_calls(data.get("tool_calls")),
         usage=_usage(data.get("usage")),
         model=str(data["model"]) if data.get("model") is not None else None,
+        state=dict(data["state"]) if isinstance(data.get("state"), Mapping) else None,
         latency_s=latency_s,
         ttft_s=ttft_s,
     )
