@@ -5,9 +5,10 @@ Both are frozen pydantic models so they validate once at the edge and round-trip
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Frozen(BaseModel):
@@ -27,9 +28,58 @@ class Message(_Frozen):
     content: str
 
 
+COMPARATORS = ("exact", "case_insensitive", "numeric", "contains", "any")
+_COMPARATOR = re.compile(
+    r"^(exact|case_insensitive|contains|any|numeric(:\d+(\.\d*)?([eE][-+]?\d+)?)?)$"
+)
+
+
+def check_comparator(spec: str) -> str:
+    """Validate a comparator name; ``numeric`` takes an absolute tolerance (``numeric:0.01``)."""
+    if not isinstance(spec, str) or not _COMPARATOR.match(spec):
+        raise ValueError(
+            f"unknown argument comparator {spec!r}; use one of {', '.join(COMPARATORS)} "
+            "(numeric:TOLERANCE for an absolute tolerance)"
+        )
+    return spec
+
+
 class ExpectedToolCall(_Frozen):
-    name: str
+    """A tool call a case expects (or forbids): the name, the arguments to check and, per
+    argument, how to compare it (``{"query": "contains", "amount": "numeric:0.01"}``)."""
+
+    name: str = Field(min_length=1)
     arguments: dict[str, Any] = Field(default_factory=dict)
+    argument_match: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("argument_match")
+    @classmethod
+    def _comparators(cls, value: dict[str, str]) -> dict[str, str]:
+        for spec in value.values():
+            check_comparator(spec)
+        return value
+
+
+TrajectoryMode = Literal["exact", "unordered", "in_order", "superset", "any_order", "subset"]
+ArgumentMode = Literal["exact", "subset", "ignore"]
+
+
+class ToolMatch(_Frozen):
+    """How a case's trajectory is matched; unset fields take the scorer's options."""
+
+    mode: TrajectoryMode | None = None
+    arguments: ArgumentMode | None = None
+
+
+class ExpectedOutcome(_Frozen):
+    """Checks on an agent's result: ``state`` is a subset the final world state must contain;
+    the answer must contain every ``answer_contains`` and none of ``answer_excludes`` (both
+    case-insensitive)."""
+
+    state: dict[str, Any] = Field(default_factory=dict)
+    answer_contains: tuple[str, ...] = ()
+    answer_excludes: tuple[str, ...] = ()
+    description: str | None = None
 
 
 class GoldenCase(_Frozen):
@@ -44,9 +94,20 @@ class GoldenCase(_Frozen):
     reference_contexts: tuple[str, ...] | None = None
     instructions: tuple[Instruction, ...] = ()
     expected_tool_calls: tuple[ExpectedToolCall, ...] | None = None
-    expected_outcome: str | None = None
+    expected_outcome: ExpectedOutcome | str | None = None  # a string: free text, for a judge
+    forbidden_tool_calls: tuple[ExpectedToolCall, ...] = ()
+    tool_match: ToolMatch | None = None
+    tools: tuple[str, ...] | None = None  # the tools this case's agent may call
     tags: tuple[str, ...] = ()
     cluster: str | None = None
+
+    @field_validator("forbidden_tool_calls", mode="before")
+    @classmethod
+    def _forbidden_names(cls, value: Any) -> Any:
+        """A bare tool name forbids every call of that tool."""
+        if isinstance(value, list | tuple):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
 
     @property
     def question(self) -> str:
@@ -75,9 +136,13 @@ class Context(_Frozen):
 
 
 class ToolCall(_Frozen):
+    """One call an agent made; ``error`` is set when the call failed."""
+
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)
     result: Any = None
+    latency_s: float | None = None
+    error: str | None = None
 
 
 class Usage(_Frozen):
