@@ -83,19 +83,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def fault_args(faults: Mapping[str, float] | None) -> list[str]:
-    """CLI flags for ``faults``; unknown names and bad values raise InputError."""
+def fault_args(
+    faults: Mapping[str, float] | None,
+    *,
+    flags: Mapping[str, str] = FAULT_FLAGS,
+    rates: tuple[str, ...] = RATE_NAMES,
+) -> list[str]:
+    """CLI flags for ``faults`` (a service's ``flags``: name -> flag, of which ``rates`` are
+    probabilities); unknown names and bad values raise InputError."""
     args: list[str] = []
     for name, value in (faults or {}).items():
-        if name not in FAULT_FLAGS:
-            raise UnknownNameError("fault", name, FAULT_FLAGS, field="faults")
-        if name in RATE_NAMES:
+        if name not in flags:
+            raise UnknownNameError("fault", name, flags, field="faults")
+        if name in rates:
             check_rate(name, value)
         elif name == "latency_ms":
             check_latency(value)
         elif not float(value).is_integer():
             raise InputError(f"must be an integer, got {value!r}", field="seed")
-        args += [FAULT_FLAGS[name], str(int(value) if name == "seed" else float(value))]
+        args += [flags[name], str(int(value) if name == "seed" else float(value))]
     return args
 
 
@@ -121,13 +127,27 @@ def start_rag_service(
     Raises RunAborted, with the tail of the service's stderr, if it exits or is not ready in
     ``ready_timeout_s``. A port picked here that another process grabs first is retried.
     """
-    command = rag_command(faults=faults, corpus=corpus)
+    return start_service(
+        rag_command(faults=faults, corpus=corpus), port=port, ready_timeout_s=ready_timeout_s
+    )
+
+
+def start_service(
+    command: list[str],
+    *,
+    port: int | None = None,
+    ready_timeout_s: float = 120,
+    health_path: str = "/health",
+    label: str = "reference RAG service",
+) -> RunningService:
+    """Start ``command`` (``--host`` and ``--port`` are appended) and wait until
+    ``health_path`` answers 200; see :func:`start_rag_service` for failures and retries."""
     attempts_left = 1 if port is not None else 3
     while True:
         attempts_left -= 1
         service = _spawn(command, port if port is not None else free_port())
         try:
-            _wait_ready(service, ready_timeout_s)
+            _wait_ready(service, ready_timeout_s, health_path=health_path, label=label)
             return service
         except RunAborted as exc:
             service.stop()
@@ -144,7 +164,7 @@ def _spawn(command: list[str], port: int) -> RunningService:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TRANSFORMERS_OFFLINE", "1")
-    log = tempfile.TemporaryFile(prefix="cujeval-rag-")  # noqa: SIM115 closed by stop()
+    log = tempfile.TemporaryFile(prefix="cujeval-service-")  # noqa: SIM115 closed by stop()
     process = subprocess.Popen(
         [*command, "--host", "127.0.0.1", "--port", str(port)],
         stdin=subprocess.DEVNULL,
@@ -155,17 +175,23 @@ def _spawn(command: list[str], port: int) -> RunningService:
     return RunningService(process, port, log)
 
 
-def _wait_ready(service: RunningService, timeout_s: float) -> None:
+def _wait_ready(
+    service: RunningService,
+    timeout_s: float,
+    *,
+    health_path: str = "/health",
+    label: str = "reference RAG service",
+) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         code = service.process.poll()
         if code is not None:
             raise RunAborted(
-                f"reference RAG service exited with code {code} before it was ready "
+                f"{label} exited with code {code} before it was ready "
                 f"({service.url}); its output ends with:\n{service.stderr_tail()}"
             )
         try:
-            with _DIRECT.open(f"{service.url}/health", timeout=2) as response:
+            with _DIRECT.open(f"{service.url}{health_path}", timeout=2) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -174,7 +200,7 @@ def _wait_ready(service: RunningService, timeout_s: float) -> None:
             tail = service.stderr_tail()
             service.stop()
             raise RunAborted(
-                f"reference RAG service not ready at {service.url}/health after {timeout_s:g} s; "
+                f"{label} not ready at {service.url}{health_path} after {timeout_s:g} s; "
                 f"its output ends with:\n{tail}"
             )
         time.sleep(0.1)
