@@ -1,0 +1,105 @@
+"""The reference agent service: FastAPI routes over the rule-based policy and its worlds.
+
+Routes: ``POST /agent`` (``{"world", "messages", "reset"}``), ``GET /worlds/{id}`` (a world's
+last state), ``GET /tools`` (the tool schemas), ``GET /healthz``. Each request starts its world
+from a fresh copy of the seed store (``reset``, the default, so retries and repeated epochs of
+a case see the same world); ``"reset": false`` continues the world's last state, for a client
+that sends one turn per request. The last ``max_worlds`` worlds are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import OrderedDict
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from cujeval.reference.agent.config import AgentConfig
+from cujeval.reference.agent.kb import KnowledgeBase
+from cujeval.reference.agent.policy import SYSTEM_PROMPT, Conversation, Usage
+from cujeval.reference.agent.store import World
+from cujeval.reference.agent.tools import TOOLS
+from cujeval.reference.corpus import default_corpus_path, load_articles
+from cujeval.reference.tokens import count_tokens
+
+
+class AgentMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: str
+    content: str = ""
+
+
+class AgentRequest(BaseModel):
+    world: str | None = Field(default=None, min_length=1, max_length=200)
+    messages: list[AgentMessage] = Field(min_length=1)
+    reset: bool = True
+
+
+def create_app(config: AgentConfig | None = None, *, kb: KnowledgeBase | None = None) -> FastAPI:
+    """The service for ``config``; the help-centre corpus is read here (a bad file fails now)."""
+    config = config or AgentConfig()
+    knowledge = kb or KnowledgeBase(load_articles(default_corpus_path()))
+    schemas = [t.schema() for t in TOOLS.values()]
+    system_tokens = count_tokens(SYSTEM_PROMPT) + count_tokens(json.dumps(schemas))
+    worlds: OrderedDict[str, World] = OrderedDict()
+    app = FastAPI(title="cujeval reference agent")
+
+    def world_for(world_id: str, reset: bool) -> World:
+        world = None if reset else worlds.get(world_id)
+        if world is None:
+            world = World.fresh(world_id)
+        worlds[world_id] = world
+        worlds.move_to_end(world_id)
+        while len(worlds) > config.max_worlds:
+            worlds.popitem(last=False)
+        return world
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "tools": list(TOOLS), "worlds": len(worlds)}
+
+    @app.get("/tools")
+    async def tools() -> list[dict[str, Any]]:
+        return schemas
+
+    @app.get("/worlds/{world_id}", response_model=None)
+    async def world_state(world_id: str) -> dict[str, Any] | JSONResponse:
+        world = worlds.get(world_id)
+        if world is None:
+            return JSONResponse(status_code=404, content={"error": f"no world {world_id!r}"})
+        return world.state()
+
+    @app.post("/agent", response_model=None)
+    async def agent(request: AgentRequest) -> dict[str, Any] | JSONResponse:
+        turns = [m.content for m in request.messages if m.role == "user" and m.content.strip()]
+        if not turns:
+            return JSONResponse(
+                status_code=400, content={"error": "messages must hold a non-empty user turn"}
+            )
+        world = world_for(request.world or f"w-{uuid.uuid4().hex[:12]}", request.reset)
+        conversation = Conversation(
+            world=world,
+            kb=knowledge,
+            config=config,
+            faults=config.decide("\x1e".join(turns)),
+            usage=Usage(system_tokens=system_tokens),
+        )
+        answer = await conversation.run(turns)
+        usage = conversation.usage
+        return {
+            "answer": answer,
+            "replies": conversation.replies,
+            "tool_calls": conversation.calls,
+            "steps": usage.steps,
+            "usage": {"prompt_tokens": usage.prompt, "completion_tokens": usage.completion},
+            "model": config.model_name,
+            "world": world.id,
+            "state": world.state(),
+        }
+
+    return app
