@@ -84,6 +84,16 @@ def build_app(log: CallLog, *, delay_s: float = 0.0) -> web.Application:
         log.hit(f"status:{code}")
         return web.json_response({"error": "no"}, status=code)
 
+    async def some(request: web.Request) -> web.StreamResponse:
+        """Fails with `code` the questions whose number is a multiple of `every` (default 2)."""
+        body = await request.json()
+        q = str(body.get("question", ""))
+        every = int(request.query.get("every", "2"))
+        number = int(q.rsplit(" ", 1)[-1]) if q.rsplit(" ", 1)[-1].isdigit() else 0
+        if number % every == 0:
+            return web.json_response({"error": "boom"}, status=int(request.match_info["code"]))
+        return web.json_response(_answer(q))
+
     async def badjson(request: web.Request) -> web.StreamResponse:
         log.hit("badjson")
         return web.Response(text="{not json", content_type="application/json")
@@ -152,6 +162,7 @@ def build_app(log: CallLog, *, delay_s: float = 0.0) -> web.Application:
     app.router.add_post("/answer", answer)
     app.router.add_post("/flaky", flaky)
     app.router.add_post("/status/{code}", status)
+    app.router.add_post("/some/{code}", some)
     app.router.add_post("/badjson", badjson)
     app.router.add_post("/big", big)
     app.router.add_post("/slow", slow)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from cujeval.aggregate import Columns
-from cujeval.slo import Verdict, decide, evaluate_journey
+from cujeval.gate import decide
+from cujeval.slo import Verdict, evaluate_journey
 from cujeval.suite import Journey, Settings
 
 
@@ -101,7 +102,7 @@ def test_aggregate_without_data_is_inconclusive() -> None:
     (r,) = evaluate_journey(
         journey({"name": "p", "objective": "mean(latency_s) < 1"}), c, Settings()
     )
-    assert r.verdict is Verdict.INCONCLUSIVE and r.n == 0
+    assert r.verdict is Verdict.NO_DATA and r.n == 0
 
 
 def test_gate_policy() -> None:
@@ -109,11 +110,13 @@ def test_gate_policy() -> None:
     breached = evaluate_journey(journey(RATIO), faithful(80, 100), s)
     unsure = evaluate_journey(journey(RATIO), faithful(96, 100), s)
     met = evaluate_journey(journey(RATIO), faithful(100, 100), s)
-    assert decide({"j": met}).exit_code == 0
-    g = decide({"j": breached, "k": unsure})
+    strict = Settings(strict=True)
+    assert decide({"j": met}, s).exit_code == 0
+    g = decide({"j": breached, "k": unsure}, s)
     assert (g.passed, g.exit_code) == (False, 1)
     assert g.blocking == ["j/grounded BREACHED"] and g.warnings == ["k/grounded INCONCLUSIVE"]
-    assert decide({"k": unsure}).passed and not decide({"k": unsure}, strict=True).passed
+    assert g.journeys == {"j": "block", "k": "warn"}
+    assert decide({"k": unsure}, s).passed and not decide({"k": unsure}, strict).passed
     info = evaluate_journey(journey({**RATIO, "blocking": False}), faithful(80, 100), s)
-    assert decide({"j": info}).passed
-    assert decide({"j": met}, aborted=True).exit_code == 3
+    assert decide({"j": info}, s).passed
+    assert decide({"j": met}, s, aborted="target unreachable").exit_code == 3

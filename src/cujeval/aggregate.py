@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -19,22 +19,37 @@ from cujeval.scorers.base import Value
 
 
 class Columns:
-    """Columnar store: ``case_ids[i]``, ``ok[i]`` and ``values[sli][i]`` for row i."""
+    """Columnar store: ``case_ids[i]``, ``ok[i]`` and ``values[sli][i]`` for row i; the
+    case's ``clusters[i]``; ``scorer_errors[sli]`` the rows where that SLI's scorer raised."""
 
     def __init__(self) -> None:
         self.case_ids: list[str] = []
+        self.clusters: list[str | None] = []
         self.epochs = array("i")
         self.ok = array("b")
         self.values: dict[str, array[float]] = {}
+        self.scorer_errors: dict[str, list[int]] = {}
 
     def __len__(self) -> int:
         return len(self.case_ids)
 
-    def add(self, case_id: str, epoch: int, ok: bool, scores: Mapping[str, Value]) -> None:
+    def add(
+        self,
+        case_id: str,
+        epoch: int,
+        ok: bool,
+        scores: Mapping[str, Value],
+        *,
+        cluster: str | None = None,
+        scorer_errors: Iterable[str] = (),
+    ) -> None:
         n = len(self.case_ids)
         self.case_ids.append(case_id)
+        self.clusters.append(cluster)
         self.epochs.append(epoch)
         self.ok.append(1 if ok else 0)
+        for sli in scorer_errors:
+            self.scorer_errors.setdefault(sli, []).append(n)
         for sli, value in scores.items():
             col = self.values.get(sli)
             if col is None:
@@ -51,6 +66,17 @@ class Columns:
         if col is None:
             return np.full(len(self), np.nan)
         return np.frombuffer(col, dtype=np.float64)
+
+    def case_codes(self) -> tuple[np.ndarray, list[str]]:
+        """Each row's case as an index into the list of distinct case ids (first-seen order):
+        repeats (epochs) of one case share a code."""
+        import numpy as np
+
+        index: dict[str, int] = {}
+        codes = np.fromiter(
+            (index.setdefault(c, len(index)) for c in self.case_ids), dtype=np.int64
+        )
+        return codes, list(index)
 
     def ok_mask(self) -> np.ndarray:
         import numpy as np

@@ -3,6 +3,7 @@ nothing run; 3 the run could not complete (finished cases are kept)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from enum import StrEnum
@@ -81,6 +82,22 @@ MlflowOpt = Annotated[
 ]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N cases.")]
+MaxDurationOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-duration",
+        min=0.001,
+        help="Whole-run deadline in seconds: then stop cleanly, keep what finished, exit 3.",
+    ),
+]
+ResumeStrictOpt = Annotated[
+    bool,
+    typer.Option(
+        "--resume-strict",
+        help="With --resume: refuse (exit 2) when the dataset changed since the run started, "
+        "instead of re-running the changed cases.",
+    ),
+]
 TriggerOpt = Annotated[
     Trigger | None,
     typer.Option("--trigger", help="Recorded with the run (default: ci when CI=true)."),
@@ -92,19 +109,12 @@ def _run(
     *,
     output: Path | None,
     resume: bool,
-    concurrency: int | None,
-    epochs: int | None,
-    strict: bool,
-    gate: GatePolicy | None,
-    judge_epochs: int | None,
     mlflow: bool,
-    progress: bool,
-    limit: int | None,
-    trigger: Trigger | None,
+    resume_strict: bool = False,
+    **flags: Any,
 ) -> int:
+    from cujeval.options import RunOptions
     from cujeval.paths import latest_run_dir, new_run_dir
-    from cujeval.reporters import write_all
-    from cujeval.runner import RunOptions, run_suite
     from cujeval.suite import load_suite
 
     suite = load_suite(suite_path)
@@ -116,27 +126,50 @@ def _run(
         output = found or new_run_dir(base, suite.name)
     elif resume and not (output / "journal.jsonl").exists():
         raise InputError(f"--resume: no journal in {output}", field="--output")
-    options = RunOptions(
+    trigger = flags.pop("trigger", None) or _default_trigger()
+    options = RunOptions.build(
         output_dir=output,
         resume=resume,
-        concurrency=concurrency,
-        epochs=epochs,
-        strict=strict or None,
-        gate=gate.value if gate else None,
-        judge_epochs=judge_epochs,
-        trigger=(trigger or _default_trigger()).value,
-        progress=progress,
-        limit=limit,
+        resume_strict=resume_strict,
+        trigger=trigger.value if isinstance(trigger, Trigger) else trigger,
+        **{k: (v.value if isinstance(v, StrEnum) else v) for k, v in flags.items()},
     )
-    result = run_suite(suite, options)
+    result = _run_with_signals(suite, options)
+    from cujeval.reporters import write_all
+
     write_all(result, output, mlflow=mlflow)
     print(f"results: {output}/results.json", file=sys.stderr)
     if result.status == "aborted":
-        _err(
-            f"run aborted: {result.abort_reason}; finished cases are kept in {output} "
-            f"(complete it with --resume --output {output})"
+        advice = (
+            f" (complete it with --resume --output {output})"
+            if (output / "journal.jsonl").exists()
+            else ""
         )
-    return result.gate.exit_code
+        _err(f"run aborted: {result.abort_reason}; finished cases are kept in {output}{advice}")
+    return int(result.gate.exit_code)
+
+
+def _run_with_signals(suite: Any, options: Any) -> Any:
+    """The async run under its own loop, SIGINT and SIGTERM cancelling it: the run stops,
+    keeps what finished and returns an aborted result (exit 3)."""
+    import asyncio
+    import signal
+
+    from cujeval.runner import run
+
+    async def main() -> Any:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        if task is not None:  # not in the main thread, or no signals: nothing to install
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            return await run(suite, options)
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGTERM)
+
+    return asyncio.run(main())
 
 
 def _guard(fn: Any, *args: Any, **kwargs: Any) -> None:
@@ -165,6 +198,8 @@ def run(
     progress: ProgressOpt = True,
     limit: LimitOpt = None,
     trigger: TriggerOpt = None,
+    max_duration: MaxDurationOpt = None,
+    resume_strict: ResumeStrictOpt = False,
 ) -> None:
     """Run a suite's journeys against their targets, hold the SLIs against the SLOs, gate."""
     _guard(
@@ -172,15 +207,17 @@ def run(
         suite,
         output=output,
         resume=resume,
+        resume_strict=resume_strict,
         concurrency=concurrency,
         epochs=epochs,
-        strict=strict,
+        strict=strict or None,
         gate=gate,
         judge_epochs=judge_epochs,
         mlflow=mlflow,
         progress=progress,
         limit=limit,
         trigger=trigger,
+        max_duration_s=max_duration,
     )
 
 
@@ -218,14 +255,11 @@ def demo(
                 output=output,
                 resume=False,
                 concurrency=concurrency,
-                epochs=None,
-                strict=strict,
+                strict=strict or None,
                 gate=gate,
-                judge_epochs=None,
                 mlflow=mlflow,
                 progress=progress,
                 limit=limit,
-                trigger=None,
             ),
         )
 

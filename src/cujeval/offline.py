@@ -59,7 +59,7 @@ def score_file(path: Path, names: list[str], output: Path | None) -> int:
     """Score every row of ``path`` with the named scorers; returns the number of rows."""
     from cujeval.runner import score_case
 
-    scorers = [(n, registry.create(n, {}, file="--scorer")) for n in names]
+    scorers = [registry.create(n, {}, file="--scorer") for n in names]
     rows = list(_rows(path))  # validate every row before scoring any
     parsed = [_split(path, lineno, raw) for lineno, raw in rows]
 
@@ -68,7 +68,7 @@ def score_file(path: Path, names: list[str], output: Path | None) -> int:
 
         async def one(case: GoldenCase, obs: Observation) -> dict[str, Any]:
             async with sem:
-                scores = await score_case(scorers, case, obs)
+                scores, _ = await score_case(scorers, case, obs)
             return {k: v.to_dict() for k, v in scores.items()}
 
         results = await asyncio.gather(*(one(c, o) for c, o in parsed))

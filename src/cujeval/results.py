@@ -3,10 +3,13 @@
 ``results.json`` holds the suite-level verdicts; the per-case rows (observation and scores)
 stay in the run's ``journal.jsonl`` beside it, one JSON object a line.
 
-Schema version 1 (fields of ``SLOEntry`` per SLO): name, kind (ratio | aggregate | journey),
-expression, verdict (MET | BREACHED | INCONCLUSIVE), estimate, lower, upper (one-sided bounds at
-``settings.confidence``), n, good (ratio), target (ratio: required share of good cases),
-bound and op (aggregate), cases_to_decide (INCONCLUSIVE ratio SLOs), blocking, worst_cases.
+Schema version 2 (fields of ``SLOEntry`` per SLO): name, kind (ratio | aggregate | journey),
+expression, verdict (MET | BREACHED | INCONCLUSIVE | NO_DATA), estimate, lower, upper (one-sided
+bounds at ``settings.confidence``), n (cases: repeats count once), good (sum over cases of the
+share of good repeats), target (ratio: required share of good cases), bound and op (aggregate),
+cases_to_decide (INCONCLUSIVE), min_cases (aggregate), n_rows, n_unscorable, n_scorer_errors,
+design_effect (clustered cases), pass_all_k / pass_any_k (epochs > 1), blocking, worst_cases.
+``gate`` holds the one gate decision: per SLO its action (pass | warn | block) and reason.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+VerdictName = Literal["MET", "BREACHED", "INCONCLUSIVE", "NO_DATA"]
 
 
 class _Model(BaseModel):
@@ -27,16 +31,23 @@ class SLOEntry(_Model):
     name: str
     kind: Literal["ratio", "aggregate", "journey"]
     expression: str
-    verdict: Literal["MET", "BREACHED", "INCONCLUSIVE"]
+    verdict: VerdictName
     estimate: float | None
     lower: float | None
     upper: float | None
     n: int
-    good: int | None = None
+    good: float | None = None
     target: float | None = None
     bound: float | None = None
     op: str | None = None
     cases_to_decide: int | None = None
+    min_cases: int | None = None
+    n_rows: int = 0
+    n_unscorable: int = 0
+    n_scorer_errors: int = 0
+    design_effect: float | None = None
+    pass_all_k: float | None = None
+    pass_any_k: float | None = None
     blocking: bool = True
     description: str = ""
     worst_cases: list[dict[str, Any]] = Field(default_factory=list)
@@ -66,8 +77,23 @@ class JourneyResult(_Model):
     scorers: list[str]
     n_rows: int
     n_errors: int
+    n_cases: int = 0
+    errors_by_status: dict[str, int] = Field(default_factory=dict)
+    scorer_errors: dict[str, int] = Field(default_factory=dict)  # by scorer
     slis: list[SLIEntry]
     slos: list[SLOEntry]
+
+    @property
+    def n_scorer_errors(self) -> int:
+        return sum(self.scorer_errors.values())
+
+
+class GateSLOEntry(_Model):
+    journey: str
+    slo: str
+    verdict: VerdictName
+    action: Literal["pass", "warn", "block"]
+    reason: str
 
 
 class GateEntry(_Model):
@@ -76,6 +102,15 @@ class GateEntry(_Model):
     policy: str
     blocking: list[str]
     warnings: list[str]
+    slos: list[GateSLOEntry] = Field(default_factory=list)
+    journeys: dict[str, Literal["pass", "warn", "block"]] = Field(default_factory=dict)
+
+    def action(self, journey: str, slo: str) -> str:
+        """pass, warn or block for one SLO, as the gate decided it."""
+        for entry in self.slos:
+            if entry.journey == journey and entry.slo == slo:
+                return entry.action
+        return "pass"
 
 
 class RunResult(_Model):
@@ -95,6 +130,7 @@ class RunResult(_Model):
     journeys: list[JourneyResult]
     gate: GateEntry
     journal: str = "journal.jsonl"
+    notes: list[str] = Field(default_factory=list)  # what the run did besides running (resume)
 
     def write(self, directory: Path) -> Path:
         path = directory / "results.json"

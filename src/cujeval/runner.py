@@ -1,15 +1,19 @@
-"""Orchestration only: cases -> target -> scorers -> rows, with bounded concurrency, retries
-with backoff and jitter, a journal written as each case finishes, and resume."""
+"""Orchestration only: cases -> target -> scorers -> rows, with bounded (adaptive) concurrency,
+the retry policy of cujeval.retry, a journal written as each case finishes, and resume.
+
+``await run(suite, options)`` is the entry point (usable from a running event loop: pytest,
+Jupyter); :func:`run_sync` wraps it for scripts. Neither installs signal handlers nor writes
+results.json: the CLI handles signals and the reporters write what the run returns.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import inspect as pyinspect
 import random
-import signal
 import subprocess
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,70 +22,53 @@ from cujeval import __version__, dataset
 from cujeval.aggregate import Columns, summarise
 from cujeval.errors import (
     CujevalError,
+    DeadlineExceeded,
+    InputError,
     RunAborted,
-    TargetConnectError,
+    SuiteError,
     TargetError,
     TargetHTTPError,
+    TargetTimeout,
+    UnknownNameError,
 )
-from cujeval.journal import Journal, RowKey, row_key
+from cujeval.gate import decide
+from cujeval.journal import JOURNAL_NAME, Journal, JournalRow, RowKey, case_hash, read_rows
+from cujeval.options import RunOptions, effective_settings
 from cujeval.records import GoldenCase, Observation
 from cujeval.results import (
     DatasetEntry,
     GateEntry,
+    GateSLOEntry,
     JourneyResult,
     RunResult,
     SLOEntry,
 )
+from cujeval.retry import AdaptiveLimit, GiveUp, RetryPolicy, target_retry_after, target_retryable
 from cujeval.scorers import base as registry
-from cujeval.scorers.base import Score, Scorer
-from cujeval.slo import SLOResult, decide, evaluate_journey
+from cujeval.scorers.base import BuiltScorer, Score
+from cujeval.slo import SLOResult, evaluate_journey
 from cujeval.suite import Journey, Settings, Suite
 from cujeval.targets import Target, build_target
 
-ABORT_AFTER_CONNECT_FAILURES = 5
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    output_dir: Path
-    resume: bool = False
-    concurrency: int | None = None
-    epochs: int | None = None
-    strict: bool | None = None
-    gate: str | None = None
-    judge_epochs: int | None = None
-    trigger: str = "manual"
-    progress: bool = True
-    limit: int | None = None
+REPORT_FILES = ("results.json", "junit.xml", "summary.md", "report.html")
 
 
 @dataclass
-class _JourneyPlan:
+class JourneyPlan:
+    """One journey, ready to run: its dataset, target, scorers and what it has gathered."""
+
     journey: Journey
     info: dataset.DatasetInfo
     target: Target
-    scorers: list[tuple[str, Scorer]]
+    scorers: list[BuiltScorer]
     columns: Columns = field(default_factory=Columns)
+    statuses: Counter[str] = field(default_factory=Counter)
+    scorer_errors: Counter[str] = field(default_factory=Counter)
+    first_error: str | None = None
 
 
-def effective_settings(suite: Suite, options: RunOptions) -> Settings:
-    overrides: dict[str, Any] = {}
-    if options.concurrency is not None:
-        overrides["concurrency"] = options.concurrency
-    if options.epochs is not None:
-        overrides["epochs"] = options.epochs
-    if options.strict is not None:
-        overrides["strict"] = options.strict
-    if options.gate is not None:
-        overrides["gate"] = options.gate
-    return suite.settings.model_copy(update=overrides)
-
-
-def build_scorers(
-    suite: Suite, journey: Journey, judge_epochs: int | None
-) -> list[tuple[str, Scorer]]:
-    """Scorers of a journey, with suite-level context (prices, judge, instructions) passed to
-    the factories that take it."""
+def build_scorers(suite: Suite, journey: Journey, judge_epochs: int | None) -> list[BuiltScorer]:
+    """The journey's scorers, given the suite-level settings each one declares it takes."""
     judge = dict(suite.judge) if suite.judge else None
     if judge is not None and judge_epochs is not None:
         judge["epochs"] = judge_epochs
@@ -90,20 +77,83 @@ def build_scorers(
         "judge": judge,
         "instructions": list(journey.instructions) or None,
     }
-    known = registry.available()
-    out = []
-    for spec in journey.scorers:
-        options = dict(spec.options)
-        info = known.get(registry._split_name(spec.name)[0]) or known.get(spec.name)
-        if info is not None:
-            params = pyinspect.signature(info.factory).parameters
-            for key, value in context.items():
-                if value is not None and key in params and key not in options:
-                    options[key] = value
-        out.append(
-            (spec.name, registry.create(spec.name, options, file=str(suite.path), line=spec.line))
+    return [
+        registry.create(
+            spec.name, spec.options, context=context, file=str(suite.path), line=spec.line
         )
-    return out
+        for spec in journey.scorers
+    ]
+
+
+def check_slis(suite: Suite, index: int, journey: Journey, scorers: list[BuiltScorer]) -> None:
+    """Every SLI an SLO names is written by one of the journey's scorers, and no two scorers
+    write the same SLI. Otherwise bad input naming the suite line."""
+    owner: dict[str, str] = {}
+    for s, spec in zip(scorers, journey.scorers, strict=True):
+        for out in s.outputs:
+            if out in s.shared:
+                continue
+            if out in owner:
+                raise SuiteError(
+                    f"scorer {s.name!r} writes the SLI {out!r}, which scorer {owner[out]!r} "
+                    "writes too; keep one of them",
+                    file=suite.path,
+                    line=spec.line,
+                    field=f"journeys[{index}].scorers",
+                )
+            owner[out] = s.name
+    known = sorted({o for s in scorers for o in s.outputs})
+    for j, slo in enumerate(journey.slos):
+        if slo.kind == "journey":
+            continue
+        sli = slo.parsed_objective.sli if slo.kind == "aggregate" else slo.predicate.sli
+        if not any(s.writes(sli) for s in scorers):
+            form = "objective" if slo.kind == "aggregate" else "good"
+            raise UnknownNameError(
+                "SLI",
+                sli,
+                known,
+                file=suite.path,
+                line=slo.line,
+                field=f"journeys[{index}].slos[{j}].{form}",
+            )
+
+
+def prepare(suite: Suite, options: RunOptions) -> tuple[Settings, list[JourneyPlan]]:
+    """Validate everything that can be wrong before a single call: datasets, scorers, SLIs,
+    targets. Raises InputError (exit 2)."""
+    settings = effective_settings(suite, options)
+    plans = []
+    for i, journey in enumerate(suite.journeys):
+        info = inspect_dataset(suite, i)
+        scorers = build_scorers(suite, journey, options.judge_epochs)
+        check_slis(suite, i, journey, scorers)
+        target = build_target(
+            journey.target, suite.targets[journey.target], concurrency=settings.concurrency
+        )
+        plans.append(JourneyPlan(journey=journey, info=info, target=target, scorers=scorers))
+    return settings, plans
+
+
+def inspect_dataset(suite: Suite, index: int) -> dataset.DatasetInfo:
+    """The journey's dataset, checked; a missing one names the suite line that points at it."""
+    journey = suite.journeys[index]
+    path = suite.dataset_path(journey)
+    if not path.exists():
+        raise SuiteError(
+            f"dataset {journey.dataset!r} not found (looked for {path})",
+            file=suite.path,
+            line=journey.dataset_line,
+            field=f"journeys[{index}].dataset",
+        )
+    return dataset.inspect(path)
+
+
+def validate(suite: Suite) -> None:
+    """Check datasets, scorers and SLIs without building targets or calling anything."""
+    for i, journey in enumerate(suite.journeys):
+        inspect_dataset(suite, i)
+        check_slis(suite, i, journey, build_scorers(suite, journey, None))
 
 
 def _git_commit(cwd: Path) -> str | None:
@@ -116,76 +166,145 @@ def _git_commit(cwd: Path) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-async def call_with_retries(
-    target: Target, case: GoldenCase, settings: Settings, rng: random.Random
+async def call_case(
+    target: Target,
+    case: GoldenCase,
+    settings: Settings,
+    rng: random.Random,
+    *,
+    limit: AdaptiveLimit | None = None,
+    give_up: GiveUp | None = None,
 ) -> Observation:
-    """One case through the target: retries on timeouts, connection faults, 429 (honouring
-    Retry-After), 5xx and malformed bodies, with exponential backoff and full jitter.
-    Auth refusals (401/403) abort the run. The final failure is recorded, not raised."""
-    attempts = settings.retries + 1
-    last: TargetError | None = None
-    for attempt in range(attempts):
-        try:
+    """One case through the target under the retry policy. Auth refusals (401/403) and a
+    target that gave up (see cujeval.retry.GiveUp) abort the run; any other final failure is
+    recorded on the Observation, never raised. ``attempts`` counts the calls made."""
+    attempts = 0
+
+    async def once() -> Observation:
+        nonlocal attempts
+        attempts += 1
+        if limit is None:
+            return await target.call(case)
+        async with limit:
             obs = await target.call(case)
-            return obs.model_copy(update={"attempts": attempt + 1}) if attempt else obs
-        except TargetHTTPError as exc:
+        limit.success()
+        return obs
+
+    def failed(exc: BaseException) -> None:
+        if isinstance(exc, TargetHTTPError):
             if exc.status in (401, 403):
-                raise RunAborted(f"the target refused authorisation: {exc}") from None
-            last = exc
-            if exc.status != 429 and exc.status < 500 and exc.status != 408:
-                break
-            wait = exc.retry_after_s
-        except TargetError as exc:
-            last = exc
-            wait = None
-        if attempt + 1 < attempts:
-            if wait is None:
-                wait = rng.uniform(0, min(settings.max_backoff_s, settings.backoff_s * 2**attempt))
-            await asyncio.sleep(min(wait, 60.0))
-    assert last is not None
-    kind = last.kind if not isinstance(last, TargetHTTPError) else f"http_{last.status}"
-    return Observation(status=kind, error=str(last), attempts=attempts)
+                raise RunAborted(f"the target refused authorisation: {exc}")
+            if exc.status == 429 and limit is not None:
+                limit.throttled()
+        if give_up is not None and isinstance(exc, TargetError):
+            give_up.failure(exc)
+
+    policy = RetryPolicy.from_settings(settings)
+    try:
+        async with asyncio.timeout(settings.case_deadline_s):
+            obs = await policy.run(
+                once,
+                retryable=target_retryable,
+                retry_after=target_retry_after,
+                rng=rng,
+                on_failure=failed,
+            )
+    except TimeoutError:
+        err: TargetError = TargetTimeout(
+            f"case {case.id!r}: no answer within the case deadline of "
+            f"{settings.case_deadline_s:g} s ({attempts} attempts)"
+        )
+    except TargetError as exc:
+        err = exc
+    else:
+        if give_up is not None:
+            give_up.success()
+        return obs if attempts == 1 else obs.model_copy(update={"attempts": attempts})
+    kind = f"http_{err.status}" if isinstance(err, TargetHTTPError) else err.kind
+    return Observation(status=kind, error=str(err), attempts=attempts)
 
 
 async def score_case(
-    scorers: list[tuple[str, Scorer]], case: GoldenCase, obs: Observation
-) -> dict[str, Score]:
-    """Every scorer on one case; a failing scorer yields an unscorable score, never a crash."""
+    scorers: list[BuiltScorer], case: GoldenCase, obs: Observation
+) -> tuple[dict[str, Score], list[str]]:
+    """Every scorer on one case, and the names of the scorers that failed on it.
+
+    A scorer that raises is a *scorer error*: its declared SLIs are not scorable for the case,
+    flagged ``scorer_error``, and counted apart from legitimately unscorable cases. So is a
+    Score a scorer flags itself (a judge call that failed) and an SLI a scorer did not declare.
+    Errors of cujeval's own tree (bad input met mid-run, an unreachable judge) propagate."""
     scores: dict[str, Score] = {}
-    for name, fn in scorers:
+    failed: list[str] = []
+    for s in scorers:
         try:
-            scores.update(await fn(case, obs))
+            produced = await s(case, obs)
         except CujevalError:
             raise
         except Exception as exc:
-            scores[name] = Score.unscorable(
-                f"scorer {name} failed: {type(exc).__name__}: {exc}", scorer_error=True
-            )
-    return scores
+            why = f"scorer {s.name} failed: {type(exc).__name__}: {exc}"[:500]
+            for out in s.outputs:
+                if not out.endswith("*"):
+                    scores[out] = Score.unscorable(why, scorer_error=True)
+            failed.append(s.name)
+            continue
+        for sli, score in produced.items():
+            if not s.writes(sli):
+                scores[sli] = Score.unscorable(
+                    f"scorer {s.name} wrote the SLI {sli!r}, which it does not declare",
+                    scorer_error=True,
+                )
+            else:
+                scores[sli] = score
+            if scores[sli].metadata.get("scorer_error") and s.name not in failed:
+                failed.append(s.name)
+    return scores, failed
 
 
 def _row(
-    journey: str, case: GoldenCase, epoch: int, obs: Observation, scores: dict[str, Score]
+    journey: str,
+    case: GoldenCase,
+    epoch: int,
+    obs: Observation,
+    scores: dict[str, Score],
+    failed: list[str],
+    digest: str,
 ) -> dict[str, Any]:
-    return {
+    row: dict[str, Any] = {
         "journey": journey,
         "case_id": case.id,
         "epoch": epoch,
+        "case_hash": digest,
         "input": case.question,
         "tags": list(case.tags),
         "observation": obs.model_dump(mode="json", exclude_none=True),
         "scores": {k: v.to_dict() for k, v in scores.items()},
     }
+    if case.cluster is not None:
+        row["cluster"] = case.cluster
+    if failed:
+        row["scorer_errors"] = failed
+    return row
 
 
-def _feed(columns: Columns, row: dict[str, Any]) -> None:
-    ok = row.get("observation", {}).get("status", "ok") == "ok"
-    values = {k: (s or {}).get("value") for k, s in row.get("scores", {}).items()}
-    columns.add(str(row["case_id"]), int(row.get("epoch", 0)), ok, values)
+def _feed(plan: JourneyPlan, row: JournalRow) -> None:
+    errored = [k for k, s in row.scores.items() if (s.get("metadata") or {}).get("scorer_error")]
+    plan.columns.add(
+        row.case_id,
+        row.epoch,
+        row.ok,
+        row.values(),
+        cluster=row.cluster,
+        scorer_errors=errored,
+    )
+    plan.statuses[row.status] += 1
+    for name in row.scorer_errors:
+        plan.scorer_errors[name] += 1
+    if not row.ok and plan.first_error is None:
+        plan.first_error = str(row.observation.get("error") or row.status)
 
 
 async def _run_journey(
-    plan: _JourneyPlan,
+    plan: JourneyPlan,
     settings: Settings,
     journal: Journal,
     done: set[RowKey],
@@ -193,8 +312,9 @@ async def _run_journey(
     limit: int | None,
 ) -> None:
     rng = random.Random(settings.seed)
-    consecutive_connect_failures = 0
     name = plan.journey.name
+    window = AdaptiveLimit(settings.concurrency)
+    give_up = GiveUp(settings.give_up_after_s, what=f"target {plan.target.name!r}")
 
     def work() -> Iterator[tuple[GoldenCase, int]]:
         for i, case in enumerate(dataset.iter_cases(plan.info.path)):
@@ -207,19 +327,12 @@ async def _run_journey(
     items = work()
 
     async def worker() -> None:
-        nonlocal consecutive_connect_failures
         for case, epoch in items:
-            obs = await call_with_retries(plan.target, case, settings, rng)
-            if obs.status == TargetConnectError.kind:
-                consecutive_connect_failures += 1
-                if consecutive_connect_failures >= ABORT_AFTER_CONNECT_FAILURES:
-                    raise RunAborted(f"target unreachable: {obs.error}")
-            else:
-                consecutive_connect_failures = 0
-            scores = await score_case(plan.scorers, case, obs)
-            row = _row(name, case, epoch, obs, scores)
+            obs = await call_case(plan.target, case, settings, rng, limit=window, give_up=give_up)
+            scores, failed = await score_case(plan.scorers, case, obs)
+            row = _row(name, case, epoch, obs, scores, failed, case_hash(case))
             journal.append(row)
-            _feed(plan.columns, row)
+            _feed(plan, JournalRow.model_construct(**row))
             tick()
 
     try:
@@ -228,98 +341,132 @@ async def _run_journey(
                 group.create_task(worker())
     except* CujevalError as eg:  # RunAborted, or an input error met mid-stream
         raise eg.exceptions[0] from None
-
-
-def _entry(r: SLOResult) -> SLOEntry:
-    return SLOEntry.model_validate({**asdict(r), "verdict": r.verdict.value})
-
-
-def validate(suite: Suite) -> None:
-    """Check datasets and scorers without building targets or calling anything."""
-    for journey in suite.journeys:
-        dataset.inspect(suite.dataset_path(journey))
-        build_scorers(suite, journey, None)
-
-
-def prepare(suite: Suite, options: RunOptions) -> tuple[Settings, list[_JourneyPlan]]:
-    """Validate everything that can be wrong before a single call: datasets, scorers, targets.
-    Raises InputError (exit 2)."""
-    settings = effective_settings(suite, options)
-    plans = []
-    for journey in suite.journeys:
-        info = dataset.inspect(suite.dataset_path(journey))
-        scorers = build_scorers(suite, journey, options.judge_epochs)
-        target = build_target(
-            journey.target, suite.targets[journey.target], concurrency=settings.concurrency
+    n = len(plan.columns)
+    if n and plan.statuses["ok"] == 0:
+        raise RunAborted(
+            f"target {plan.target.name!r} failed every call of journey {name!r} "
+            f"({n} of {n}); first: {plan.first_error}"
         )
-        plans.append(_JourneyPlan(journey=journey, info=info, target=target, scorers=scorers))
-    return settings, plans
 
 
-def run_suite(suite: Suite, options: RunOptions) -> RunResult:
-    """Run every journey of ``suite``; write the journal and results.json to the output dir."""
+def _resume(
+    plans: list[JourneyPlan], journal: Journal, options: RunOptions
+) -> tuple[set[RowKey], list[str]]:
+    """Rows already finished, fed to the plans; rows of removed or changed cases dropped (and
+    the journal rewritten without them). Returns the finished keys and what was done."""
+    by_name = {p.journey.name: p for p in plans}
+    hashes: dict[str, dict[str, str]] = {}
+    for p in plans:
+        hashes[p.journey.name] = {c.id: case_hash(c) for c in dataset.iter_cases(p.info.path)}
+    kept: list[JournalRow] = []
+    changed: Counter[str] = Counter()
+    removed: Counter[str] = Counter()
+    done: set[RowKey] = set()
+    for row in read_rows(journal.path, repair=True):
+        current = hashes.get(row.journey, {})
+        if row.journey not in by_name or row.case_id not in current:
+            removed[row.journey] += 1
+        elif row.case_hash is not None and row.case_hash != current[row.case_id]:
+            changed[row.journey] += 1
+        elif row.key not in done:
+            done.add(row.key)
+            kept.append(row)
+    notes = [
+        f"resume: journey {j!r}: {changed[j]} row(s) of changed cases will be run again"
+        for j in sorted(changed)
+    ] + [f"resume: journey {j!r}: dropped {removed[j]} row(s) of removed cases" for j in removed]
+    if notes and options.resume_strict:
+        raise InputError(
+            "the dataset changed since the run started (" + "; ".join(notes) + "); "
+            "resume without --resume-strict to re-run the changed cases",
+            file=journal.path,
+        )
+    if notes:
+        journal.rewrite(kept)
+    for row in kept:
+        _feed(by_name[row.journey], row)
+    if kept:
+        notes.insert(0, f"resume: {len(kept)} finished row(s) kept from {journal.path}")
+    return done, notes
+
+
+def _clear_output(out: Path) -> None:
+    """A fresh run into an existing folder: no earlier run's files may look current."""
+    for name in (*REPORT_FILES, JOURNAL_NAME):
+        (out / name).unlink(missing_ok=True)
+
+
+async def run(suite: Suite, options: RunOptions) -> RunResult:
+    """Run every journey of ``suite``; append each finished case to the journal in
+    ``options.output_dir`` and return the RunResult (verdicts and the gate decision).
+
+    Bad input raises InputError before any call. A run that cannot complete (target
+    unreachable, auth refused, judge unavailable, the deadline, cancellation) returns a result
+    with ``status == "aborted"`` and exit code 3, holding every case that finished."""
     settings, plans = prepare(suite, options)
     out = options.output_dir
     out.mkdir(parents=True, exist_ok=True)
-    journal = Journal(out / "journal.jsonl")
-    done: set[RowKey] = set()
-    by_name = {p.journey.name: p for p in plans}
+    journal = Journal(out / JOURNAL_NAME)
+    notes: list[str] = []
     if options.resume:
-        for row in journal.read():
-            plan = by_name.get(str(row.get("journey")))
-            if plan is None or row_key(row) in done:
-                continue
-            done.add(row_key(row))
-            _feed(plan.columns, row)
-    elif (out / "journal.jsonl").exists():
-        (out / "journal.jsonl").unlink()
+        done, notes = _resume(plans, journal, options)
+    else:
+        _clear_output(out)
+        done = set()
     started = datetime.now(UTC).isoformat(timespec="seconds")
     total = sum(
         min(p.info.n_cases, options.limit or p.info.n_cases) * settings.epochs for p in plans
     )
     abort_reason: str | None = None
-
     from cujeval.progress import progress_bar
 
-    previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, _sigterm)
     try:
         with progress_bar(total, initial=len(done), enabled=options.progress) as tick:
-
-            async def main() -> None:
-                try:
-                    for plan in plans:
-                        await _run_journey(plan, settings, journal, done, tick, options.limit)
-                finally:
-                    for plan in plans:
-                        await plan.target.aclose()
-
-            asyncio.run(main())
+            async with asyncio.timeout(settings.max_duration_s):
+                for plan in plans:
+                    await _run_journey(plan, settings, journal, done, tick, options.limit)
+    except TimeoutError:
+        abort_reason = str(
+            DeadlineExceeded(f"the run's deadline of {settings.max_duration_s:g} s passed")
+        )
     except RunAborted as exc:
         abort_reason = str(exc)
-    except KeyboardInterrupt:
+    except asyncio.CancelledError:
         abort_reason = "interrupted"
     finally:
-        signal.signal(signal.SIGTERM, previous)
         journal.close()
-    return finish(suite, options, settings, plans, started, abort_reason)
+        for plan in plans:
+            await plan.target.aclose()
+    return finish(suite, options, settings, plans, started, abort_reason, notes)
 
 
-def _sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+def run_sync(suite: Suite, options: RunOptions) -> RunResult:
+    """:func:`run` for scripts: runs its own event loop. Inside a running loop (Jupyter,
+    pytest-asyncio), ``await run(...)`` instead."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run(suite, options))
+    raise RuntimeError("run_sync() was called from a running event loop: await run() instead")
 
 
 def finish(
     suite: Suite,
     options: RunOptions,
     settings: Settings,
-    plans: list[_JourneyPlan],
+    plans: list[JourneyPlan],
     started: str,
     abort_reason: str | None,
+    notes: list[str] | None = None,
 ) -> RunResult:
-    """SLO verdicts, the gate, and results.json from the journeys' columns."""
+    """SLO verdicts and the one gate decision, from the journeys' columns."""
     verdicts = {p.journey.name: evaluate_journey(p.journey, p.columns, settings) for p in plans}
-    gate = decide(verdicts, strict=settings.strict, aborted=abort_reason is not None)
+    gate = decide(
+        verdicts,
+        settings,
+        scorer_errors={p.journey.name: sum(p.scorer_errors.values()) for p in plans},
+        aborted=abort_reason,
+    )
     from cujeval.scorers.cost import price_table_info
 
     journeys = [
@@ -330,16 +477,18 @@ def finish(
             dataset=DatasetEntry(
                 path=str(p.info.path), digest=p.info.digest, n_cases=p.info.n_cases
             ),
-            scorers=[name for name, _ in p.scorers],
+            scorers=[s.name for s in p.scorers],
             n_rows=len(p.columns),
-            n_errors=len(p.columns) - sum(p.columns.ok),
+            n_errors=len(p.columns) - p.statuses["ok"],
+            n_cases=len(set(p.columns.case_ids)),
+            errors_by_status={k: v for k, v in sorted(p.statuses.items()) if k != "ok"},
+            scorer_errors=dict(sorted(p.scorer_errors.items())),
             slis=summarise(p.columns),
             slos=[_entry(r) for r in verdicts[p.journey.name]],
         )
         for p in plans
     ]
-    policy = f"gate={settings.gate}" + (", strict" if settings.strict else "")
-    result = RunResult(
+    return RunResult(
         run_id=options.output_dir.name,
         suite=suite.name,
         suite_path=str(suite.path),
@@ -356,13 +505,37 @@ def finish(
         gate=GateEntry(
             passed=gate.passed,
             exit_code=gate.exit_code,
-            policy=policy,
+            policy=gate.policy,
             blocking=gate.blocking,
             warnings=gate.warnings,
+            slos=[GateSLOEntry.model_validate(asdict(s)) for s in gate.slos],
+            journeys=gate.journeys,
         ),
+        notes=notes or [],
     )
+
+
+def _entry(r: SLOResult) -> SLOEntry:
+    return SLOEntry.model_validate({**asdict(r), "verdict": r.verdict.value})
+
+
+def run_suite(suite: Suite, options: RunOptions) -> RunResult:
+    """Run ``suite`` and write results.json beside its journal (scripts and notebooks)."""
+    result = run_sync(suite, options)
     result.write(options.output_dir)
     return result
 
 
-__all__ = ["RunOptions", "call_with_retries", "prepare", "replace", "run_suite", "score_case"]
+__all__ = [
+    "JourneyPlan",
+    "RunOptions",
+    "build_scorers",
+    "call_case",
+    "check_slis",
+    "prepare",
+    "run",
+    "run_suite",
+    "run_sync",
+    "score_case",
+    "validate",
+]

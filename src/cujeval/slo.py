@@ -1,19 +1,27 @@
-"""SLO verdicts and the release gate.
+"""SLO verdicts over a journey's rows.
 
-Ratio SLO (n valid cases, g good): one-sided Wilson bounds at the suite's confidence. Lower
-bound >= target: MET. Upper bound < target: BREACHED. Otherwise INCONCLUSIVE, with the number
-of further cases that would decide it if the observed rate held.
-Aggregate SLO (``p95(latency_s) <= 2``): one-sided bounds of the statistic (order-statistic
-bounds for a quantile of a large sample, else the percentile bootstrap), same three-way logic.
+The case is the unit of evidence: repeats of a case (``--epochs K``) reduce to one value per
+case before any interval (the share of its good repeats for ratio SLOs, the mean of its values
+for aggregates), so ``n`` counts cases.
+
+Ratio SLO (n cases, g = sum of their good shares): one-sided Wilson bounds at the suite's
+confidence. Lower bound >= target: MET. Upper bound < target: BREACHED. Otherwise INCONCLUSIVE,
+with the number of further cases that would decide it if the observed rate held. Cases that
+share a ``cluster`` are not independent: the Wilson bounds use the effective sample size
+n / deff, with the design effect deff = V_cluster / V_independent of the mean (>= 1).
+Aggregate SLO (``p95(latency_s) <= 2``): one-sided bounds of the statistic (order statistics
+for a quantile of a large sample, else the percentile bootstrap), same three-way logic, and
+INCONCLUSIVE below the fewest cases the statistic's bound needs (p95 at 95 %: 59 cases).
 Journey success: a case is good only when every step predicate is good in that case.
-``gate: point`` judges by the point estimate alone.
+No valid case at all: NO_DATA, never a pass by default. ``gate: point`` judges by the point
+estimate alone (NO_DATA stays NO_DATA).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from cujeval import stats
@@ -23,11 +31,14 @@ from cujeval.suite import Journey, Settings, SLOSpec
 if TYPE_CHECKING:
     import numpy as np
 
+MIN_CASES_BOOTSTRAP = 10  # a bootstrap of fewer cases understates the statistic's spread
+
 
 class Verdict(StrEnum):
     MET = "MET"
     BREACHED = "BREACHED"
     INCONCLUSIVE = "INCONCLUSIVE"
+    NO_DATA = "NO_DATA"
 
 
 @dataclass(frozen=True)
@@ -39,31 +50,33 @@ class SLOResult:
     estimate: float | None
     lower: float | None
     upper: float | None
-    n: int
+    n: int  # cases (repeats of a case count once)
     target: float | None = None  # ratio and journey SLOs: share of good cases required
-    good: int | None = None
+    good: float | None = None  # sum over cases of the share of good repeats
     bound: float | None = None  # aggregate SLOs: the statistic's bound
     op: str | None = None
     cases_to_decide: int | None = None
+    min_cases: int | None = None  # aggregate SLOs: fewest cases the statistic's bound needs
+    n_rows: int = 0  # rows (cases x epochs) that carried a value
+    n_unscorable: int = 0  # cases with no value for this SLO
+    n_scorer_errors: int = 0  # rows whose scorer raised for this SLO's SLI
+    design_effect: float | None = None  # clustered cases: variance inflation of the estimate
+    pass_all_k: float | None = None  # epochs > 1: share of cases good in every repeat
+    pass_any_k: float | None = None  # epochs > 1: share of cases good in at least one repeat
     blocking: bool = True
     description: str = ""
     worst_cases: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _good_mask(spec: SLOSpec, columns: Columns, journey: Journey) -> tuple[np.ndarray, np.ndarray]:
+def _row_masks(spec: SLOSpec, columns: Columns, journey: Journey) -> tuple[np.ndarray, np.ndarray]:
     """(valid, good) boolean arrays over rows for a ratio or journey SLO."""
     import numpy as np
 
     ok = columns.ok_mask()
-    steps = (
-        [spec]
-        if spec.kind == "ratio"
-        else [s for s in journey.slos if s.name in (spec.all_of or ())]
-    )
     n = len(columns)
     valid = np.zeros(n, dtype=bool)
     good = np.ones(n, dtype=bool)
-    for step in steps:
+    for step in _steps(spec, journey):
         pred = step.predicate
         col = columns.column(pred.sli)
         scorable = ~np.isnan(col)
@@ -76,9 +89,120 @@ def _good_mask(spec: SLOSpec, columns: Columns, journey: Journey) -> tuple[np.nd
     return valid, good & valid
 
 
+def _steps(spec: SLOSpec, journey: Journey) -> list[SLOSpec]:
+    if spec.kind == "journey":
+        return [s for s in journey.slos if s.name in (spec.all_of or ())]
+    return [spec]
+
+
+def _slis(spec: SLOSpec, journey: Journey) -> list[str]:
+    if spec.kind == "aggregate":
+        return [spec.parsed_objective.sli]
+    return [s.predicate.sli for s in _steps(spec, journey)]
+
+
+def _scorer_errors(columns: Columns, slis: list[str]) -> int:
+    rows: set[int] = set()
+    for sli in slis:
+        rows.update(columns.scorer_errors.get(sli, ()))
+    return len(rows)
+
+
+def design_effect(values: np.ndarray, clusters: list[str | None]) -> float:
+    """Variance inflation of the mean of ``values`` when cases share clusters:
+    deff = Σ_c (Σ_{i∈c} (y_i − ȳ))² / Σ_i (y_i − ȳ)², at least 1 (cases without a cluster are
+    their own). 1.0 when every cluster holds one case or the values do not vary."""
+    import numpy as np
+
+    resid = values - values.mean()
+    within = float(np.sum(resid * resid))
+    if within <= 0.0:
+        return 1.0
+    sums: dict[object, float] = {}
+    for i, (r, c) in enumerate(zip(resid, clusters, strict=True)):
+        key: object = ("case", i) if c is None else c
+        sums[key] = sums.get(key, 0.0) + float(r)
+    between = math.fsum(s * s for s in sums.values())
+    return max(1.0, between / within)
+
+
+def _case_clusters(columns: Columns, codes: np.ndarray, n_cases: int) -> list[str | None]:
+    out: list[str | None] = [None] * n_cases
+    for row, code in enumerate(codes):
+        out[int(code)] = columns.clusters[row] if row < len(columns.clusters) else None
+    return out
+
+
+def evaluate_ratio(
+    spec: SLOSpec, columns: Columns, journey: Journey, settings: Settings
+) -> SLOResult:
+    import numpy as np
+
+    valid_row, good_row = _row_masks(spec, columns, journey)
+    codes, ids = columns.case_codes()
+    n_cases = len(ids)
+    valid_cnt = np.bincount(codes, weights=valid_row, minlength=n_cases)
+    good_cnt = np.bincount(codes, weights=good_row, minlength=n_cases)
+    case_valid = valid_cnt > 0
+    share = np.divide(good_cnt, valid_cnt, out=np.zeros(n_cases), where=case_valid)
+    n = int(case_valid.sum())
+    g = float(share[case_valid].sum())
+    target = float(spec.target or 0)
+    expression = spec.good or "all of: " + ", ".join(spec.all_of or ())
+    base: dict[str, Any] = {
+        "name": spec.name,
+        "kind": spec.kind,
+        "expression": expression,
+        "target": target,
+        "blocking": spec.blocking,
+        "description": spec.description,
+        "n_rows": int(valid_row.sum()),
+        "n_unscorable": n_cases - n,
+        "n_scorer_errors": _scorer_errors(columns, _slis(spec, journey)),
+    }
+    if n == 0:
+        return SLOResult(
+            verdict=Verdict.NO_DATA, estimate=None, lower=None, upper=None, n=0, good=0, **base
+        )
+    deff = design_effect(
+        share[case_valid],
+        [c for c, v in zip(_case_clusters(columns, codes, n_cases), case_valid, strict=True) if v],
+    )
+    n_eff = n / deff
+    estimate = g / n
+    lower, upper = stats.wilson_bounds(estimate * n_eff, n_eff, settings.confidence)
+    if settings.gate == "point":
+        verdict = Verdict.MET if estimate >= target else Verdict.BREACHED
+    else:
+        verdict = _three_way(lower, upper, lambda x: x >= target)
+    decide = None
+    if verdict is Verdict.INCONCLUSIVE:
+        more = stats.cases_to_decide(
+            round(estimate * n_eff), round(n_eff), target, settings.confidence
+        )
+        decide = None if more is None else math.ceil(more * deff)
+    epochs = np.bincount(codes, minlength=n_cases)
+    repeated = settings.epochs > 1 and bool((epochs[case_valid] > 1).any())
+    return SLOResult(
+        verdict=verdict,
+        estimate=estimate,
+        lower=lower,
+        upper=upper,
+        n=n,
+        good=g,
+        cases_to_decide=decide,
+        design_effect=deff if deff > 1.0 else None,
+        pass_all_k=float(np.mean(share[case_valid] == 1.0)) if repeated else None,
+        pass_any_k=float(np.mean(good_cnt[case_valid] > 0)) if repeated else None,
+        worst_cases=_worst_ratio(spec, columns, valid_row, good_row, settings.worst_cases),
+        **base,
+    )
+
+
 def _worst_ratio(
     spec: SLOSpec, columns: Columns, valid: np.ndarray, good: np.ndarray, k: int
 ) -> list[dict[str, Any]]:
+    """The bad rows, worst value first for a ratio SLO; each with its case id and epoch."""
     import numpy as np
 
     bad = np.flatnonzero(valid & ~good)
@@ -106,69 +230,52 @@ def _three_way(lower: float, upper: float, meets: Any) -> Verdict:
     return Verdict.INCONCLUSIVE
 
 
-def evaluate_ratio(
+def min_cases(statistic: str, confidence: float) -> int:
+    """Fewest cases for which a one-sided bound of ``statistic`` at ``confidence`` exists.
+
+    For the q-quantile, the largest (smallest) of n values bounds it only when
+    max(q, 1 − q)ⁿ <= 1 − confidence, so n >= ln(1 − c) / ln(max(q, 1 − q)): p95 at 95 %
+    needs 59 cases, p99 needs 299, the median 5. Means, minima and maxima by bootstrap need
+    MIN_CASES_BOOTSTRAP.
+    """
+    q = stats.quantile_of(statistic)
+    if q is None or not 0.0 < q < 1.0:
+        return MIN_CASES_BOOTSTRAP
+    return max(1, math.ceil(math.log(1.0 - confidence) / math.log(max(q, 1.0 - q)) - 1e-9))
+
+
+def evaluate_aggregate(
     spec: SLOSpec, columns: Columns, journey: Journey, settings: Settings
 ) -> SLOResult:
-    valid, good_mask = _good_mask(spec, columns, journey)
-    n, g = int(valid.sum()), int(good_mask.sum())
-    target = float(spec.target or 0)
-    lower, upper = stats.wilson_bounds(g, n, settings.confidence, one_sided=True)
-    estimate = g / n if n else None
-    if settings.gate == "point":
-        verdict = (
-            Verdict.INCONCLUSIVE
-            if estimate is None
-            else (Verdict.MET if estimate >= target else Verdict.BREACHED)
-        )
-    elif lower >= target:
-        verdict = Verdict.MET
-    elif upper < target:
-        verdict = Verdict.BREACHED
-    else:
-        verdict = Verdict.INCONCLUSIVE
-    decide = (
-        stats.cases_to_decide(g, n, target, settings.confidence)
-        if verdict is Verdict.INCONCLUSIVE and n
-        else None
-    )
-    expression = spec.good or "all of: " + ", ".join(spec.all_of or ())
-    return SLOResult(
-        name=spec.name,
-        kind=spec.kind,
-        expression=expression,
-        verdict=verdict,
-        estimate=estimate,
-        lower=lower if n else None,
-        upper=upper if n else None,
-        n=n,
-        good=g,
-        target=target,
-        cases_to_decide=decide,
-        blocking=spec.blocking,
-        description=spec.description,
-        worst_cases=_worst_ratio(spec, columns, valid, good_mask, settings.worst_cases),
-    )
-
-
-def evaluate_aggregate(spec: SLOSpec, columns: Columns, settings: Settings) -> SLOResult:
     import numpy as np
 
     obj = spec.parsed_objective
     col = columns.column(obj.sli)
-    idx = np.flatnonzero(~np.isnan(col))
-    vals = col[idx]
-    make = partial(
-        SLOResult,
-        name=spec.name,
-        kind="aggregate",
-        expression=str(obj),
-        bound=obj.bound,
-        op=obj.op,
-        blocking=spec.blocking,
-        description=spec.description,
-    )
+    codes, ids = columns.case_codes()
+    scorable = ~np.isnan(col)
+    counts = np.bincount(codes[scorable], minlength=len(ids))
+    sums = np.bincount(codes[scorable], weights=col[scorable], minlength=len(ids))
+    has = counts > 0
+    vals = sums[has] / counts[has]  # one value per case: the mean over its repeats
+    case_ids = [c for c, h in zip(ids, has, strict=True) if h]
+    needed = min_cases(obj.statistic, settings.confidence)
+    base: dict[str, Any] = {
+        "name": spec.name,
+        "kind": "aggregate",
+        "expression": str(obj),
+        "bound": obj.bound,
+        "op": obj.op,
+        "blocking": spec.blocking,
+        "description": spec.description,
+        "min_cases": needed,
+        "n_rows": int(scorable.sum()),
+        "n_unscorable": len(ids) - int(has.sum()),
+        "n_scorer_errors": _scorer_errors(columns, [obj.sli]),
+    }
     if vals.size == 0:
-        return make(verdict=Verdict.INCONCLUSIVE, estimate=None, lower=None, upper=None, n=0)
+        return SLOResult(
+            verdict=Verdict.NO_DATA, estimate=None, lower=None, upper=None, n=0, **base
+        )
     estimate = stats.statistic_value(vals, obj.statistic)
     lower, upper = stats.aggregate_interval(
         vals,
@@ -178,26 +285,26 @@ def evaluate_aggregate(spec: SLOSpec, columns: Columns, settings: Settings) -> S
         seed=settings.seed,
         one_sided=True,
     )
+    decide = None
     if settings.gate == "point":
         verdict = Verdict.MET if obj.holds(estimate) else Verdict.BREACHED
+    elif vals.size < needed:
+        verdict, decide = Verdict.INCONCLUSIVE, needed - int(vals.size)
     else:
         verdict = _three_way(lower, upper, obj.holds)
     order = np.argsort(vals if obj.higher_is_better else -vals, kind="stable")
     worst = [
-        {
-            "case_id": columns.case_ids[idx[i]],
-            "epoch": int(columns.epochs[idx[i]]),
-            "value": float(vals[i]),
-        }
-        for i in order[: settings.worst_cases]
+        {"case_id": case_ids[i], "value": float(vals[i])} for i in order[: settings.worst_cases]
     ]
-    return make(
+    return SLOResult(
         verdict=verdict,
         estimate=estimate,
         lower=lower,
         upper=upper,
         n=int(vals.size),
+        cases_to_decide=decide,
         worst_cases=worst,
+        **base,
     )
 
 
@@ -206,33 +313,7 @@ def evaluate_journey(journey: Journey, columns: Columns, settings: Settings) -> 
     out = []
     for spec in journey.slos:
         if spec.kind == "aggregate":
-            out.append(evaluate_aggregate(spec, columns, settings))
+            out.append(evaluate_aggregate(spec, columns, journey, settings))
         else:
             out.append(evaluate_ratio(spec, columns, journey, settings))
     return out
-
-
-@dataclass(frozen=True)
-class GateDecision:
-    passed: bool
-    exit_code: int
-    blocking: list[str]  # "journey/slo VERDICT"
-    warnings: list[str]
-
-
-def decide(
-    results: dict[str, list[SLOResult]], *, strict: bool = False, aborted: bool = False
-) -> GateDecision:
-    """BREACHED blocks; INCONCLUSIVE warns (blocks with ``strict``). Exit 0 / 1 / 3."""
-    blocking: list[str] = []
-    warnings: list[str] = []
-    for journey, slos in results.items():
-        for r in slos:
-            label = f"{journey}/{r.name} {r.verdict.value}"
-            if r.verdict is Verdict.BREACHED or (r.verdict is Verdict.INCONCLUSIVE and strict):
-                (blocking if r.blocking else warnings).append(label)
-            elif r.verdict is Verdict.INCONCLUSIVE:
-                warnings.append(label)
-    if aborted:
-        return GateDecision(False, 3, blocking, warnings)
-    return GateDecision(not blocking, 0 if not blocking else 1, blocking, warnings)

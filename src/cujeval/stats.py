@@ -46,9 +46,10 @@ def _wilson(
 
 
 def wilson_bounds(
-    good: int, n: int, confidence: float = 0.95, *, one_sided: bool = True
+    good: float, n: float, confidence: float = 0.95, *, one_sided: bool = True
 ) -> tuple[float, float]:
-    """Wilson score bounds of a proportion good/n.
+    """Wilson score bounds of a proportion good/n (n may be an effective, fractional size:
+    repeats reduced to shares of good, or clusters discounted by their design effect).
 
     With p̂ = g/n: centre = (p̂ + z²/2n) / (1 + z²/n),
     half-width = z·√(p̂(1−p̂)/n + z²/4n²) / (1 + z²/n); bounds are centre ∓ half-width,

@@ -22,14 +22,24 @@ class _Frozen(BaseModel):
 
 
 class Settings(_Frozen):
+    """Run settings: the suite's ``settings:`` block, overridden by flags (cujeval.options)."""
+
     concurrency: int = Field(8, ge=1, le=4096)
+    # retry policy (cujeval.retry), for targets and the judge alike
     retries: int = Field(3, ge=0, le=20)
     backoff_s: float = Field(0.5, ge=0)
     max_backoff_s: float = Field(20.0, ge=0)
+    max_retry_after_s: float = Field(30.0, ge=0)
+    case_deadline_s: float | None = Field(None, gt=0)
+    max_duration_s: float | None = Field(None, gt=0)
+    give_up_after_s: float = Field(60.0, gt=0)
     epochs: int = Field(1, ge=1, le=100)
     confidence: float = Field(0.95, gt=0.5, lt=1)
+    # gate policy (cujeval.gate)
     gate: Literal["interval", "point"] = "interval"
     strict: bool = False
+    no_data: Literal["block", "warn"] = "block"
+    max_scorer_errors: int = Field(0, ge=0)
     bootstrap_resamples: int = Field(2000, ge=100)
     seed: int = 0
     worst_cases: int = Field(5, ge=0)
@@ -47,6 +57,7 @@ class SLOSpec(_Frozen):
     target: float | None = Field(None, gt=0, le=1)
     blocking: bool = True
     unscorable: Literal["skip", "bad"] = "skip"
+    line: int | None = None
 
     @field_validator("good")
     @classmethod
@@ -104,6 +115,14 @@ class Journey(_Frozen):
     scorers: tuple[ScorerSpec, ...]
     slos: tuple[SLOSpec, ...] = ()
     instructions: tuple[dict[str, Any], ...] = ()
+    dataset_line: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lines(cls, value: Any) -> Any:
+        if isinstance(value, LineMap) and "dataset" in value.lines:
+            return {**value, "dataset_line": value.lines["dataset"]}
+        return value
 
     @field_validator("scorers", mode="before")
     @classmethod
@@ -121,6 +140,16 @@ class Journey(_Frozen):
             else:
                 out.append(item)
         return out
+
+    @field_validator("slos", mode="before")
+    @classmethod
+    def _slo_lines(cls, value: Any) -> Any:
+        if not isinstance(value, LineList):
+            return value
+        return [
+            {**item, "line": line} if isinstance(item, dict) and "line" not in item else item
+            for item, line in zip(value, value.lines, strict=True)
+        ]
 
     @model_validator(mode="after")
     def _slo_names(self) -> Journey:

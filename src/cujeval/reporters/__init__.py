@@ -13,9 +13,12 @@ from cujeval.results import RunResult
 def write_all(
     result: RunResult, directory: Path, *, mlflow: bool = True, console: bool = True
 ) -> list[str]:
-    """results.json is already written by the runner; write the rest. Returns failure notes."""
+    """results.json first (the record every other view and `cujeval log` reads), then the
+    other views, each in isolation. Returns failure notes."""
     from cujeval.reporters import html, junit, markdown
 
+    directory.mkdir(parents=True, exist_ok=True)
+    result.write(directory)
     steps: list[tuple[str, Callable[[], object]]] = [
         ("junit", lambda: junit.write(result, directory)),
         ("markdown", lambda: markdown.write(result, directory)),

@@ -11,7 +11,12 @@ from rich.table import Table
 from cujeval.reporters.format import interval, number, objective, sentence
 from cujeval.results import RunResult
 
-_STYLE = {"MET": "green", "BREACHED": "bold red", "INCONCLUSIVE": "yellow"}
+_STYLE = {
+    "MET": "green",
+    "BREACHED": "bold red",
+    "INCONCLUSIVE": "yellow",
+    "NO_DATA": "bold magenta",
+}
 
 
 def render(result: RunResult, console: Console | None = None) -> None:
@@ -35,6 +40,15 @@ def render(result: RunResult, console: Console | None = None) -> None:
             )
         console.print(table)
     gate = result.gate
+    for note in result.notes:
+        console.print(note, markup=False, highlight=False)
+    for journey in result.journeys:
+        if journey.scorer_errors:
+            listing = ", ".join(f"{k}: {v}" for k, v in journey.scorer_errors.items())
+            console.print(
+                f"[bold red]scorer errors[/] in {journey.name}: {listing} "
+                "(see the journal's rows for the messages)"
+            )
     if result.status == "aborted":
         console.print(f"[bold red]RUN ABORTED[/]: {result.abort_reason} (finished cases kept)")
     for journey in result.journeys:
@@ -42,4 +56,6 @@ def render(result: RunResult, console: Console | None = None) -> None:
             if slo.verdict != "MET":
                 console.print(sentence(journey.name, slo), markup=False, highlight=False)
     verdict = "[bold green]PASSED[/]" if gate.passed else "[bold red]FAILED[/]"
+    if gate.blocking:
+        console.print("blocking: " + "; ".join(gate.blocking), markup=False, highlight=False)
     console.print(f"gate {verdict} ({gate.policy}); exit code {gate.exit_code}")

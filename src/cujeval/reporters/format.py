@@ -34,27 +34,48 @@ def worst(slo: SLOEntry, k: int = 3) -> str:
     return ", ".join(parts)
 
 
+def stat_of(slo: SLOEntry) -> str:
+    return slo.expression.split("(")[0] if slo.kind == "aggregate" else "the share"
+
+
 def sentence(journey: str, slo: SLOEntry) -> str:
     """One line that reads like a verdict, e.g.
     ``grounded/answers-grounded BREACHED: 86.0 % good [80.1 %, 90.4 %] < 95.0 %; worst: q-3``."""
     ratio = slo.kind != "aggregate"
     head = f"{journey}/{slo.name} {slo.verdict}"
     if slo.estimate is None:
-        return f"{head}: no scorable cases ({slo.expression})"
+        why = f"{slo.n_unscorable} case(s) not scorable"
+        if slo.n_scorer_errors:
+            why += f", {slo.n_scorer_errors} scorer error(s)"
+        return f"{head}: no valid case, nothing measured ({why}) [{slo.expression}]"
     if ratio:
-        rel = {"MET": "≥", "BREACHED": "<", "INCONCLUSIVE": "vs"}[slo.verdict]
+        rel = {"MET": "≥", "BREACHED": "<"}.get(slo.verdict, "vs")
+        good = f"{slo.good:g}" if slo.good is not None else "?"
         body = (
-            f"{number(slo.estimate, ratio=True)} good ({slo.good}/{slo.n}) {interval(slo)} "
+            f"{number(slo.estimate, ratio=True)} good ({good}/{slo.n}) {interval(slo)} "
             f"{rel} target {number(slo.target, ratio=True)} [{slo.expression}]"
         )
+        if slo.design_effect:
+            body += f"; clustered cases, design effect {slo.design_effect:.2f}"
+        if slo.pass_all_k is not None and slo.pass_any_k is not None:
+            body += (
+                f"; pass^k {number(slo.pass_all_k, ratio=True)}, "
+                f"pass@k {number(slo.pass_any_k, ratio=True)}"
+            )
     else:
         stat = slo.expression.split(" ")[0]
         body = (
             f"{stat} = {number(slo.estimate, ratio=False)} {interval(slo)}; "
             f"objective {slo.expression}"
         )
-    if slo.verdict == "INCONCLUSIVE" and slo.cases_to_decide:
+    if slo.verdict == "INCONCLUSIVE" and slo.min_cases and slo.n < slo.min_cases:
+        body += f"; needs {slo.min_cases} cases for a bound of {stat_of(slo)} (has {slo.n})"
+    elif slo.verdict == "INCONCLUSIVE" and slo.cases_to_decide:
         body += f"; about {slo.cases_to_decide} more cases would decide it"
+    if slo.n_unscorable or slo.n_scorer_errors:
+        body += f"; {slo.n_unscorable} not scorable"
+        if slo.n_scorer_errors:
+            body += f" ({slo.n_scorer_errors} scorer errors)"
     w = worst(slo)
     if w and slo.verdict != "MET":
         body += f"; worst cases: {w}"

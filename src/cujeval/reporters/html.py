@@ -19,6 +19,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;
 vertical-align:top;text-align:left}th{background:#f3f3f3}.MET{color:#17692b;font-weight:600}
 .BREACHED{color:#b00020;font-weight:700}.INCONCLUSIVE{color:#8a6100;font-weight:600}
+.NO_DATA{color:#7a1fa2;font-weight:700}
 td.answer{max-width:48em;white-space:pre-wrap}.err{color:#b00020}
 """
 

@@ -1,5 +1,6 @@
-"""JUnit XML: one testsuite per journey, one testcase per SLO (BREACHED fails; INCONCLUSIVE
-fails only under the strict policy, else it is reported as skipped with its reason)."""
+"""JUnit XML: one testsuite per journey, one testcase per SLO. An SLO the gate blocks on fails;
+one it warns on is skipped with its reason; the gate decision is read, never recomputed. Scorer
+errors and an incomplete run show as errors of the journey."""
 
 from __future__ import annotations
 
@@ -11,28 +12,41 @@ from cujeval.results import RunResult
 
 
 def write(result: RunResult, directory: Path) -> Path:
-    strict = "strict" in result.gate.policy
+    gate = result.gate
     root = ET.Element("testsuites", name=f"cujeval {result.suite}")
     for journey in result.journeys:
-        failures = skipped = 0
+        failures = skipped = errors = 0
         suite = ET.SubElement(root, "testsuite", name=f"{result.suite}.{journey.name}")
+        classname = f"{result.suite}.{journey.name}"
         for slo in journey.slos:
-            case = ET.SubElement(
-                suite, "testcase", classname=f"{result.suite}.{journey.name}", name=slo.name
-            )
+            case = ET.SubElement(suite, "testcase", classname=classname, name=slo.name)
             text = sentence(journey.name, slo)
-            failing = slo.verdict == "BREACHED" or (slo.verdict == "INCONCLUSIVE" and strict)
-            if failing and slo.blocking:
+            action = gate.action(journey.name, slo.name)
+            if action == "block":
                 failures += 1
                 ET.SubElement(case, "failure", message=text, type=slo.verdict).text = text
-            elif slo.verdict != "MET":
+            elif action == "warn":
                 skipped += 1
                 ET.SubElement(case, "skipped", message=text)
             ET.SubElement(case, "system-out").text = text
-        suite.set("tests", str(len(journey.slos)))
+        problems = []
+        if journey.scorer_errors:
+            problems.append(
+                "scorer errors: "
+                + ", ".join(f"{k} {v}" for k, v in journey.scorer_errors.items())
+                + f" (gate policy: {gate.policy})"
+            )
+        if result.status == "aborted":
+            problems.append(f"run incomplete: {result.abort_reason}")
+        if problems:
+            errors += 1
+            case = ET.SubElement(suite, "testcase", classname=classname, name="run")
+            text = "; ".join(problems)
+            ET.SubElement(case, "error", message=text, type="cujeval").text = text
+        suite.set("tests", str(len(journey.slos) + (1 if problems else 0)))
         suite.set("failures", str(failures))
         suite.set("skipped", str(skipped))
-        suite.set("errors", "0")
+        suite.set("errors", str(errors))
     path = directory / "junit.xml"
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
     return path

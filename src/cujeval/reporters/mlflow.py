@@ -30,6 +30,7 @@ def _journey_metrics(j: JourneyResult) -> dict[str, float]:
         "n_rows": j.n_rows,
         "n_errors": j.n_errors,
         "error_rate": j.n_errors / j.n_rows if j.n_rows else 0.0,
+        "n_scorer_errors": j.n_scorer_errors,
     }
     for slo in j.slos:
         base = f"slo.{key(slo.name)}"
@@ -40,6 +41,7 @@ def _journey_metrics(j: JourneyResult) -> dict[str, float]:
         m[f"{base}.n"] = slo.n
         m[f"{base}.met"] = float(slo.verdict == "MET")
         m[f"{base}.breached"] = float(slo.verdict == "BREACHED")
+        m[f"{base}.no_data"] = float(slo.verdict == "NO_DATA")
     for sli in j.slis:
         for field in ("mean", "p50", "p95"):
             v = getattr(sli, field)
@@ -112,7 +114,11 @@ def log(result: RunResult, directory: Path, *, tracking_uri: str | None = None) 
             with mlflow.start_run(
                 run_name=j.name,
                 nested=True,
-                tags={**tags, "cujeval.journey": j.name, "cujeval.journey_gate": _journey_gate(j)},
+                tags={
+                    **tags,
+                    "cujeval.journey": j.name,
+                    "cujeval.journey_gate": _journey_gate(result, j),
+                },
             ):
                 mlflow.log_params(
                     {
@@ -141,5 +147,6 @@ def tracking_uri() -> str:
     return redact_url(uri) if uri.startswith(("http://", "https://")) else uri
 
 
-def _journey_gate(j: JourneyResult) -> str:
-    return "failed" if any(s.verdict == "BREACHED" and s.blocking for s in j.slos) else "passed"
+def _journey_gate(result: RunResult, j: JourneyResult) -> str:
+    """The journey's part of the one gate decision (results.json), never recomputed."""
+    return "failed" if result.gate.journeys.get(j.name) == "block" else "passed"
