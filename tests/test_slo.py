@@ -120,3 +120,59 @@ def test_gate_policy() -> None:
     info = evaluate_journey(journey({**RATIO, "blocking": False}), faithful(80, 100), s)
     assert decide({"j": info}, s).passed
     assert decide({"j": met}, s, aborted="target unreachable").exit_code == 3
+
+
+def test_design_effect_by_hand() -> None:
+    from cujeval.slo import design_effect
+
+    y = np.array([1.0, 1.0, 0.0, 0.0])
+    # residuals ±0.5: within = 1.0; clusters a (+1.0) and b (−1.0): between = 2.0
+    assert design_effect(y, ["a", "a", "b", "b"]) == pytest.approx(2.0)
+    assert design_effect(y, [None, None, None, None]) == 1.0
+    assert design_effect(y, ["a", "b", "a", "b"]) == 1.0  # clusters that cancel: floor at 1
+    assert design_effect(np.ones(4), ["a", "a", "a", "a"]) == 1.0  # no variation
+
+
+def test_clustered_cases_widen_the_interval() -> None:
+    rows = [{"faithfulness": 0.9 if i < 95 else 0.5} for i in range(100)]  # bad ones in doc4
+    plain = columns(rows)
+    clustered = Columns()
+    for i, scores in enumerate(rows):
+        clustered.add(f"c{i}", 0, True, scores, cluster=f"doc{i // 20}")
+    spec = {**RATIO, "target": 0.90}
+    (a,) = evaluate_journey(journey(spec), plain, Settings())
+    (b,) = evaluate_journey(journey(spec), clustered, Settings())
+    assert a.estimate == b.estimate == 0.95 and a.n == b.n == 100
+    assert a.design_effect is None and b.design_effect is not None and b.design_effect > 1
+    assert b.lower is not None and a.lower is not None and b.lower < a.lower
+
+
+def test_repeats_reduce_to_one_value_per_case() -> None:
+    c = Columns()
+    for i in range(10):
+        for epoch in range(3):  # case c0 fails once in three; the rest always pass
+            c.add(f"c{i}", epoch, True, {"faithfulness": 0.5 if (i, epoch) == (0, 1) else 0.9})
+    (r,) = evaluate_journey(journey(RATIO), c, Settings(epochs=3))
+    assert r.n == 10 and r.n_rows == 30
+    assert r.good == pytest.approx(9 + 2 / 3) and r.estimate == pytest.approx(0.9 + 2 / 30)
+    assert r.pass_all_k == pytest.approx(0.9) and r.pass_any_k == 1.0
+
+
+@pytest.mark.parametrize(
+    ("statistic", "expected"), [("p95", 59), ("p99", 299), ("median", 5), ("mean", 10)]
+)
+def test_min_cases_for_a_one_sided_bound(statistic: str, expected: int) -> None:
+    from cujeval.slo import min_cases
+
+    assert min_cases(statistic, 0.95) == expected
+
+
+@pytest.mark.parametrize(("n", "verdict"), [(1, "INCONCLUSIVE"), (58, "INCONCLUSIVE"), (59, "MET")])
+def test_a_quantile_objective_never_decides_on_too_few_cases(n: int, verdict: str) -> None:
+    c = columns([{"latency_s": 0.1} for _ in range(n)])
+    (r,) = evaluate_journey(
+        journey({"name": "p", "objective": "p95(latency_s) <= 5"}), c, Settings()
+    )
+    assert r.verdict.value == verdict and r.min_cases == 59
+    if n < 59:
+        assert r.cases_to_decide == 59 - n

@@ -64,23 +64,23 @@ def requests_sent(block: dict[str, Any]) -> int:
 def test_faithfulness_cache_and_epochs(judge_block: dict[str, Any]) -> None:
     first = score_all("llm_faithfulness", {"judge": judge_block}, CASES)
     for scores in first:
-        assert 0.0 <= scores["faithfulness"].value <= 1.0  # type: ignore[operator]
-        assert isinstance(scores["hallucination"].value, bool)
-        assert scores["faithfulness"].metadata["judge_calls"] >= 2
-        assert scores["faithfulness"].metadata["judge_prompt_tokens"] > 0
+        assert 0.0 <= scores["llm_faithfulness"].value <= 1.0  # type: ignore[operator]
+        assert isinstance(scores["llm_hallucination"].value, bool)
+        assert scores["llm_faithfulness"].metadata["judge_calls"] >= 2
+        assert scores["llm_faithfulness"].metadata["judge_prompt_tokens"] > 0
     sent = requests_sent(judge_block)
     assert sent >= 4
 
     again = score_all("llm_faithfulness", {"judge": judge_block}, CASES)
     assert requests_sent(judge_block) == sent  # nothing new reached the server
     for before, after in zip(first, again, strict=True):
-        assert after["faithfulness"].value == before["faithfulness"].value
-        assert after["faithfulness"].metadata["judge_calls"] == 0
-        assert after["faithfulness"].metadata["judge_cache_hits"] >= 2
+        assert after["llm_faithfulness"].value == before["llm_faithfulness"].value
+        assert after["llm_faithfulness"].metadata["judge_calls"] == 0
+        assert after["llm_faithfulness"].metadata["judge_cache_hits"] >= 2
 
     two = {**judge_block, "epochs": 2}
     [scores] = score_all("llm_faithfulness", {"judge": two}, CASES[:1])
-    assert len(scores["faithfulness"].metadata["epoch_values"]) == 2
+    assert len(scores["llm_faithfulness"].metadata["epoch_values"]) == 2
     assert 0.0 <= scores["judge_agreement"].value <= 1.0  # type: ignore[operator]
     assert scores["judge_agreement"].value in (0.5, 1.0)  # share agreeing with the majority
 

@@ -53,11 +53,11 @@ def score(
 
 def test_faithful_answer(fake_judge: FakeJudge, tmp_path: Path) -> None:
     scores = score("llm_faithfulness", {"judge": judge_block(fake_judge, tmp_path)})
-    assert scores["faithfulness"].value == 1.0
-    assert scores["hallucination"].value is False
-    claims = scores["faithfulness"].metadata["claims"]
+    assert scores["llm_faithfulness"].value == 1.0
+    assert scores["llm_hallucination"].value is False
+    claims = scores["llm_faithfulness"].metadata["claims"]
     assert [c["claim"] for c in claims] == fake_judge.claims
-    assert scores["faithfulness"].metadata["judge_calls"] == 2  # claims, then verdicts
+    assert scores["llm_faithfulness"].metadata["judge_calls"] == 2  # claims, then verdicts
     assert "judge_agreement" not in scores
     assert {fake_judge.schema_of(r) for r in fake_judge.requests} == {
         "StatementGeneratorOutput",
@@ -68,17 +68,17 @@ def test_faithful_answer(fake_judge: FakeJudge, tmp_path: Path) -> None:
 def test_unsupported_claim_is_a_hallucination(fake_judge: FakeJudge, tmp_path: Path) -> None:
     fake_judge.nli_verdicts = [[1, 0]]
     scores = score("llm_faithfulness", {"judge": judge_block(fake_judge, tmp_path)})
-    assert scores["faithfulness"].value == 0.5
-    assert scores["hallucination"].value is True
-    assert "It is big." in scores["hallucination"].explanation
+    assert scores["llm_faithfulness"].value == 0.5
+    assert scores["llm_hallucination"].value is True
+    assert "It is big." in scores["llm_hallucination"].explanation
 
 
 def test_epochs_average_and_report_agreement(fake_judge: FakeJudge, tmp_path: Path) -> None:
     fake_judge.nli_verdicts = [[1, 1], [1, 0], [1, 1]]
     scores = score("llm_faithfulness", {"judge": judge_block(fake_judge, tmp_path, epochs=3)})
-    assert scores["faithfulness"].value == pytest.approx((1.0 + 0.5 + 1.0) / 3)
-    assert sorted(scores["faithfulness"].metadata["epoch_values"]) == [0.5, 1.0, 1.0]
-    assert scores["hallucination"].value is False  # 2 of 3 epochs found none
+    assert scores["llm_faithfulness"].value == pytest.approx((1.0 + 0.5 + 1.0) / 3)
+    assert sorted(scores["llm_faithfulness"].metadata["epoch_values"]) == [0.5, 1.0, 1.0]
+    assert scores["llm_hallucination"].value is False  # 2 of 3 epochs found none
     assert scores["judge_agreement"].value == pytest.approx(2 / 3)
     assert len(fake_judge.requests) == 6  # each epoch judged, not served from another's cache
 
@@ -89,7 +89,7 @@ def test_judge_cost_is_the_cases_judge_spend(fake_judge: FakeJudge, tmp_path: Pa
     assert scores["judge_cost_usd"].value == pytest.approx(2 * CALL_USD)
     rerun = score("llm_faithfulness", options, obs=OBS.model_copy())
     assert rerun["judge_cost_usd"].value == 0.0  # all from the cache: nothing paid twice
-    assert rerun["faithfulness"].metadata["judge_cache_hits"] == 2
+    assert rerun["llm_faithfulness"].metadata["judge_cache_hits"] == 2
     assert len(fake_judge.requests) == 2
 
 
@@ -139,7 +139,7 @@ def test_unscorable_without_answer_or_contexts(
     fake_judge: FakeJudge, tmp_path: Path, obs: Observation, reason: str
 ) -> None:
     scores = score("llm_faithfulness", {"judge": judge_block(fake_judge, tmp_path)}, obs=obs)
-    for name in ("faithfulness", "hallucination"):
+    for name in ("llm_faithfulness", "llm_hallucination"):
         assert scores[name].value is None
         assert reason in scores[name].explanation
     assert scores["judge_cost_usd"].value is None
@@ -149,9 +149,10 @@ def test_unscorable_without_answer_or_contexts(
 def test_a_failing_judge_leaves_the_case_unscorable(fake_judge: FakeJudge, tmp_path: Path) -> None:
     fake_judge.faults = [(400, None)]
     scores = score("llm_faithfulness", {"judge": judge_block(fake_judge, tmp_path)})
-    assert scores["faithfulness"].value is None
-    assert "HTTP 400" in scores["faithfulness"].explanation
-    assert scores["faithfulness"].metadata["judge_errors"]
+    assert scores["llm_faithfulness"].value is None
+    assert "HTTP 400" in scores["llm_faithfulness"].explanation
+    assert scores["llm_faithfulness"].metadata["judge_errors"]
+    assert scores["llm_faithfulness"].metadata["scorer_error"] is True  # counted by the gate
 
 
 def test_context_recall_and_precision(fake_judge: FakeJudge, tmp_path: Path) -> None:

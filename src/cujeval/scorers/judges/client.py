@@ -20,7 +20,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cujeval.errors import RunAborted
+from cujeval.errors import JudgeUnavailable, RunAborted
+from cujeval.retry import RetryPolicy
 from cujeval.scorers.judges.cache import ResponseCache, request_key
 from cujeval.scorers.judges.config import JudgeConfig
 from cujeval.scorers.judges.ledger import Ledger
@@ -72,8 +73,12 @@ class JudgeClient:
         self.config = config
         self.stats = ClientStats()
         self.shown_url = redact_url(config.base_url)
-        self._backoff_s = backoff_s
-        self._max_backoff_s = max_backoff_s
+        self._policy = RetryPolicy(
+            retries=config.max_retries,
+            backoff_s=backoff_s,
+            max_backoff_s=max_backoff_s,
+            max_retry_after_s=_MAX_RETRY_AFTER_S,
+        )
         self._rng = random.Random(seed)
         self._cache = ResponseCache(config.cache_dir) if config.cache_dir else None
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
@@ -121,50 +126,65 @@ class JudgeClient:
             return None
 
     async def _send(self, request: dict[str, Any], ledger: Ledger | None) -> ChatCompletion:
+        """One completion under the run's retry policy (cujeval.retry). A judge that refuses
+        authorisation, does not know the route or model (404), or stays unreachable after
+        the retries ends the run (JudgeUnavailable, exit 3): every later call would fail too.
+        Other refusals fail this judgement only (JudgeCallFailed)."""
         import openai
 
         state = self._state()
-        attempts = self.config.max_retries + 1
-        attempt = 0
-        while True:
-            wait: float | None = None
-            try:
-                async with state.semaphore:
-                    self.stats.requests += 1
-                    completion: ChatCompletion = await state.openai.chat.completions.create(
-                        **request
-                    )
-                self.stats.answered += 1
-                return completion
-            except openai.APIStatusError as exc:
-                status = exc.status_code
-                if status in (401, 403):
-                    raise RunAborted(
-                        f"the judge at {self.shown_url} refused authorisation (HTTP {status})"
-                    ) from None
-                if status not in _RETRY_STATUS and status < 500:
-                    self.stats.failures += 1
-                    raise JudgeCallFailed(
-                        f"judge at {self.shown_url} answered HTTP {status}: {_brief(exc)}"
-                    ) from None
-                wait = _retry_after(exc.response.headers.get("retry-after"))
-                reason = f"HTTP {status}"
-            except openai.APIConnectionError as exc:  # includes APITimeoutError
-                reason = type(exc).__name__
-            if attempt + 1 == attempts:
+
+        async def once() -> ChatCompletion:
+            async with state.semaphore:
+                self.stats.requests += 1
+                completion: ChatCompletion = await state.openai.chat.completions.create(**request)
+            self.stats.answered += 1
+            return completion
+
+        def retryable(exc: BaseException) -> bool:
+            if isinstance(exc, openai.APIStatusError):
+                return exc.status_code in _RETRY_STATUS or exc.status_code >= 500
+            return isinstance(exc, openai.APIConnectionError)
+
+        def retry_after(exc: BaseException) -> float | None:
+            if isinstance(exc, openai.APIStatusError):
+                return _retry_after(exc.response.headers.get("retry-after"))
+            return None
+
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, openai.APIStatusError) and exc.status_code in (401, 403, 404):
                 self.stats.failures += 1
-                raise JudgeCallFailed(
-                    f"judge at {self.shown_url} failed after {attempts} attempts: {reason}"
+                what = "refused authorisation" if exc.status_code != 404 else "has no such route"
+                raise JudgeUnavailable(
+                    f"the judge at {self.shown_url} {what} (HTTP {exc.status_code}, "
+                    f"model {self.config.model!r}): {_brief(exc)}"
                 )
-            if wait is None:
-                cap = min(self._max_backoff_s, self._backoff_s * 2**attempt)
-                wait = self._rng.uniform(0, cap)
-            self.stats.retries += 1
-            if ledger is not None:
-                ledger.retries += 1
-            log.debug("judge %s: %s, retry %d in %.2fs", self.shown_url, reason, attempt + 1, wait)
-            await asyncio.sleep(wait)
-            attempt += 1
+            if retryable(exc):
+                self.stats.retries += 1
+                if ledger is not None:
+                    ledger.retries += 1
+
+        try:
+            return await self._policy.run(
+                once,
+                retryable=retryable,
+                retry_after=retry_after,
+                rng=self._rng,
+                on_failure=failed,
+            )
+        except openai.APIConnectionError as exc:
+            self.stats.failures += 1
+            raise JudgeUnavailable(
+                f"the judge at {self.shown_url} is unreachable after "
+                f"{self._policy.retries + 1} attempts: {type(exc).__name__}"
+            ) from None
+        except openai.APIStatusError as exc:
+            self.stats.failures += 1
+            tries = self._policy.retries + 1 if retryable(exc) else 1
+            raise JudgeCallFailed(
+                f"judge at {self.shown_url} failed after {tries} attempt"
+                f"{'s' if tries > 1 else ''}: HTTP {exc.status_code}: {_brief(exc)}"
+            ) from None
 
     def _state(self) -> _LoopState:
         """SDK client and semaphore of the running loop (both are bound to one loop)."""

@@ -152,7 +152,7 @@ class Judge:
         """Every SLI as not scorable because no epoch produced a value; its spend still counts."""
         why = "; ".join(judged.errors) or "the judge produced no value"
         meta = self.metadata(judged)
-        out: Scores = {name: Score.unscorable(why, **meta) for name in slis}
+        out: Scores = {name: Score.unscorable(why, scorer_error=True, **meta) for name in slis}
         out.update(self.totals(case_id, obs, judged))
         return out
 
