@@ -9,10 +9,10 @@ LLAMA  := $(VENV)/.llama-cpp
 
 .PHONY: demo test lint typecheck pytest install clean benchmarks
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[judge,dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[reference,judge,dev]'
 	@touch $(STAMP)
 
 $(LLAMA): $(STAMP) scripts/install_llama_cpp.sh

@@ -1,3 +1,61 @@
-"""cujeval: SLOs, error budgets and release gates for the AI quality of critical user journeys."""
+"""cujeval: SLOs, error budgets and release gates for the AI quality of critical user journeys.
+
+The public API, imported lazily so ``import cujeval`` stays cheap::
+
+    import cujeval
+
+    suite = cujeval.load_suite("suites/support_rag.yaml")
+    result = cujeval.run_sync(suite, cujeval.RunOptions(output_dir="reports/x"))
+    # or, inside a running event loop: result = await cujeval.run(suite, options)
+    print(result.gate.passed, result.gate.exit_code)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "load_suite": "cujeval.suite",
+    "Suite": "cujeval.suite",
+    "Settings": "cujeval.suite",
+    "RunOptions": "cujeval.options",
+    "run": "cujeval.runner",
+    "run_sync": "cujeval.runner",
+    "RunResult": "cujeval.results",
+    "GoldenCase": "cujeval.records",
+    "Observation": "cujeval.records",
+    "Score": "cujeval.scorers.base",
+    "scorer": "cujeval.scorers.base",
+    "Verdict": "cujeval.slo",
+    "CujevalError": "cujeval.errors",
+    "InputError": "cujeval.errors",
+    "RunAborted": "cujeval.errors",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+if TYPE_CHECKING:
+    from cujeval.errors import CujevalError, InputError, RunAborted
+    from cujeval.options import RunOptions
+    from cujeval.records import GoldenCase, Observation
+    from cujeval.results import RunResult
+    from cujeval.runner import run, run_sync
+    from cujeval.scorers.base import Score, scorer
+    from cujeval.slo import Verdict
+    from cujeval.suite import Settings, Suite, load_suite
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cujeval' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -48,6 +48,12 @@ def run_demo(faults: dict[str, float], run: Callable[[Path], int]) -> int:
     from cujeval.runner import validate
     from cujeval.suite import load_suite
 
+    import importlib.util
+
+    if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
+        raise InputError(
+            "cujeval demo needs the reference services' extra: pip install 'cujeval[reference]'"
+        )
     suite = project_root() / DEMO_SUITE
     if not suite.exists():
         raise InputError("the bundled demo suite is missing", file=suite)

@@ -1,5 +1,6 @@
-"""Where bundled files live: the repository's suites/ and datasets/ next to the package (src
-layout, editable install), else the working directory."""
+"""Where bundled files live: ``cujeval/_bundled`` inside an installed wheel, the repository's
+suites/ and datasets/ in a checkout (src layout, editable install), else the working
+directory."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from pathlib import Path
 
 def project_root() -> Path:
     here = Path(__file__).resolve()
+    bundled = here.parent / "_bundled"
+    if (bundled / "suites").is_dir():
+        return bundled
     for parent in here.parents:
         if (parent / "suites").is_dir() and (parent / "datasets").is_dir():
             return parent

@@ -467,8 +467,11 @@ def finish(
         scorer_errors={p.journey.name: sum(p.scorer_errors.values()) for p in plans},
         aborted=abort_reason,
     )
-    from cujeval.scorers.cost import price_table_info
+    prices: dict[str, Any] = {}
+    if any(s.name == "cost_usd" for p in plans for s in p.scorers):
+        from cujeval.scorers.cost import price_table_info
 
+        prices = price_table_info()
     journeys = [
         JourneyResult(
             name=p.journey.name,
@@ -500,7 +503,7 @@ def finish(
         git_commit=_git_commit(suite.path.parent.resolve()),
         trigger=options.trigger,
         settings=settings.model_dump(),
-        price_table=price_table_info(),
+        price_table=prices,
         journeys=journeys,
         gate=GateEntry(
             passed=gate.passed,

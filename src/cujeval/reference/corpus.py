@@ -73,8 +73,14 @@ def _parse_line(line: str, path: Path, line_no: int, seen: set[str]) -> Article:
 def default_corpus_path() -> Path:
     """``datasets/helpcentre/articles.jsonl`` of the repository holding this module.
 
-    Walks up from this file (a clone or an editable install), then from the working directory.
+    The bundled copy first (cujeval.paths.project_root: inside a wheel, or the checkout), then
+    up from this file and from the working directory.
     """
+    from cujeval.paths import project_root
+
+    bundled = project_root() / CORPUS_RELPATH
+    if bundled.is_file():
+        return bundled
     starts = (Path(__file__).resolve().parent, Path.cwd().resolve())
     for start in starts:
         for folder in (start, *start.parents):

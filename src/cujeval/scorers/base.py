@@ -109,16 +109,43 @@ class BuiltScorer:
 
 
 _REGISTRY: dict[str, ScorerInfo] = {}
-_BUILTIN_MODULES = (
-    "cujeval.scorers.operational",
-    "cujeval.scorers.retrieval",
-    "cujeval.scorers.cost",
-    "cujeval.scorers.similarity",
-    "cujeval.scorers.faithfulness",
-    "cujeval.scorers.instructions",
-    "cujeval.scorers.judges",
-    "cujeval.scorers.agent",
-)
+# Which built-in module registers which names, so a suite imports only the families it uses
+# (start-up time); tests/scorers/test_registry.py checks it against what the modules register.
+BUILTIN_FAMILIES: dict[str, tuple[str, ...]] = {
+    "cujeval.scorers.operational": ("error", "latency_s", "ttft_s"),
+    "cujeval.scorers.retrieval": (
+        "hit_rate@k",
+        "mrr",
+        "mrr@k",
+        "ndcg@k",
+        "precision@k",
+        "recall@k",
+    ),
+    "cujeval.scorers.cost": ("cost_usd",),
+    "cujeval.scorers.similarity": ("answer_similarity", "token_f1"),
+    "cujeval.scorers.faithfulness": ("faithfulness", "hallucination"),
+    "cujeval.scorers.instructions": ("instruction_following",),
+    "cujeval.scorers.judges": (
+        "answer_relevancy",
+        "context_precision",
+        "context_recall",
+        "llm_faithfulness",
+    ),
+    "cujeval.scorers.agent": (
+        "forbidden_action",
+        "step_latency_s",
+        "steps",
+        "task_latency_s",
+        "task_success",
+        "tokens_per_task",
+        "tool_call_f1",
+        "tool_call_precision",
+        "tool_call_recall",
+        "tool_error_rate",
+        "trajectory_match",
+    ),
+}
+_BUILTIN_MODULES = tuple(BUILTIN_FAMILIES)
 _loaded_builtins = False
 ENTRY_POINT_GROUP = "cujeval.scorers"
 
@@ -201,9 +228,20 @@ def available() -> dict[str, ScorerInfo]:
     return dict(sorted(_REGISTRY.items()))
 
 
+def _load_family(name: str) -> None:
+    """Import the built-in module that registers ``name`` (all of them when none does)."""
+    key, _ = _split_name(name)
+    for module, names in BUILTIN_FAMILIES.items():
+        if key in names or name in names:
+            if key not in _REGISTRY and name not in _REGISTRY:
+                importlib.import_module(module)
+            return
+    _load_builtins()
+
+
 def info(name: str) -> ScorerInfo | None:
     """The registered family of ``name`` (``precision@4`` -> ``precision@k``), or None."""
-    _load_builtins()
+    _load_family(name)
     key, _ = _split_name(name)
     if key not in _REGISTRY and name in _REGISTRY:
         key = name

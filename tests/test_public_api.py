@@ -1,0 +1,39 @@
+"""The curated public API: what ``import cujeval`` offers, pinned, and cheap to import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import cujeval
+
+EXPECTED = {
+    "CujevalError",
+    "GoldenCase",
+    "InputError",
+    "Observation",
+    "RunAborted",
+    "RunOptions",
+    "RunResult",
+    "Score",
+    "Settings",
+    "Suite",
+    "Verdict",
+    "__version__",
+    "load_suite",
+    "run",
+    "run_sync",
+    "scorer",
+}
+
+
+def test_exported_members() -> None:
+    assert set(cujeval.__all__) == EXPECTED
+    for name in EXPECTED:
+        assert getattr(cujeval, name) is not None
+
+
+def test_import_is_lazy() -> None:
+    code = "import sys, cujeval; print(sorted(m for m in sys.modules if m.startswith('cujeval')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['cujeval']"
