@@ -37,3 +37,7 @@ def test_import_is_lazy() -> None:
     code = "import sys, cujeval; print(sorted(m for m in sys.modules if m.startswith('cujeval')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['cujeval']"
+
+
+def test_all_matches_the_lazy_exports() -> None:
+    assert set(cujeval.__all__) - {"__version__"} == set(cujeval._EXPORTS)

@@ -35,7 +35,24 @@ _EXPORTS = {
     "RunAborted": "cujeval.errors",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "CujevalError",
+    "GoldenCase",
+    "InputError",
+    "Observation",
+    "RunAborted",
+    "RunOptions",
+    "RunResult",
+    "Score",
+    "Settings",
+    "Suite",
+    "Verdict",
+    "__version__",
+    "load_suite",
+    "run",
+    "run_sync",
+    "scorer",
+]
 
 if TYPE_CHECKING:
     from cujeval.errors import CujevalError, InputError, RunAborted
