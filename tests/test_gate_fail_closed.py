@@ -27,7 +27,7 @@ def results(out: Path) -> dict[str, Any]:
 
 
 def test_unknown_sli_is_bad_input_naming_the_line(tmp_path: Path, fault_server: Any) -> None:
-    url, log = fault_server
+    url, _log = fault_server
     suite = write_suite(
         tmp_path,
         url=f"{url}/answer",

@@ -41,8 +41,7 @@ def test_wheel_runs_the_demo_in_an_empty_folder(tmp_path: Path) -> None:
     )
     assert where.stdout.strip() == str(target / "cujeval" / "_bundled")
     r = subprocess.run(
-        [sys.executable, "-m", "cujeval.cli", "demo", "--no-mlflow", "--no-progress"]
-        + ["--limit", "3"],
+        [sys.executable, "-m", "cujeval.cli", "demo", "--no-mlflow", "--no-progress", "--limit=3"],
         env=env,
         cwd=empty,
         capture_output=True,

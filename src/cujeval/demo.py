@@ -44,11 +44,11 @@ def parse_faults(text: str | None) -> dict[str, float]:
 
 
 def run_demo(faults: dict[str, float], run: Callable[[Path], int]) -> int:
+    import importlib.util
+
     from cujeval.reference.launch import start_rag_service
     from cujeval.runner import validate
     from cujeval.suite import load_suite
-
-    import importlib.util
 
     if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
         raise InputError(
