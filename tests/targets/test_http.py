@@ -75,7 +75,7 @@ def test_faults_raise_typed_errors(
 
 def test_oversized_body(fault_server: tuple[str, Any]) -> None:
     url, _ = fault_server
-    with pytest.raises(TargetProtocolError, match="exceeds 1000 bytes"):
+    with pytest.raises(TargetProtocolError, match=r"max_response_bytes \(1000 bytes\)"):
         call(f"{url}/big", max_response_bytes=1000)
 
 
@@ -97,7 +97,18 @@ def test_retry_after_parsed(fault_server: tuple[str, Any]) -> None:
     assert info.value.status == 429 and info.value.retry_after_s == 7
 
 
-def test_redact_url() -> None:
+def test_redact_url_is_reexported() -> None:
+    """reporters/mlflow.py and the judge import it from here."""
+    from cujeval import redact
+
+    assert redact_url is redact.redact_url
     assert redact_url("https://u:p@h.example:8443/x?api_key=s3&q=1") == (
-        "https://h.example:8443/x?api_key=%2A%2A%2A&q=1"
+        "https://h.example:8443/x?api_key=***&q=***"
     )
+
+
+def test_finish_reason_mapped_when_named(fault_server: tuple[str, Any]) -> None:
+    url, _ = fault_server
+    obs = call(f"{url}/answer", response={"answer": "answer", "finish_reason": "model"})
+    assert obs.finish_reason == "test-model"
+    assert call(f"{url}/answer").finish_reason is None

@@ -6,15 +6,12 @@ they raise TargetError subclasses on faults and leave retries to the runner.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from cujeval.errors import TargetProtocolError
 from cujeval.records import Context, GoldenCase, Observation, ToolCall, Usage
-
-_SECRET_PARAM = re.compile(r"(key|token|secret|sig|signature|password|auth)", re.I)
+from cujeval.redact import redact_url
 
 
 class Target(Protocol):
@@ -26,21 +23,6 @@ class Target(Protocol):
     async def call(self, case: GoldenCase) -> Observation: ...
 
     async def aclose(self) -> None: ...
-
-
-def redact_url(url: str) -> str:
-    """Drop credentials and secret-looking query parameters from ``url``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    query = urlencode(
-        [(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in parse_qsl(parts.query)]
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def _usage(raw: Any) -> Usage | None:
@@ -83,30 +65,58 @@ def _tool_calls(raw: Any) -> tuple[ToolCall, ...] | None:
     if not isinstance(raw, list):
         return None
     calls = []
-    for item in raw:
-        if isinstance(item, Mapping):
-            fn = item.get("function", item)
-            args = fn.get("arguments", {})
-            if isinstance(args, str):
-                import json
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping):
+            continue
+        fn = item.get("function", item)
+        if not isinstance(fn, Mapping):
+            raise TargetProtocolError(f"tool_calls[{i}].function must be an object")
+        args = fn.get("arguments") or {}
+        if isinstance(args, str):
+            import json
 
-                try:
-                    args = json.loads(args)
-                except json.JSONDecodeError:
-                    args = {"_raw": args}
-            calls.append(
-                ToolCall(name=str(fn.get("name", "")), arguments=args, result=item.get("result"))
-            )
+            try:
+                args = json.loads(args)
+            except (ValueError, RecursionError):
+                args = {"_raw": args}
+        if not isinstance(args, dict):
+            args = {"_raw": args}
+        calls.append(
+            ToolCall(name=str(fn.get("name", "")), arguments=args, result=item.get("result"))
+        )
     return tuple(calls)
 
 
 def observation_from_mapping(
-    data: Mapping[str, Any], *, latency_s: float, ttft_s: float | None = None
+    data: Mapping[str, Any],
+    *,
+    latency_s: float,
+    ttft_s: float | None = None,
+    source: str = "the response",
 ) -> Observation:
-    """Normalise a mapping with answer/contexts/usage/model/tool_calls into an Observation."""
+    """Normalise a mapping with answer/contexts/usage/model/tool_calls/finish_reason into an
+    Observation. Values of the wrong shape are a TargetProtocolError naming ``source``."""
+    from pydantic import ValidationError
+
+    try:
+        return _observation(data, latency_s, ttft_s)
+    except TargetProtocolError as exc:
+        raise TargetProtocolError(f"{source}: {exc}", url=exc.url) from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise TargetProtocolError(f"{source}: {where}: {err['msg']}") from None
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise TargetProtocolError(
+            f"{source}: a value of the wrong type: {str(exc)[:120]}"
+        ) from None
+
+
+def _observation(data: Mapping[str, Any], latency_s: float, ttft_s: float | None) -> Observation:
     answer = data.get("answer")
     if answer is not None and not isinstance(answer, str):
         answer = str(answer)
+    finish = data.get("finish_reason")
     return Observation(
         answer=answer,
         contexts=_contexts(data.get("contexts")),
@@ -114,6 +124,10 @@ def observation_from_mapping(
         usage=_usage(data.get("usage")),
         model=str(data["model"]) if data.get("model") is not None else None,
         state=dict(data["state"]) if isinstance(data.get("state"), Mapping) else None,
+        finish_reason=str(finish) if finish is not None else None,
         latency_s=latency_s,
         ttft_s=ttft_s,
     )
+
+
+__all__ = ["Target", "observation_from_mapping", "redact_url"]  # redact_url: re-exported

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Spec(BaseModel):
@@ -14,7 +15,27 @@ class _Spec(BaseModel):
     max_response_bytes: int = Field(8 * 1024 * 1024, gt=0)
 
 
-class OpenAITargetSpec(_Spec):
+def _http_url(value: str) -> str:
+    """An absolute http(s) URL; the message never repeats the value (it may hold a secret)."""
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError("must be an absolute http:// or https:// URL with a host")
+    return value
+
+
+class _HttpSpec(_Spec):
+    """Settings of the targets that speak HTTP."""
+
+    redirects: Literal["none", "same-origin"] = "none"  # cross-origin: never
+    public_params: list[str] = Field(default_factory=list)  # query values shown in reports
+
+
+class OpenAITargetSpec(_HttpSpec):
     """Any OpenAI-compatible chat-completions server; streamed to measure time to first token."""
 
     kind: Literal["openai"]
@@ -27,8 +48,10 @@ class OpenAITargetSpec(_Spec):
     contexts_path: str | None = "contexts"
     headers: dict[str, str] = Field(default_factory=dict)
 
+    _url = field_validator("base_url")(_http_url)
 
-class HttpTargetSpec(_Spec):
+
+class HttpTargetSpec(_HttpSpec):
     """Any JSON endpoint: a request template and a JMESPath response mapping."""
 
     kind: Literal["http"]
@@ -48,6 +71,8 @@ class HttpTargetSpec(_Spec):
             "tool_calls": "tool_calls",
         }
     )
+
+    _url = field_validator("url")(_http_url)
 
 
 class PythonTargetSpec(_Spec):

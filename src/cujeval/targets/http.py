@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from cujeval.errors import TargetProtocolError
 from cujeval.records import GoldenCase, Observation
-from cujeval.targets.base import observation_from_mapping, redact_url
+from cujeval.targets.base import observation_from_mapping
 from cujeval.targets.config import HttpTargetSpec
-from cujeval.targets.transport import new_session, read_json, request
+from cujeval.targets.transport import Endpoint, new_session, read_json, request, scrubbing
 
 if TYPE_CHECKING:
     import aiohttp
@@ -74,44 +74,61 @@ class HttpTarget:
 
         self.name = name
         self.spec = spec
-        self._shown = redact_url(spec.url)
+        self._headers = {"Content-Type": "application/json", **spec.headers}
+        if spec.api_key_env:
+            key = os.environ.get(spec.api_key_env, "")
+            self._headers[spec.api_key_header] = f"{spec.api_key_prefix}{key}"
+        self._endpoint = Endpoint.of(
+            spec.url,
+            spec,
+            secrets=[*spec.headers.values(), self._headers.get(spec.api_key_header, "")],
+        )
+        self._shown = self._endpoint.shown
         self.description = f"http {spec.method} {self._shown}"
         self._paths = {k: _compile(v, jmespath.compile) for k, v in spec.response.items() if v}
         self._session: aiohttp.ClientSession | None = None
         self._limit = concurrency
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", **self.spec.headers}
-        if self.spec.api_key_env:
-            key = os.environ.get(self.spec.api_key_env, "")
-            headers[self.spec.api_key_header] = f"{self.spec.api_key_prefix}{key}"
-        return headers
-
     async def call(self, case: GoldenCase) -> Observation:
+        with scrubbing(self._endpoint):
+            return await self._call(case)
+
+    async def _call(self, case: GoldenCase) -> Observation:
         if self._session is None:
             self._session = new_session(limit=self._limit)
         body = fill(self.spec.request, case)
         start = time.perf_counter()
         async with request(
             self._session,
+            self._endpoint,
             self.spec.method,
-            self.spec.url,
-            shown_url=self._shown,
             json=body if self.spec.method != "GET" else None,
-            headers=self._headers(),
-            timeout_s=self.spec.timeout_s,
+            headers=self._headers,
         ) as resp:
-            data = await read_json(
-                resp, max_bytes=self.spec.max_response_bytes, shown_url=self._shown
-            )
+            data = await read_json(resp, self._endpoint)
         latency = time.perf_counter() - start
-        mapped = {k: p.search(data) for k, p in self._paths.items()}
+        mapped = self._map(data)
         if "answer" in self._paths and mapped.get("answer") is None:
             raise TargetProtocolError(
-                f"response from {self._shown} has no answer at {self.spec.response['answer']!r}",
+                f"the response from {self._shown} has no answer at "
+                f"{self.spec.response['answer']!r}",
                 url=self._shown,
             )
-        return observation_from_mapping(mapped, latency_s=latency)
+        return observation_from_mapping(
+            mapped, latency_s=latency, source=f"the response from {self._shown}"
+        )
+
+    def _map(self, data: Any) -> dict[str, Any]:
+        from jmespath.exceptions import JMESPathError
+
+        try:
+            return {k: p.search(data) for k, p in self._paths.items()}
+        except JMESPathError as exc:  # e.g. a function applied to a value of the wrong type
+            raise TargetProtocolError(
+                f"the response from {self._shown} does not fit the response mapping: "
+                f"{' '.join(str(exc).split())[:160]}",
+                url=self._shown,
+            ) from None
 
     async def aclose(self) -> None:
         if self._session is not None:
