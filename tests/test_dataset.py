@@ -75,3 +75,64 @@ def test_bundled_datasets_valid() -> None:
     root = Path(__file__).resolve().parents[1] / "datasets"
     for p in root.glob("*.jsonl"):
         assert inspect(p).n_cases > 0
+
+
+# ---------------------------------------------------------------- bad bytes
+
+BINARY = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+
+
+def test_invalid_utf8_names_file_and_line(tmp_path: Path) -> None:
+    p = tmp_path / "d.jsonl"
+    p.write_bytes(b'{"id": "a", "input": "q"}\n{"id": "b", "input": "caf\xe9"}\n')
+    with pytest.raises(
+        DatasetError, match=r"d.jsonl:2: not UTF-8: byte 0xe9 at column 26 \(byte offset 51\)"
+    ):
+        inspect(p)
+
+
+def test_invalid_utf8_in_csv(tmp_path: Path) -> None:
+    p = tmp_path / "d.csv"
+    p.write_bytes(b"id,input\na,hello\nb,caf\xe9\n")
+    with pytest.raises(DatasetError, match=r"d.csv:3: not UTF-8"):
+        inspect(p)
+
+
+@pytest.mark.parametrize("name", ["d.jsonl", "d.csv"])
+def test_a_binary_file_is_refused(tmp_path: Path, name: str) -> None:
+    p = tmp_path / name
+    p.write_bytes(BINARY)
+    with pytest.raises(DatasetError, match=rf"{name}:3: binary data \(a NUL byte at offset 8\)"):
+        inspect(p)
+
+
+def test_a_binary_file_without_nul_bytes_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "d.jsonl"
+    p.write_bytes(bytes(range(128, 256)) * 8)
+    with pytest.raises(DatasetError, match=r"d.jsonl:1: not UTF-8: byte 0x80"):
+        inspect(p)
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    jl = tmp_path / "d.jsonl"
+    jl.write_bytes(b'\xef\xbb\xbf{"id": "a", "input": "q"}\n')
+    cs = tmp_path / "d.csv"
+    cs.write_bytes(b"\xef\xbb\xbfid,input\na,hello\n")
+    assert [c.id for c in iter_cases(jl)] == ["a"] and [c.id for c in iter_cases(cs)] == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "invalid JSON: nested too deeply"),
+        ('{"id": "a", "input": "q", "n": ' + "9" * 5000 + "}", "invalid JSON: Exceeds the limit"),
+    ],
+)
+def test_hostile_json_lines(tmp_path: Path, line: str, match: str) -> None:
+    with pytest.raises(DatasetError, match=rf"d.jsonl:1: {match}"):
+        inspect(jsonl(tmp_path, [line]))
+
+
+def test_template_syntax_in_values_is_kept_verbatim(tmp_path: Path) -> None:
+    p = jsonl(tmp_path, [{"id": "a", "input": "${HOME} and {{question}} and {{case.id}}"}])
+    assert next(iter_cases(p)).question == "${HOME} and {{question}} and {{case.id}}"

@@ -36,24 +36,71 @@ def digest(path: Path) -> str:
     return f"sha256:{h.hexdigest()}"
 
 
+_SNIFF_BYTES = 8192  # a NUL byte in the first 8 KiB means a binary file, not text
+
+
+def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of a UTF-8 file, line endings kept; undecodable bytes and binary
+    files raise DatasetError with the line and byte offset instead of a UnicodeDecodeError."""
+    try:
+        f = path.open("rb")
+    except OSError as exc:
+        raise DatasetError(f"cannot read: {exc.strerror}", file=path) from None
+    with f:
+        head = f.read(_SNIFF_BYTES)
+        if b"\x00" in head:
+            raise DatasetError(
+                f"binary data (a NUL byte at offset {head.index(0)}), not a "
+                f"{path.suffix.lstrip('.').upper()} text file",
+                file=path,
+                line=head.count(b"\n", 0, head.index(0)) + 1,
+            )
+        f.seek(0)
+        offset = 0
+        for lineno, raw in enumerate(f, 1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DatasetError(
+                    f"not UTF-8: byte 0x{raw[exc.start]:02x} at column {exc.start + 1} "
+                    f"(byte offset {offset + exc.start}); save the file as UTF-8",
+                    file=path,
+                    line=lineno,
+                ) from None
+            yield lineno, text.removeprefix("\ufeff") if lineno == 1 else text
+            offset += len(raw)
+
+
 def _raw_rows(path: Path) -> Iterator[tuple[int, Any]]:
     """(line number, raw row) pairs; JSON syntax errors raised with their line."""
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
-        with path.open(encoding="utf-8") as f:
-            for lineno, text in enumerate(f, 1):
-                if not text.strip():
-                    continue
-                try:
-                    yield lineno, json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise DatasetError(
-                        f"invalid JSON: {exc.msg} (column {exc.colno})", file=path, line=lineno
-                    ) from None
+        for lineno, text in _text_lines(path):
+            if not text.strip():
+                continue
+            try:
+                yield lineno, json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(
+                    f"invalid JSON: {exc.msg} (column {exc.colno})", file=path, line=lineno
+                ) from None
+            except RecursionError:
+                raise DatasetError(
+                    "invalid JSON: nested too deeply", file=path, line=lineno
+                ) from None
+            except ValueError as exc:  # e.g. an integer of more than 4300 digits
+                raise DatasetError(f"invalid JSON: {exc}", file=path, line=lineno) from None
     elif suffix == ".csv":
-        with path.open(encoding="utf-8", newline="") as f:
-            for i, row in enumerate(csv.DictReader(f), 2):
-                yield i, {k: _csv_value(k, v) for k, v in row.items() if v not in (None, "")}
+        lines = _text_lines(path)
+        reader = csv.DictReader(text for _, text in lines)
+        try:
+            for row in reader:
+                yield (
+                    reader.line_num,
+                    {k: _csv_value(k, v) for k, v in row.items() if v not in (None, "")},
+                )
+        except csv.Error as exc:
+            raise DatasetError(f"invalid CSV: {exc}", file=path, line=reader.line_num) from None
     else:
         try:
             from datasets import load_dataset  # type: ignore[attr-defined]
@@ -64,7 +111,13 @@ def _raw_rows(path: Path) -> Iterator[tuple[int, Any]]:
             raise DatasetError(
                 "unsupported dataset format; use .jsonl, .csv, .json or .parquet", file=path
             )
-        ds = load_dataset(kind, data_files=str(path), split="train")
+        try:
+            ds = load_dataset(kind, data_files=str(path), split="train")
+        except Exception as exc:  # a damaged or mislabelled file, whatever the library says
+            reason = " ".join(str(exc).split())[:200]
+            raise DatasetError(
+                f"cannot load as {kind}: {type(exc).__name__}: {reason}", file=path
+            ) from None
         for i, row in enumerate(ds, 1):
             yield i, {k: v for k, v in row.items() if v is not None}
 
