@@ -3,6 +3,10 @@
 Mappings load as :class:`LineMap` (a dict that knows the line of each key); sequences as
 :class:`LineList`. ``${VAR}`` and ``${VAR:-default}`` in string scalars are expanded from the
 environment; an unset variable without a default is an error at its line.
+
+Suites are small: a file over ``MAX_BYTES``, a document that expands (through aliases) to more
+than ``MAX_NODES`` values or nests deeper than ``MAX_DEPTH`` is refused before it can eat the
+machine (a "billion laughs" alias bomb is a few hundred bytes).
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ from typing import Any
 import yaml
 
 from cujeval.errors import InputError
+
+MAX_BYTES = 4 * 1024 * 1024
+MAX_NODES = 100_000  # values after alias expansion
+MAX_DEPTH = 64
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -54,59 +62,137 @@ def expand_env(text: str, *, file: str | Path, line: int, field: str) -> str:
 
 def load_yaml(path: Path) -> Any:
     """Parse ``path`` into LineMap/LineList trees; syntax errors become InputError(file:line)."""
+    text = _read_text(path)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
+        _count_nodes(text, loader, path)
+        node = yaml.compose(text, Loader=loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
         raise InputError(
-            f"invalid YAML: {problem}",
+            f"invalid YAML: {exc.problem or exc.context or exc}",
             file=path,
             line=(mark.line + 1) if mark is not None else None,
         ) from None
+    except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
+        position = getattr(exc, "position", None)
+        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+        raise InputError(
+            f"invalid YAML: {' '.join(str(exc).split())}", file=path, line=line
+        ) from None
+    except RecursionError:
+        raise InputError(
+            f"nested deeper than YAML can parse (limit {MAX_DEPTH})", file=path
+        ) from None
     if node is None:
         raise InputError("the file is empty", file=path)
-    return _convert(node, path, "")
+    return _Converter(path).convert(node, "", 0)
 
 
-def _convert(node: yaml.Node, path: Path, where: str) -> Any:
-    line = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out = LineMap()
-        out.line = line
-        out.lines = {}
-        for key_node, value_node in node.value:
-            key = key_node.value
-            if not isinstance(key, str):
-                raise InputError("keys must be strings", file=path, line=line, field=where)
-            if key in out:
+def _count_nodes(text: str, loader: Any, path: Path) -> None:
+    """Refuse a document of more than MAX_NODES values before composing it (events stream
+    lazily, so this stops early and holds nothing)."""
+    n = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.NodeEvent):
+            n += 1
+            if n > MAX_NODES:
                 raise InputError(
-                    f"duplicate key {key!r}",
+                    f"more than {MAX_NODES} values; is this a suite?",
                     file=path,
-                    line=key_node.start_mark.line + 1,
-                    field=f"{where}.{key}".lstrip("."),
+                    line=event.start_mark.line + 1 if event.start_mark else None,
                 )
-            out.lines[key] = key_node.start_mark.line + 1
-            out[key] = _convert(value_node, path, f"{where}.{key}".lstrip("."))
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        seq = LineList()
-        seq.line = line
-        seq.lines = []
-        for i, item in enumerate(node.value):
-            seq.lines.append(item.start_mark.line + 1)
-            seq.append(_convert(item, path, f"{where}[{i}]"))
-        return seq
-    value = yaml.SafeLoader(  # resolve the scalar's type the way safe_load would
-        ""
-    ).construct_object(node, deep=True)
-    if isinstance(value, str):
-        value = expand_env(value, file=path, line=line, field=where)
-    return value
+
+
+def _read_text(path: Path) -> str:
+    """The file as text: at most MAX_BYTES of UTF-8, else InputError naming the line."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
+    if len(data) > MAX_BYTES:
+        raise InputError(
+            f"larger than {MAX_BYTES // (1024 * 1024)} MiB; is this a suite?", file=path
+        )
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at byte offset {exc.start}",
+            file=path,
+            line=line,
+        ) from None
+
+
+def _short(where: str) -> str | None:
+    return (where if len(where) <= 60 else where[:57] + "...") or None
+
+
+class _Converter:
+    """Composed YAML nodes to LineMap/LineList trees, counting every value it produces (an
+    alias is expanded each time it is used) so alias bombs stop at MAX_NODES."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.nodes = 0
+        self.loader = yaml.SafeLoader("")  # resolves scalars the way safe_load would
+
+    def convert(self, node: yaml.Node, where: str, depth: int) -> Any:
+        path = self.path
+        line = node.start_mark.line + 1
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise InputError(
+                f"the document expands to more than {MAX_NODES} values (an alias bomb?)",
+                file=path,
+                line=line,
+                field=_short(where),
+            )
+        if depth > MAX_DEPTH:
+            raise InputError(
+                f"nested deeper than {MAX_DEPTH} levels (a recursive alias?)",
+                file=path,
+                line=line,
+                field=_short(where),
+            )
+        if isinstance(node, yaml.MappingNode):
+            out = LineMap()
+            out.line = line
+            out.lines = {}
+            for key_node, value_node in node.value:
+                key = key_node.value
+                if not isinstance(key, str):
+                    raise InputError("keys must be strings", file=path, line=line, field=where)
+                if key in out:
+                    raise InputError(
+                        f"duplicate key {key!r}",
+                        file=path,
+                        line=key_node.start_mark.line + 1,
+                        field=f"{where}.{key}".lstrip("."),
+                    )
+                out.lines[key] = key_node.start_mark.line + 1
+                out[key] = self.convert(value_node, f"{where}.{key}".lstrip("."), depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            seq = LineList()
+            seq.line = line
+            seq.lines = []
+            for i, item in enumerate(node.value):
+                seq.lines.append(item.start_mark.line + 1)
+                seq.append(self.convert(item, f"{where}[{i}]", depth + 1))
+            return seq
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:  # bad !!binary, dates, ints
+            problem = getattr(exc, "problem", None) or " ".join(str(exc).split())[:160]
+            raise InputError(
+                f"invalid value: {problem}", file=path, line=line, field=where or None
+            ) from None
+        if isinstance(value, str):
+            value = expand_env(value, file=path, line=line, field=where)
+        return value
 
 
 def line_of(tree: Any, loc: Sequence[str | int]) -> int | None:
