@@ -74,3 +74,45 @@ def test_html_escapes_untrusted_output(tmp_path: Path) -> None:
 
 def evil(case: object) -> str:
     return "<script>alert(1)</script>"
+
+
+def answer_ok(case: object) -> str:
+    return "fine"
+
+
+def test_markdown_escapes_untrusted_names(tmp_path: Path) -> None:
+    """Case ids, journey and SLO names come from datasets and suites: in summary.md they show
+    as typed and never become HTML or Markdown."""
+    import json
+
+    import yaml
+
+    ids = ["<script>alert(1)</script>", "</details><img src=x onerror=alert(2)>", "**b**|[l](x)"]
+    (tmp_path / "d.jsonl").write_text(
+        "".join(json.dumps({"id": i, "input": "q"}) + "\n" for i in ids)
+    )
+    suite = {
+        "name": "s_b",
+        "targets": {"p": {"kind": "python", "callable": f"{__name__}:answer_ok"}},
+        "journeys": [
+            {
+                "name": "j</details>",
+                "dataset": "d.jsonl",
+                "target": "p",
+                "scorers": ["latency_s"],
+                "slos": [{"name": "never_*fast*", "good": "latency_s <= 0", "target": 0.9}],
+            }
+        ],
+    }
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(suite))
+    result = run_suite(
+        load_suite(tmp_path / "s.yaml"), RunOptions(output_dir=tmp_path / "o", progress=False)
+    )
+    text = markdown.render(result)
+    assert result.journeys[0].slos[0].verdict == "BREACHED"
+    assert "<script>" not in text and "<img" not in text and "</details><" not in text
+    assert text.count("</details>") == 1  # only the report's own
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "\\*\\*b\\*\\*\\|\\[l\\](x)" in text
+    assert "never\\_\\*fast\\*" in text and "### j&lt;/details&gt;" in text
+    assert "## cujeval · s\\_b:" in text

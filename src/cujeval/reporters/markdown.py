@@ -1,23 +1,36 @@
-"""A Markdown summary for CI step summaries and pull-request comments."""
+"""A Markdown summary for CI step summaries and pull-request comments.
+
+Names and ids come from suites, datasets and targets: untrusted. Every such text is escaped
+for Markdown and for the HTML that Markdown lets through, so a case id such as
+``</details><script>`` or ``[x](javascript:...)`` shows as typed and never becomes markup.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from cujeval.reporters.format import interval, number, objective, sentence, worst
 from cujeval.results import RunResult
 
-_ICON = {"MET": "✅", "BREACHED": "❌", "INCONCLUSIVE": "⚠️"}
+_ICON = {"MET": "✅", "BREACHED": "❌", "INCONCLUSIVE": "⚠️", "NO_DATA": "⛔"}
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MARKDOWN = re.compile(r"([\\`*_\[\]#|~])")  # what can start markup inside a line
+_SPACE = re.compile(r"[\s\x00-\x1f\x7f]+")
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """``text`` as inert Markdown on one line: HTML characters as entities, Markdown
+    punctuation backslash-escaped (``|`` too, so table cells stay cells)."""
+    text = _SPACE.sub(" ", text)
+    text = "".join(_HTML.get(c, c) for c in text)
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def render(result: RunResult) -> str:
     gate = result.gate
     lines = [
-        f"## cujeval · {result.suite}: gate {'passed ✅' if gate.passed else 'failed ❌'}",
+        f"## cujeval · {_cell(result.suite)}: gate {'passed ✅' if gate.passed else 'failed ❌'}",
         "",
         f"Run `{result.run_id}` · {result.trigger} · policy {gate.policy} · "
         f"exit code {gate.exit_code}"
@@ -28,7 +41,7 @@ def render(result: RunResult) -> str:
         lines += [f"**Run aborted**: {_cell(result.abort_reason or '')} (finished cases kept).", ""]
     for journey in result.journeys:
         lines += [
-            f"### {journey.name}",
+            f"### {_cell(journey.name)}",
             f"{journey.n_rows} cases, {journey.n_errors} errors · target {_cell(journey.target)}"
             f" · dataset `{journey.dataset.digest[:19]}`",
             "",
@@ -39,7 +52,7 @@ def render(result: RunResult) -> str:
             lines.append(
                 f"| {_cell(slo.name)} | {_cell(objective(slo))} | "
                 f"{number(slo.estimate, ratio=slo.kind != 'aggregate')} | {interval(slo)} | "
-                f"{slo.n} | {_ICON[slo.verdict]} {slo.verdict} | "
+                f"{slo.n} | {_ICON.get(slo.verdict, '')} {slo.verdict} | "
                 f"{_cell(worst(slo)) if slo.verdict != 'MET' else ''} |"
             )
         lines.append("")
