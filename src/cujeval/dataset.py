@@ -114,9 +114,15 @@ def _raw_rows(path: Path) -> Iterator[tuple[int, Any]]:
         try:
             ds = load_dataset(kind, data_files=str(path), split="train")
         except Exception as exc:  # a damaged or mislabelled file, whatever the library says
-            reason = " ".join(str(exc).split())[:200]
+            root: BaseException = exc
+            for _ in range(10):  # the library wraps the parser's error: show the parser's
+                inner = root.__cause__ or root.__context__
+                if inner is None:
+                    break
+                root = inner
+            reason = " ".join(str(root).split())[:200]
             raise DatasetError(
-                f"cannot load as {kind}: {type(exc).__name__}: {reason}", file=path
+                f"cannot load as {kind}: {type(root).__name__}: {reason}", file=path
             ) from None
         for i, row in enumerate(ds, 1):
             yield i, {k: v for k, v in row.items() if v is not None}
