@@ -161,3 +161,33 @@ def test_unreachable_is_a_connect_error() -> None:
 )
 def test_retry_after(value: str | None, seconds: float | None) -> None:
     assert retry_after(value) == seconds
+
+
+def test_tls_to_a_plain_http_server_is_a_connect_error(hostile: Hostile) -> None:
+    https = hostile.url.replace("http://", "https://")
+    with pytest.raises(TargetConnectError) as info:
+        http_call(f"{https}/json?q2={SECRET}")
+    assert SECRET not in str(info.value) and "?q2=***" in str(info.value)
+
+
+def test_a_header_that_cannot_be_sent_is_a_target_error(hostile: Hostile) -> None:
+    with pytest.raises(TargetConnectError, match="cannot send a request"):
+        http_call(f"{hostile.url}/json", headers={"X-Bad": "a\r\nInjected: 1"})
+
+
+def test_placeholders_in_case_values_are_sent_verbatim(hostile: Hostile) -> None:
+    """${VAR} and {{...}} inside a dataset value are data, never expanded."""
+    from cujeval.records import GoldenCase
+    from cujeval.targets import build_target
+    from cujeval.targets.config import HttpTargetSpec
+
+    question = "{{case.id}} and ${HOME} and {{question}}"
+
+    async def go() -> str | None:
+        target = build_target("t", HttpTargetSpec(kind="http", url=f"{hostile.url}/echo"))
+        try:
+            return (await target.call(GoldenCase(id="c9", input=question))).answer
+        finally:
+            await target.aclose()
+
+    assert asyncio.run(go()) == f"POST {question}"
