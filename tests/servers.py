@@ -158,7 +158,30 @@ def build_app(log: CallLog, *, delay_s: float = 0.0) -> web.Application:
         await resp.write(b"data: [DONE]\n\n")
         return resp
 
+    async def silent_chat(request: web.Request) -> web.StreamResponse:
+        """A streamed chat route that, like llama.cpp's server at times, streams a role delta
+        and a finish reason but no content for the questions whose number is a multiple of
+        `every` (every question when every is 1); the others get a normal short answer."""
+        body = await request.json()
+        q = str(body["messages"][-1]["content"])
+        every = int(request.match_info["every"])
+        last = q.rsplit(" ", 1)[-1]
+        silent = (int(last) if last.isdigit() else 0) % every == 0
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        deltas: list[dict[str, Any]] = [{"role": "assistant"}]
+        if not silent:
+            deltas.append({"content": f"Answer to {q}, in short."})
+        for delta in deltas:
+            chunk = {"model": "m", "choices": [{"index": 0, "delta": delta}]}
+            await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        end = {"model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        await resp.write(f"data: {json.dumps(end)}\n\n".encode())
+        await resp.write(b"data: [DONE]\n\n")
+        return resp
+
     app = web.Application()
+    app.router.add_post("/silent/{every}/v1/chat/completions", silent_chat)
     app.router.add_post("/answer", answer)
     app.router.add_post("/flaky", flaky)
     app.router.add_post("/status/{code}", status)

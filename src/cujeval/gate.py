@@ -2,7 +2,8 @@
 
 Policy (suite ``settings`` and flags): BREACHED blocks; NO_DATA blocks (``no_data: warn`` makes
 it warn); INCONCLUSIVE warns (``strict`` makes it block); an SLO with ``blocking: false`` only
-warns. A journey with more scorer errors than ``max_scorer_errors`` (default 0) blocks. A run
+warns; an SLO that could not judge more than ``max_unscorable_share`` of the cases (default
+half) blocks. A journey with more scorer errors than ``max_scorer_errors`` (default 0) blocks. A run
 that could not complete exits 3 whatever the verdicts. Exit 0 passed, 1 failed, 3 incomplete.
 The decision is stored in results.json; every reporter reads it and none recomputes it.
 """
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from cujeval.slo import SLOResult, Verdict
+from cujeval.slo import SLOResult, Verdict, unscorable_share
 from cujeval.suite import Settings
 
 Action = Literal["pass", "warn", "block"]
@@ -61,6 +62,13 @@ def policy_text(settings: Settings) -> str:
 
 
 def _action(r: SLOResult, settings: Settings) -> tuple[Action, str]:
+    share = unscorable_share(r)
+    if r.verdict is not Verdict.NO_DATA and share > settings.max_unscorable_share:
+        reason = (
+            f"{share:.0%} of cases not scorable (the policy allows "
+            f"{settings.max_unscorable_share:.0%})"
+        )
+        return ("block", reason) if r.blocking else ("warn", reason + " (informational SLO)")
     if r.verdict is Verdict.MET:
         return "pass", "met"
     if r.verdict is Verdict.BREACHED:

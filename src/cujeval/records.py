@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+EMPTY = "empty"  # Observation.status of an answer with no text
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -165,6 +167,7 @@ class Observation(_Frozen):
     latency_s: float | None = None
     ttft_s: float | None = None
     state: dict[str, Any] | None = None  # agents: the final state of the world, when reported
+    streamed: bool = False  # the answer came as a stream (so a missing TTFT means no token)
     finish_reason: str | None = None  # stop, length, content_filter, tool_calls, ...
     status: str = "ok"
     error: str | None = None
@@ -173,6 +176,21 @@ class Observation(_Frozen):
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def empty(self) -> bool:
+        """The target answered, with nothing: a failure of the target, not missing evidence."""
+        return self.status == EMPTY
+
+    def mark_empty(self) -> Observation:
+        """This observation with status ``empty`` when it carries no answer text and no tool
+        call; unchanged otherwise."""
+        if not self.ok or (self.answer or "").strip() or self.tool_calls:
+            return self
+        why = "the target returned an empty answer"
+        if self.finish_reason:
+            why += f" (finish_reason {self.finish_reason})"
+        return self.model_copy(update={"status": EMPTY, "error": why})
 
     @property
     def retrieved_ids(self) -> list[str]:

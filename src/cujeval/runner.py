@@ -329,6 +329,8 @@ async def _run_journey(
     async def worker() -> None:
         for case, epoch in items:
             obs = await call_case(plan.target, case, settings, rng, limit=window, give_up=give_up)
+            if settings.empty_answer == "error":
+                obs = obs.mark_empty()
             scores, failed = await score_case(plan.scorers, case, obs)
             row = _row(name, case, epoch, obs, scores, failed, case_hash(case))
             journal.append(row)

@@ -20,7 +20,7 @@ estimate alone (NO_DATA stays NO_DATA).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -308,12 +308,23 @@ def evaluate_aggregate(
     )
 
 
+def unscorable_share(r: SLOResult) -> float:
+    """Share of the journey's cases this SLO could not judge."""
+    total = r.n + r.n_unscorable
+    return r.n_unscorable / total if total else 1.0
+
+
 def evaluate_journey(journey: Journey, columns: Columns, settings: Settings) -> list[SLOResult]:
-    """Every SLO of a journey, in the suite's order."""
+    """Every SLO of a journey, in the suite's order. An SLO that could judge too few of the
+    cases (unscorable share above ``max_unscorable_share``) is never MET: it has not measured
+    the journey, whatever the remaining cases say."""
     out = []
     for spec in journey.slos:
         if spec.kind == "aggregate":
-            out.append(evaluate_aggregate(spec, columns, journey, settings))
+            r = evaluate_aggregate(spec, columns, journey, settings)
         else:
-            out.append(evaluate_ratio(spec, columns, journey, settings))
+            r = evaluate_ratio(spec, columns, journey, settings)
+        if r.verdict is Verdict.MET and unscorable_share(r) > settings.max_unscorable_share:
+            r = replace(r, verdict=Verdict.INCONCLUSIVE)
+        out.append(r)
     return out

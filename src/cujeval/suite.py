@@ -39,6 +39,8 @@ class Settings(_Frozen):
     gate: Literal["interval", "point"] = "interval"
     strict: bool = False
     no_data: Literal["block", "warn"] = "block"
+    max_unscorable_share: float = Field(0.5, ge=0, le=1)
+    empty_answer: Literal["error", "ok"] = "error"
     max_scorer_errors: int = Field(0, ge=0)
     bootstrap_resamples: int = Field(2000, ge=100)
     seed: int = 0

@@ -52,3 +52,29 @@ def test_error_true_with_status_and_message(status: str) -> None:
     assert score.value is True
     assert score.metadata == {"status": status, "error": "HTTP 503 from /answer"}
     assert score.explanation == "HTTP 503 from /answer"
+
+
+@pytest.mark.parametrize(
+    ("reason", "cut", "filtered"),
+    [("stop", False, False), ("length", True, False), ("content_filter", False, True)],
+)
+def test_finish_reason_slis(reason: str, cut: bool, filtered: bool) -> None:
+    from cujeval.records import GoldenCase, Observation
+
+    scorer = base.create("finish_reason")
+    case = GoldenCase(id="1", input="q")
+    scores = asyncio.run(scorer(case, Observation(answer="a", finish_reason=reason)))
+    assert (scores["cut_off"].value, scores["content_filtered"].value) == (cut, filtered)
+    missing = asyncio.run(scorer(case, Observation(answer="a")))
+    assert missing["cut_off"].value is None
+
+
+def test_ttft_not_streamed_vs_nothing_streamed() -> None:
+    from cujeval.records import GoldenCase, Observation
+
+    scorer = base.create("ttft_s")
+    case = GoldenCase(id="1", input="q")
+    plain = asyncio.run(scorer(case, Observation(answer="a")))["ttft_s"]
+    silent = asyncio.run(scorer(case, Observation(answer="", streamed=True)))["ttft_s"]
+    assert plain.explanation.endswith("not streamed")
+    assert silent.explanation.endswith("no content was streamed")

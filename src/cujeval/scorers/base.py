@@ -112,7 +112,7 @@ _REGISTRY: dict[str, ScorerInfo] = {}
 # Which built-in module registers which names, so a suite imports only the families it uses
 # (start-up time); tests/scorers/test_registry.py checks it against what the modules register.
 BUILTIN_FAMILIES: dict[str, tuple[str, ...]] = {
-    "cujeval.scorers.operational": ("error", "latency_s", "ttft_s"),
+    "cujeval.scorers.operational": ("error", "finish_reason", "latency_s", "ttft_s"),
     "cujeval.scorers.retrieval": (
         "hit_rate@k",
         "mrr",

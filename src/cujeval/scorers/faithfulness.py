@@ -47,6 +47,8 @@ def _context_id(contexts: list[Context], index: int | None) -> str | None:
 
 
 def _unscorable_reason(obs: Observation) -> str | None:
+    if obs.empty:
+        return "the target returned an empty answer: no claim to check (counted as an error)"
     if not obs.ok:
         return f"target error ({obs.status})"
     if not obs.answer or not obs.answer.strip():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cujeval.records import GoldenCase, Observation
-from cujeval.scorers.base import Score, Scorer, scorer, single
+from cujeval.scorers.base import Score, Scorer, Scores, scorer, single
 
 
 @scorer("latency_s", needs=("latency_s",))
@@ -25,11 +25,38 @@ def ttft_s() -> Scorer:
     """Seconds to the first streamed token; only streamed responses have one."""
 
     async def score(case: GoldenCase, obs: Observation) -> Score:
-        if obs.ttft_s is None:
-            return Score.unscorable("no time to first token (the response was not streamed)")
-        return Score(value=float(obs.ttft_s))
+        if obs.ttft_s is not None:
+            return Score(value=float(obs.ttft_s))
+        if obs.streamed:
+            return Score.unscorable("no time to first token: no content was streamed")
+        if not obs.ok:
+            return Score.unscorable(f"target error ({obs.status})")
+        return Score.unscorable("no time to first token: the response was not streamed")
 
     return single("ttft_s", score)
+
+
+@scorer("finish_reason", needs=("finish_reason",), outputs=("cut_off", "content_filtered"))
+def finish_reason() -> Scorer:
+    """Why the answer ended: ``cut_off`` (finish_reason ``length``: cut at max_tokens) and
+    ``content_filtered`` (``content_filter``), for SLOs such as ``cut_off == false``."""
+
+    async def score(case: GoldenCase, obs: Observation) -> Scores:
+        reason = obs.finish_reason
+        if reason is None:
+            why = (
+                "the target reported no finish_reason" if obs.ok else f"target error ({obs.status})"
+            )
+            return {"cut_off": Score.unscorable(why), "content_filtered": Score.unscorable(why)}
+        meta = {"finish_reason": reason}
+        return {
+            "cut_off": Score(value=reason == "length", explanation=reason, metadata=meta),
+            "content_filtered": Score(
+                value=reason == "content_filter", explanation=reason, metadata=meta
+            ),
+        }
+
+    return score
 
 
 @scorer("error", needs=("status",))

@@ -38,6 +38,8 @@ def token_f1_score(prediction: str, reference: str) -> float:
 
 
 def _unscorable_reason(case: GoldenCase, obs: Observation) -> str | None:
+    if obs.empty and case.reference and case.reference.strip():
+        return None  # an empty answer is scored: it matches nothing of the reference
     if not obs.ok:
         return f"target error ({obs.status})"
     if not obs.answer or not obs.answer.strip():
@@ -62,6 +64,8 @@ def answer_similarity() -> Scorer:
         reason = _unscorable_reason(case, obs)
         if reason is not None:
             return Score.unscorable(reason)
+        if obs.empty:
+            return Score(value=0.0, explanation="empty answer: nothing of the reference")
         answer, reference = obs.answer or "", case.reference or ""
         return Score(value=await asyncio.to_thread(_cosine, answer, reference))
 

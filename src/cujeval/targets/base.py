@@ -93,13 +93,14 @@ def observation_from_mapping(
     latency_s: float,
     ttft_s: float | None = None,
     source: str = "the response",
+    streamed: bool = False,
 ) -> Observation:
     """Normalise a mapping with answer/contexts/usage/model/tool_calls/finish_reason into an
     Observation. Values of the wrong shape are a TargetProtocolError naming ``source``."""
     from pydantic import ValidationError
 
     try:
-        return _observation(data, latency_s, ttft_s)
+        return _observation(data, latency_s, ttft_s, streamed)
     except TargetProtocolError as exc:
         raise TargetProtocolError(f"{source}: {exc}", url=exc.url) from None
     except ValidationError as exc:
@@ -112,7 +113,9 @@ def observation_from_mapping(
         ) from None
 
 
-def _observation(data: Mapping[str, Any], latency_s: float, ttft_s: float | None) -> Observation:
+def _observation(
+    data: Mapping[str, Any], latency_s: float, ttft_s: float | None, streamed: bool = False
+) -> Observation:
     answer = data.get("answer")
     if answer is not None and not isinstance(answer, str):
         answer = str(answer)
@@ -127,6 +130,7 @@ def _observation(data: Mapping[str, Any], latency_s: float, ttft_s: float | None
         finish_reason=str(finish) if finish is not None else None,
         latency_s=latency_s,
         ttft_s=ttft_s,
+        streamed=streamed,
     )
 
 

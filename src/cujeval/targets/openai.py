@@ -73,7 +73,11 @@ class OpenAITarget:
                 data, ttft = self._from_completion(await read_json(resp, self._endpoint)), None
         latency = time.perf_counter() - start
         return observation_from_mapping(
-            data, latency_s=latency, ttft_s=ttft, source=f"the response from {self._shown}"
+            data,
+            latency_s=latency,
+            ttft_s=ttft,
+            source=f"the response from {self._shown}",
+            streamed=self.spec.stream,
         )
 
     def _bad(self, problem: str) -> TargetProtocolError:

@@ -92,6 +92,20 @@ def _unscorable(reason: str, instructions: list[Instruction]) -> Scores:
     return scores
 
 
+def _failed_empty(instructions: list[Instruction]) -> Scores:
+    """An empty answer follows no instruction: every one fails, strict and loose."""
+    why = "the target returned an empty answer"
+    scores: Scores = {
+        NAME: Score(value=False, explanation=why, metadata={"loose": False}),
+        LOOSE: Score(value=False, explanation=why),
+    }
+    for item in instructions:
+        scores[PREFIX + canonical_id(item.id)] = Score(
+            value=False, explanation=why, metadata={"loose": False}
+        )
+    return scores
+
+
 @scorer(
     NAME,
     description="IFEval verifiable instructions and product constraints, strict and loose",
@@ -117,6 +131,8 @@ def instruction_following(
             raise InputError(f"case {case.id!r}: {exc.message}", field="instructions") from None
         if not every:
             return _unscorable("the case has no instructions", [])
+        if obs.empty:
+            return _failed_empty(every)
         if not obs.ok:
             return _unscorable(f"the target failed ({obs.status})", every)
         if obs.answer is None or not obs.answer.strip():
