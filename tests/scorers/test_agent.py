@@ -274,7 +274,9 @@ def test_a_case_expecting_a_tool_it_does_not_list_is_not_scorable() -> None:
     golden = case([LOOKUP], tools=["cancel_order"])
     score = run("tool_call_f1", golden, obs([made_as(LOOKUP)]))
     assert score.value is None
-    assert "does not list in tools: ['lookup_order']" in score.explanation
+    assert "not in its tools list: ['lookup_order']" in score.explanation
+    journey = run("tool_call_f1", case([LOOKUP]), obs([made_as(LOOKUP)]), tools=["cancel_order"])
+    assert journey.value is None
 
 
 def test_arguments_not_json_score_as_wrong_with_a_reason() -> None:

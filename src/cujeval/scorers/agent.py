@@ -282,10 +282,11 @@ class _Trajectory:
         reason = unreadable(obs)
         if reason is None and case.expected_tool_calls is None:
             reason = "the golden case has no expected_tool_calls"
-        if reason is None and case.tools is not None:
-            missing = [e.name for e in case.expected_tool_calls or () if e.name not in case.tools]
+        known = case.tools if case.tools is not None else self.tools
+        if reason is None and known is not None:
+            missing = [e.name for e in case.expected_tool_calls or () if e.name not in known]
             if missing:
-                reason = f"the case expects tools it does not list in tools: {missing}"
+                reason = f"the case expects tools that are not in its tools list: {missing}"
         if reason is not None:
             return reason, None, None
         return None, tuple(case.expected_tool_calls or ()), tuple(obs.tool_calls or ())
