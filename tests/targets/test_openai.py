@@ -145,3 +145,9 @@ def test_an_error_event_echoing_the_key_is_scrubbed(hostile: Hostile) -> None:
     with pytest.raises(TargetProtocolError, match=r"invalid key \*\*\*") as info:
         openai_call(f"{hostile.url}/v1/error-echo", api_key_env="CUJEVAL_OPENAI_KEY")
     assert "sk-hostile-0123456789" not in str(info.value)
+
+
+def test_a_server_that_ignores_stream_true_is_read_as_one_completion(hostile: Hostile) -> None:
+    obs = openai_call(f"{hostile.url}/v1/json-anyway")
+    assert obs.answer == "one two three" and obs.finish_reason == "stop" and obs.ttft_s is None
+    assert not obs.streamed

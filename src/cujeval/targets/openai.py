@@ -67,9 +67,10 @@ class OpenAITarget:
         async with request(
             self._session, self._endpoint, "POST", json=self._body(case), headers=self._headers
         ) as resp:
-            if self.spec.stream:
+            streamed = self.spec.stream and resp.content_type != "application/json"
+            if streamed:
                 data, ttft = await self._read_stream(resp, start)
-            else:
+            else:  # not streamed, or a server that answers a stream request in one piece
                 data, ttft = self._from_completion(await read_json(resp, self._endpoint)), None
         latency = time.perf_counter() - start
         return observation_from_mapping(
@@ -77,7 +78,7 @@ class OpenAITarget:
             latency_s=latency,
             ttft_s=ttft,
             source=f"the response from {self._shown}",
-            streamed=self.spec.stream,
+            streamed=streamed,
         )
 
     def _bad(self, problem: str) -> TargetProtocolError:
