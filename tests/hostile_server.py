@@ -108,9 +108,12 @@ async def _json(request: web.Request) -> web.StreamResponse:
     resp = web.StreamResponse(headers={"Content-Type": "application/json"})
     resp.enable_chunked_encoding()
     await resp.prepare(request)
-    for i in range(0, len(body), 65536):
-        await resp.write(body[i : i + 65536])
-    await resp.write_eof()
+    try:
+        for i in range(0, len(body), 65536):
+            await resp.write(body[i : i + 65536])
+        await resp.write_eof()
+    except (ConnectionError, RuntimeError):
+        pass  # a client that refused the body hung up
     return resp
 
 
