@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from cujeval.errors import CujevalError, InputError
+from cujeval.flags import HELP
 
 app = typer.Typer(
     name="cujeval",
@@ -46,61 +47,57 @@ def _default_trigger() -> Trigger:
 
 OutputOpt = Annotated[
     Path | None,
-    typer.Option("--output", "-o", help="Directory for results (default reports/<suite>/<time>/)."),
+    typer.Option("--output", "-o", help=HELP["output_dir"]),
 ]
 ResumeOpt = Annotated[
     bool,
     typer.Option(
         "--resume",
-        help="Finish a killed run: cases already in its journal are not called again "
-        "(the run in --output, else the latest run of the suite).",
+        help=HELP["resume"],
     ),
 ]
 ConcOpt = Annotated[
-    int | None, typer.Option("--concurrency", "-c", min=1, help="Requests in flight.")
+    int | None, typer.Option("--concurrency", "-c", min=1, help=HELP["concurrency"])
 ]
-EpochsOpt = Annotated[int | None, typer.Option("--epochs", min=1, help="Repeat each case K times.")]
-StrictOpt = Annotated[
-    bool, typer.Option("--strict", help="INCONCLUSIVE verdicts block the gate too.")
-]
+EpochsOpt = Annotated[int | None, typer.Option("--epochs", min=1, help=HELP["epochs"])]
+StrictOpt = Annotated[bool, typer.Option("--strict", help=HELP["strict"])]
 GateOpt = Annotated[
     GatePolicy | None,
     typer.Option(
         "--gate",
-        help="'interval' (default): confidence bounds decide; 'point': the point estimate alone.",
+        help=HELP["gate"],
     ),
 ]
 JudgeEpochsOpt = Annotated[
-    int | None, typer.Option("--judge-epochs", min=1, help="Re-judge K times; report agreement.")
+    int | None, typer.Option("--judge-epochs", min=1, help=HELP["judge_epochs"])
 ]
 MlflowOpt = Annotated[
     bool,
     typer.Option(
         "--mlflow/--no-mlflow",
-        help="Log to MLflow (MLFLOW_TRACKING_URI, else the local default store).",
+        help=HELP["mlflow"],
     ),
 ]
-ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")]
-LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N cases.")]
+ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help=HELP["progress"])]
+LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help=HELP["limit"])]
 MaxDurationOpt = Annotated[
     float | None,
     typer.Option(
         "--max-duration",
         min=0.001,
-        help="Whole-run deadline in seconds: then stop cleanly, keep what finished, exit 3.",
+        help=HELP["max_duration_s"],
     ),
 ]
 ResumeStrictOpt = Annotated[
     bool,
     typer.Option(
         "--resume-strict",
-        help="With --resume: refuse (exit 2) when the dataset changed since the run started, "
-        "instead of re-running the changed cases.",
+        help=HELP["resume_strict"],
     ),
 ]
 TriggerOpt = Annotated[
     Trigger | None,
-    typer.Option("--trigger", help="Recorded with the run (default: ci when CI=true)."),
+    typer.Option("--trigger", help=HELP["trigger"]),
 ]
 
 
@@ -360,7 +357,16 @@ def list_scorers() -> None:
         print(f"{name:24} {info.description}")
 
 
+# Commands that live in modules of their own register on `app` when imported; each module
+# keeps its imports light (typer only) so `cujeval --help` stays fast.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
 def main() -> None:
+    import importlib
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
     app()
 
 

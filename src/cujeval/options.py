@@ -13,20 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cujeval.errors import InputError
+from cujeval.flags import FLAGS
 from cujeval.suite import Settings, Suite
-
-# option name -> the flag that sets it (for error messages)
-FLAGS = {
-    "concurrency": "--concurrency",
-    "epochs": "--epochs",
-    "strict": "--strict",
-    "gate": "--gate",
-    "judge_epochs": "--judge-epochs",
-    "limit": "--limit",
-    "max_duration_s": "--max-duration",
-    "trigger": "--trigger",
-    "output_dir": "--output",
-}
 
 
 class RunOptions(BaseModel):

@@ -1,0 +1,37 @@
+"""Run options as the user meets them: the flag of each, and one help text shared by the
+command line and the pytest plugin (``--cuj-*``). No imports: ``cujeval --help`` reads it."""
+
+# option name -> the flag that sets it (for error messages)
+FLAGS = {
+    "concurrency": "--concurrency",
+    "epochs": "--epochs",
+    "strict": "--strict",
+    "gate": "--gate",
+    "judge_epochs": "--judge-epochs",
+    "limit": "--limit",
+    "max_duration_s": "--max-duration",
+    "trigger": "--trigger",
+    "output_dir": "--output",
+}
+
+# One help text per run option, shared by the command line and the pytest plugin (--cuj-*).
+HELP = {
+    "output_dir": "Directory for results (default reports/<suite>/<time>/).",
+    "resume": "Finish a killed run: cases already in its journal are not called again "
+    "(the run in --output, else the latest run of the suite).",
+    "resume_strict": "With --resume: refuse (exit 2) when the dataset changed since the run "
+    "started, instead of re-running the changed cases.",
+    "concurrency": "Requests in flight.",
+    "epochs": "Repeat each case K times (verdicts still count cases, not repeats).",
+    "strict": "INCONCLUSIVE verdicts block the gate too.",
+    "gate": "'interval' (default): confidence bounds decide; 'point': the point estimate alone.",
+    "judge_epochs": "Re-judge K times; report agreement.",
+    "max_duration_s": "Whole-run deadline in seconds: then stop cleanly, keep what finished, "
+    "exit 3.",
+    "trigger": "Recorded with the run (default: ci when CI=true).",
+    "progress": "Progress bar.",
+    "limit": "Only the first N cases.",
+    "mlflow": "Log to MLflow (MLFLOW_TRACKING_URI, else the local default store).",
+}
+
+__all__ = ["FLAGS", "HELP"]
