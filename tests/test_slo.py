@@ -176,3 +176,32 @@ def test_a_quantile_objective_never_decides_on_too_few_cases(n: int, verdict: st
     assert r.verdict.value == verdict and r.min_cases == 59
     if n < 59:
         assert r.cases_to_decide == 59 - n
+
+
+def test_amend_folds_more_reasons_into_the_one_gate(tmp_path: Any) -> None:
+    from cujeval.gate import amend
+    from cujeval.results import GateEntry, RunResult
+
+    gate = GateEntry(
+        passed=True, exit_code=0, policy="p", blocking=[], warnings=[], journeys={"j": "pass"}
+    )
+    result = RunResult(
+        run_id="r",
+        suite="s",
+        suite_path="s.yaml",
+        started_at="t",
+        finished_at="t",
+        status="completed",
+        cujeval_version="0",
+        settings={},
+        journeys=[],
+        gate=gate,
+    )
+    assert amend(result, []) is result
+    failed = amend(result, ["j: error budget exhausted"])
+    assert (failed.gate.passed, failed.gate.exit_code) == (False, 1)
+    assert failed.gate.blocking == ["j: error budget exhausted"] and failed.gate.journeys == {
+        "j": "block"
+    }
+    aborted = result.model_copy(update={"gate": gate.model_copy(update={"exit_code": 3})})
+    assert amend(aborted, ["j: x"]).gate.exit_code == 3

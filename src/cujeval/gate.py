@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from cujeval.results import RunResult
 from cujeval.slo import SLOResult, Verdict, unscorable_share
 from cujeval.suite import Settings
 
@@ -123,3 +124,23 @@ def decide(
         journeys=journeys,
         reasons=reasons,
     )
+
+
+def amend(result: RunResult, reasons: list[str]) -> RunResult:
+    """The result with more blocking ``reasons`` (an exhausted error budget, a regression
+    against the baseline) folded into its one gate decision, before any reporter reads it.
+    An incomplete run keeps exit 3."""
+    if not reasons:
+        return result
+    gate = result.gate
+    blocking = [*gate.blocking, *reasons]
+    exit_code = gate.exit_code if gate.exit_code == 3 else 1
+    journeys = dict(gate.journeys)
+    for reason in reasons:
+        name = reason.split(":", 1)[0].split("/", 1)[0]
+        if name in journeys:
+            journeys[name] = "block"
+    new_gate = gate.model_copy(
+        update={"passed": False, "exit_code": exit_code, "blocking": blocking, "journeys": journeys}
+    )
+    return result.model_copy(update={"gate": new_gate})
