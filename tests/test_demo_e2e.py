@@ -55,6 +55,8 @@ def test_bundled_suite_against_reference_service(
 def test_demo_with_faults_breaches_and_exits_1(tmp_path: Path) -> None:
     r = cujeval(
         "demo",
+        "--journey",
+        "rag",
         "--faults",
         "error_rate=0.5,hallucination_rate=0.5",
         "--limit",
@@ -70,7 +72,69 @@ def test_demo_with_faults_breaches_and_exits_1(tmp_path: Path) -> None:
     assert "grounded-answer/hallucination-free BREACHED" in r.stdout
     assert "gate FAILED" in r.stdout
     for name in ("results.json", "junit.xml", "summary.md", "report.html", "journal.jsonl"):
-        assert (tmp_path / "run" / name).exists(), name
-    result = json.loads((tmp_path / "run" / "results.json").read_text())
+        assert (tmp_path / "run" / "support_rag" / name).exists(), name
+    assert not (tmp_path / "run" / "support_agent").exists()
+    result = json.loads((tmp_path / "run" / "support_rag" / "results.json").read_text())
     blocking = result["gate"]["blocking"]
     assert "grounded-answer/no-errors BREACHED" in blocking
+
+
+def test_demo_runs_both_reference_journeys(tmp_path: Path) -> None:
+    r = cujeval(
+        "demo",
+        "--limit",
+        "20",
+        "--no-mlflow",
+        "--no-progress",
+        "--output",
+        str(tmp_path / "run"),
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    for suite in ("support_rag", "support_agent"):
+        result = json.loads((tmp_path / "run" / suite / "results.json").read_text())
+        assert result["status"] == "completed" and result["gate"]["passed"], suite
+
+
+def test_agent_fault_breaches_the_slo_it_should(tmp_path: Path) -> None:
+    r = cujeval(
+        "demo",
+        "--journey",
+        "agent",
+        "--faults",
+        "forbidden_refund=0.5",
+        "--no-mlflow",
+        "--no-progress",
+        "--output",
+        str(tmp_path / "run"),
+        cwd=tmp_path,
+    )
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert "order-task/no-forbidden-action BREACHED" in r.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("error_rate=0.5", {"rag": {"error_rate": 0.5}, "agent": {}}),
+        ("wrong_tool=0.2", {"rag": {}, "agent": {"wrong_tool": 0.2}}),
+        ("latency_ms=100", {"rag": {"latency_ms": 100}, "agent": {"latency_ms": 100}}),
+        ("agent.latency_ms=100", {"rag": {}, "agent": {"latency_ms": 100}}),
+    ],
+)
+def test_fault_knobs_go_to_the_service_that_has_them(
+    text: str, expected: dict[str, dict[str, float]]
+) -> None:
+    from cujeval.demo import parse_faults
+
+    assert parse_faults(text) == expected
+
+
+def test_unknown_or_bad_fault_is_bad_input() -> None:
+    from cujeval.demo import parse_faults
+    from cujeval.errors import InputError
+
+    with pytest.raises(InputError, match="did you mean 'wrong_tool'"):
+        parse_faults("wrong_tol=0.2")
+    with pytest.raises(InputError, match="0 <= VALUE <= 1"):
+        parse_faults("wrong_tool=2")

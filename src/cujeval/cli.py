@@ -31,6 +31,11 @@ class GatePolicy(StrEnum):
     point = "point"
 
 
+class DemoJourney(StrEnum):
+    rag = "rag"
+    agent = "agent"
+
+
 class Trigger(StrEnum):
     manual = "manual"
     ci = "ci"
@@ -224,10 +229,16 @@ def demo(
         str | None,
         typer.Option(
             "--faults",
-            help="Turn the reference service's knobs, e.g. "
-            "'error_rate=0.5,hallucination_rate=0.5' (latency_ms, error_rate, "
-            "hallucination_rate, drop_contexts).",
+            help="Turn the reference services' knobs, e.g. "
+            "'error_rate=0.5,wrong_tool=0.3'. RAG: error_rate, hallucination_rate, "
+            "drop_contexts; agent: wrong_tool, wrong_argument, skip_confirmation, "
+            "extra_steps, tool_errors, forbidden_refund; both: latency_ms, seed "
+            "(prefix rag. or agent. for one).",
         ),
+    ] = None,
+    journey: Annotated[
+        list[DemoJourney] | None,
+        typer.Option("--journey", "-j", help="Which reference journeys (default: both)."),
     ] = None,
     output: OutputOpt = None,
     concurrency: ConcOpt = None,
@@ -237,19 +248,20 @@ def demo(
     progress: ProgressOpt = True,
     limit: LimitOpt = None,
 ) -> None:
-    """Start the bundled reference RAG service on a free port, run the bundled suite against it
-    on the embedded defaults (offline scorers, local MLflow), write the reports, stop the
-    service, and exit with the gate's code."""
+    """Start the bundled reference services (a RAG service and an order-support agent) on free
+    ports, run the bundled suites against them on the embedded defaults (offline scorers, local
+    MLflow), write the reports, stop the services, and exit with the worse gate's code."""
 
     def go() -> int:
         from cujeval.demo import parse_faults, run_demo
 
         knobs = parse_faults(faults)
+        chosen = tuple(j.value for j in journey) if journey else ("rag", "agent")
         return run_demo(
             knobs,
             lambda suite_path: _run(
                 suite_path,
-                output=output,
+                output=output / suite_path.stem if output is not None else None,
                 resume=False,
                 concurrency=concurrency,
                 strict=strict or None,
@@ -258,6 +270,7 @@ def demo(
                 progress=progress,
                 limit=limit,
             ),
+            journeys=chosen,
         )
 
     _guard(go)

@@ -58,8 +58,11 @@ class JournalRow(BaseModel):
 
 
 def case_hash(case: GoldenCase) -> str:
-    """A short content hash of a golden case (its fields, in canonical JSON)."""
-    data = json.dumps(case.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    """A short content hash of a golden case: the fields it sets, in canonical JSON (a new
+    optional field in the case model changes no existing case's hash)."""
+    data = json.dumps(
+        case.model_dump(mode="json", exclude_defaults=True), sort_keys=True, ensure_ascii=False
+    )
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:16]
 
 

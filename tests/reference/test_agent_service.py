@@ -338,6 +338,7 @@ def test_suite_passes_the_clean_service(agent: RunningService, tmp_path: Path) -
         "journey-success": "MET",
         "tool-errors": "MET",
         "latency-p95": "MET",
+        "step-latency-p90": "MET",
         "cost-per-task": "MET",
     }
 

@@ -112,3 +112,23 @@ def test_finish_reason_mapped_when_named(fault_server: tuple[str, Any]) -> None:
     obs = call(f"{url}/answer", response={"answer": "answer", "finish_reason": "model"})
     assert obs.finish_reason == "test-model"
     assert call(f"{url}/answer").finish_reason is None
+
+
+def test_tool_calls_keep_their_timing_and_error_and_odd_entries_stay_visible() -> None:
+    from cujeval.targets.base import observation_from_mapping
+
+    obs = observation_from_mapping(
+        {
+            "answer": "done",
+            "tool_calls": [
+                {"name": "lookup", "arguments": {"id": 1}, "latency_s": 0.25, "error": None},
+                {"name": "refund", "arguments": "{}", "error": "upstream 503"},
+                "not an object",
+            ],
+        },
+        latency_s=1.0,
+    )
+    first, second, odd = obs.tool_calls or ()
+    assert (first.latency_s, first.error) == (0.25, None)
+    assert (second.latency_s, second.error) == (None, "upstream 503")
+    assert odd.name == "" and odd.arguments == {"_raw": "not an object"}

@@ -67,6 +67,7 @@ def _tool_calls(raw: Any) -> tuple[ToolCall, ...] | None:
     calls = []
     for i, item in enumerate(raw):
         if not isinstance(item, Mapping):
+            calls.append(ToolCall(name="", arguments={"_raw": item}))  # scorers say: malformed
             continue
         fn = item.get("function", item)
         if not isinstance(fn, Mapping):
@@ -81,8 +82,16 @@ def _tool_calls(raw: Any) -> tuple[ToolCall, ...] | None:
                 args = {"_raw": args}
         if not isinstance(args, dict):
             args = {"_raw": args}
+        latency = item.get("latency_s")
+        error = item.get("error")
         calls.append(
-            ToolCall(name=str(fn.get("name", "")), arguments=args, result=item.get("result"))
+            ToolCall(
+                name=str(fn.get("name", "")),
+                arguments=args,
+                result=item.get("result"),
+                latency_s=float(latency) if isinstance(latency, int | float) else None,
+                error=str(error) if error is not None else None,
+            )
         )
     return tuple(calls)
 
