@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cujeval import __version__, dataset
-from cujeval.aggregate import Columns, summarise
+from cujeval.aggregate import Columns
 from cujeval.errors import (
     CujevalError,
     DeadlineExceeded,
@@ -31,7 +31,6 @@ from cujeval.errors import (
     TargetTimeout,
     UnknownNameError,
 )
-from cujeval.gate import decide
 from cujeval.journal import JOURNAL_NAME, Journal, JournalRow, RowKey, case_hash, read_rows
 from cujeval.options import RunOptions, effective_settings
 from cujeval.records import GoldenCase, Observation
@@ -46,9 +45,39 @@ from cujeval.results import (
 from cujeval.retry import AdaptiveLimit, GiveUp, RetryPolicy, target_retry_after, target_retryable
 from cujeval.scorers import base as registry
 from cujeval.scorers.base import BuiltScorer, Score
-from cujeval.slo import SLOResult, evaluate_journey
 from cujeval.suite import Journey, Settings, Suite
 from cujeval.targets import Target, build_target
+
+if TYPE_CHECKING:
+    from cujeval.slo import SLOResult
+
+# Needed only once the calls are done (verdicts, reports): imported on a thread while the first
+# calls are in flight, so their import time hides behind the endpoint's latency.
+_LATER = (
+    "numpy",
+    "cujeval.slo",
+    "cujeval.gate",
+    "cujeval.reporters",
+    "cujeval.reporters.console",
+    "cujeval.reporters.junit",
+    "cujeval.reporters.markdown",
+    "cujeval.reporters.html",
+)
+
+
+def _import_later() -> None:
+    import importlib
+    import threading
+
+    def work() -> None:
+        for name in _LATER:
+            try:
+                importlib.import_module(name)
+            except Exception:  # the caller imports it again and meets the error there
+                return
+
+    threading.Thread(target=work, name="cujeval-imports", daemon=True).start()
+
 
 REPORT_FILES = ("results.json", "junit.xml", "summary.md", "report.html")
 
@@ -286,21 +315,26 @@ def _row(
     return row
 
 
-def _feed(plan: JourneyPlan, row: JournalRow) -> None:
-    errored = [k for k, s in row.scores.items() if (s.get("metadata") or {}).get("scorer_error")]
+def _feed(plan: JourneyPlan, row: dict[str, Any]) -> None:
+    """Add one finished row (the journal's fields, as written or read back) to the plan's
+    columns and counters. Takes the plain mapping: this runs once per case."""
+    scores: dict[str, dict[str, Any]] = row.get("scores") or {}
+    errored = [k for k, s in scores.items() if (s.get("metadata") or {}).get("scorer_error")]
+    obs = row.get("observation") or {}
+    status = str(obs.get("status", "ok"))
     plan.columns.add(
-        row.case_id,
-        row.epoch,
-        row.ok,
-        row.values(),
-        cluster=row.cluster,
+        str(row["case_id"]),
+        int(row.get("epoch", 0)),
+        status == "ok",
+        {k: s.get("value") for k, s in scores.items()},
+        cluster=row.get("cluster"),
         scorer_errors=errored,
     )
-    plan.statuses[row.status] += 1
-    for name in row.scorer_errors:
+    plan.statuses[status] += 1
+    for name in row.get("scorer_errors") or ():
         plan.scorer_errors[name] += 1
-    if not row.ok and plan.first_error is None:
-        plan.first_error = str(row.observation.get("error") or row.status)
+    if status != "ok" and plan.first_error is None:
+        plan.first_error = str(obs.get("error") or status)
 
 
 async def _run_journey(
@@ -334,7 +368,7 @@ async def _run_journey(
             scores, failed = await score_case(plan.scorers, case, obs)
             row = _row(name, case, epoch, obs, scores, failed, case_hash(case))
             journal.append(row)
-            _feed(plan, JournalRow.model_construct(**row))
+            _feed(plan, row)
             tick()
 
     try:
@@ -386,7 +420,7 @@ def _resume(
     if notes:
         journal.rewrite(kept)
     for row in kept:
-        _feed(by_name[row.journey], row)
+        _feed(by_name[row.journey], row.model_dump())
     if kept:
         notes.insert(0, f"resume: {len(kept)} finished row(s) kept from {journal.path}")
     return done, notes
@@ -406,6 +440,7 @@ async def run(suite: Suite, options: RunOptions) -> RunResult:
     unreachable, auth refused, judge unavailable, the deadline, cancellation) returns a result
     with ``status == "aborted"`` and exit code 3, holding every case that finished."""
     settings, plans = prepare(suite, options)
+    _import_later()
     out = options.output_dir
     out.mkdir(parents=True, exist_ok=True)
     journal = Journal(out / JOURNAL_NAME)
@@ -462,6 +497,10 @@ def finish(
     notes: list[str] | None = None,
 ) -> RunResult:
     """SLO verdicts and the one gate decision, from the journeys' columns."""
+    from cujeval.aggregate import summarise
+    from cujeval.gate import decide
+    from cujeval.slo import evaluate_journey
+
     verdicts = {p.journey.name: evaluate_journey(p.journey, p.columns, settings) for p in plans}
     gate = decide(
         verdicts,
