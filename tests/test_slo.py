@@ -205,3 +205,13 @@ def test_amend_folds_more_reasons_into_the_one_gate(tmp_path: Any) -> None:
     }
     aborted = result.model_copy(update={"gate": gate.model_copy(update={"exit_code": 3})})
     assert amend(aborted, ["j: x"]).gate.exit_code == 3
+
+
+@pytest.mark.parametrize(("repeats", "good"), [("share", 9 + 2 / 3), ("all", 9), ("any", 10)])
+def test_repeats_all_is_pass_hat_k_and_any_is_pass_at_k(repeats: str, good: float) -> None:
+    c = Columns()
+    for i in range(10):
+        for epoch in range(3):  # case c0 fails once in three; the rest always pass
+            c.add(f"c{i}", epoch, True, {"faithfulness": 0.5 if (i, epoch) == (0, 1) else 0.9})
+    (r,) = evaluate_journey(journey({**RATIO, "repeats": repeats}), c, Settings(epochs=3))
+    assert r.n == 10 and r.good == pytest.approx(good)

@@ -1,8 +1,9 @@
 """SLO verdicts over a journey's rows.
 
 The case is the unit of evidence: repeats of a case (``--epochs K``) reduce to one value per
-case before any interval (the share of its good repeats for ratio SLOs, the mean of its values
-for aggregates), so ``n`` counts cases.
+case before any interval (for ratio SLOs the share of its good repeats, or with ``repeats: all``
+good only when every repeat is (pass^k), with ``repeats: any`` when one is (pass@k); for
+aggregates the mean of its values), so ``n`` counts cases.
 
 Ratio SLO (n cases, g = sum of their good shares): one-sided Wilson bounds at the suite's
 confidence. Lower bound >= target: MET. Upper bound < target: BREACHED. Otherwise INCONCLUSIVE,
@@ -145,10 +146,18 @@ def evaluate_ratio(
     good_cnt = np.bincount(codes, weights=good_row, minlength=n_cases)
     case_valid = valid_cnt > 0
     share = np.divide(good_cnt, valid_cnt, out=np.zeros(n_cases), where=case_valid)
+    pass_all = (share == 1.0) & case_valid
+    pass_any = (good_cnt > 0) & case_valid
+    if spec.repeats == "all":
+        share = pass_all.astype(float)
+    elif spec.repeats == "any":
+        share = pass_any.astype(float)
     n = int(case_valid.sum())
     g = float(share[case_valid].sum())
     target = float(spec.target or 0)
     expression = spec.good or "all of: " + ", ".join(spec.all_of or ())
+    if spec.repeats != "share":
+        expression += f" ({'every' if spec.repeats == 'all' else 'any'} repeat)"
     base: dict[str, Any] = {
         "name": spec.name,
         "kind": spec.kind,
@@ -192,8 +201,8 @@ def evaluate_ratio(
         good=g,
         cases_to_decide=decide,
         design_effect=deff if deff > 1.0 else None,
-        pass_all_k=float(np.mean(share[case_valid] == 1.0)) if repeated else None,
-        pass_any_k=float(np.mean(good_cnt[case_valid] > 0)) if repeated else None,
+        pass_all_k=float(pass_all[case_valid].mean()) if repeated else None,
+        pass_any_k=float(pass_any[case_valid].mean()) if repeated else None,
         worst_cases=_worst_ratio(spec, columns, valid_row, good_row, settings.worst_cases),
         **base,
     )

@@ -59,6 +59,9 @@ class SLOSpec(_Frozen):
     target: float | None = Field(None, gt=0, le=1)
     blocking: bool = True
     unscorable: Literal["skip", "bad"] = "skip"
+    # with --epochs K, what makes a case good: its share of good repeats (default), all K
+    # repeats good (pass^k), or any repeat good (pass@k)
+    repeats: Literal["share", "all", "any"] = "share"
     line: int | None = None
 
     @field_validator("good")
