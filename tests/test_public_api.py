@@ -22,6 +22,7 @@ EXPECTED = {
     "__version__",
     "load_suite",
     "run",
+    "register_target",
     "run_sync",
     "scorer",
 }

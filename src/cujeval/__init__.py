@@ -29,6 +29,7 @@ _EXPORTS = {
     "Observation": "cujeval.records",
     "Score": "cujeval.scorers.base",
     "scorer": "cujeval.scorers.base",
+    "register_target": "cujeval.targets",
     "Verdict": "cujeval.slo",
     "CujevalError": "cujeval.errors",
     "InputError": "cujeval.errors",
@@ -51,6 +52,7 @@ __all__ = [
     "load_suite",
     "run",
     "run_sync",
+    "register_target",
     "scorer",
 ]
 
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
     from cujeval.scorers.base import Score, scorer
     from cujeval.slo import Verdict
     from cujeval.suite import Settings, Suite, load_suite
+    from cujeval.targets import register_target
 
 
 def __getattr__(name: str) -> Any:

@@ -206,7 +206,7 @@ def load_suite(path: str | Path) -> Suite:
             p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)
         ]
         msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found", "unknown_target_kind"):
             loc.append("kind")
         if err["type"] == "missing":
             msg = "is required"
@@ -247,7 +247,7 @@ def _check_references(suite: Suite, tree: LineMap) -> None:
             )
 
 
-_UNION_TAGS = {"openai", "http", "python", "function-after[_one_form(), SLOSpec]"}
+_UNION_TAGS = {"openai", "http", "python", "plugin", "function-after[_one_form(), SLOSpec]"}
 
 
 def _more(exc: ValidationError) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 
 class _Spec(BaseModel):
@@ -83,6 +83,39 @@ class PythonTargetSpec(_Spec):
     kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
+class PluginTargetSpec(BaseModel):
+    """A target kind registered by a plugin (``cujeval.targets`` entry points or
+    ``cujeval.targets.register_target``); its other settings go to the plugin's factory."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    kind: str
+    timeout_s: float = Field(30.0, gt=0)
+
+
+BUILTIN_KINDS = ("openai", "http", "python")
+
+
+def _kind_tag(value: Any) -> str | None:
+    """The union member for a target mapping: a built-in kind, or ``plugin`` for a kind a
+    plugin registered; None (an error naming the known kinds) otherwise."""
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    if kind in BUILTIN_KINDS:
+        return str(kind)
+    from cujeval.targets import plugin_kinds
+
+    return "plugin" if isinstance(kind, str) and kind in plugin_kinds() else None
+
+
 TargetSpec = Annotated[
-    OpenAITargetSpec | HttpTargetSpec | PythonTargetSpec, Field(discriminator="kind")
+    Annotated[OpenAITargetSpec, Tag("openai")]
+    | Annotated[HttpTargetSpec, Tag("http")]
+    | Annotated[PythonTargetSpec, Tag("python")]
+    | Annotated[PluginTargetSpec, Tag("plugin")],
+    Discriminator(
+        _kind_tag,
+        custom_error_type="unknown_target_kind",
+        custom_error_message="unknown target kind: use openai, http or python, or a kind a "
+        "plugin registers (cujeval.targets entry points)",
+    ),
 ]
