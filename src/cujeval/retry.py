@@ -168,6 +168,22 @@ class AdaptiveLimit:
             self._successes = 0
 
 
+class RateLimit:
+    """Calls started at most ``rate`` per second, evenly spaced (a client-side bound the target
+    asks for, e.g. ``rate_limit: 600/min``); callers wait their turn."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        start = max(now, self._next)
+        self._next = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
 class GiveUp:
     """Decides when a target has failed long enough that the run should end (exit 3)."""
 

@@ -42,11 +42,19 @@ from cujeval.results import (
     RunResult,
     SLOEntry,
 )
-from cujeval.retry import AdaptiveLimit, GiveUp, RetryPolicy, target_retry_after, target_retryable
+from cujeval.retry import (
+    AdaptiveLimit,
+    GiveUp,
+    RateLimit,
+    RetryPolicy,
+    target_retry_after,
+    target_retryable,
+)
 from cujeval.scorers import base as registry
 from cujeval.scorers.base import BuiltScorer, Score
 from cujeval.suite import Journey, Settings, Suite
 from cujeval.targets import Target, build_target
+from cujeval.targets.config import per_second
 
 if TYPE_CHECKING:
     from cujeval.slo import SLOResult
@@ -90,6 +98,7 @@ class JourneyPlan:
     info: dataset.DatasetInfo
     target: Target
     scorers: list[BuiltScorer]
+    spec: Any = None  # the target's validated settings
     columns: Columns = field(default_factory=Columns)
     statuses: Counter[str] = field(default_factory=Counter)
     scorer_errors: Counter[str] = field(default_factory=Counter)
@@ -160,7 +169,15 @@ def prepare(suite: Suite, options: RunOptions) -> tuple[Settings, list[JourneyPl
         target = build_target(
             journey.target, suite.targets[journey.target], concurrency=settings.concurrency
         )
-        plans.append(JourneyPlan(journey=journey, info=info, target=target, scorers=scorers))
+        plans.append(
+            JourneyPlan(
+                journey=journey,
+                info=info,
+                target=target,
+                scorers=scorers,
+                spec=suite.targets[journey.target],
+            )
+        )
     return settings, plans
 
 
@@ -203,6 +220,7 @@ async def call_case(
     *,
     limit: AdaptiveLimit | None = None,
     give_up: GiveUp | None = None,
+    pace: RateLimit | None = None,
 ) -> Observation:
     """One case through the target under the retry policy. Auth refusals (401/403) and a
     target that gave up (see cujeval.retry.GiveUp) abort the run; any other final failure is
@@ -212,6 +230,8 @@ async def call_case(
     async def once() -> Observation:
         nonlocal attempts
         attempts += 1
+        if pace is not None:
+            await pace.wait()
         if limit is None:
             return await target.call(case)
         async with limit:
@@ -349,6 +369,8 @@ async def _run_journey(
     name = plan.journey.name
     window = AdaptiveLimit(settings.concurrency)
     give_up = GiveUp(settings.give_up_after_s, what=f"target {plan.target.name!r}")
+    rate = getattr(plan.spec, "rate_limit", None)
+    pace = RateLimit(per_second(rate)) if rate else None
 
     def work() -> Iterator[tuple[GoldenCase, int]]:
         for i, case in enumerate(dataset.iter_cases(plan.info.path)):
@@ -362,7 +384,9 @@ async def _run_journey(
 
     async def worker() -> None:
         for case, epoch in items:
-            obs = await call_case(plan.target, case, settings, rng, limit=window, give_up=give_up)
+            obs = await call_case(
+                plan.target, case, settings, rng, limit=window, give_up=give_up, pace=pace
+            )
             if settings.empty_answer == "error":
                 obs = obs.mark_empty()
             scores, failed = await score_case(plan.scorers, case, obs)

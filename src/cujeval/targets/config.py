@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|min|minute|h|hour)\s*$")
+_PER = {
+    "s": 1.0,
+    "sec": 1.0,
+    "second": 1.0,
+    "min": 60.0,
+    "minute": 60.0,
+    "h": 3600.0,
+    "hour": 3600.0,
+}
+
+
+def per_second(rate: str) -> float:
+    """``"600/min"`` -> 10.0 calls per second."""
+    m = _RATE.match(rate)
+    if not m or float(m.group(1)) <= 0:
+        raise ValueError(f"rate_limit {rate!r}: expected N/s, N/min or N/h with N > 0")
+    return float(m.group(1)) / _PER[m.group(2)]
 
 
 class _Spec(BaseModel):
@@ -13,6 +33,14 @@ class _Spec(BaseModel):
 
     timeout_s: float = Field(30.0, gt=0)
     max_response_bytes: int = Field(8 * 1024 * 1024, gt=0)
+    rate_limit: str | None = None  # client-side bound on calls started, e.g. "600/min"
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate(cls, value: str | None) -> str | None:
+        if value is not None:
+            per_second(value)
+        return value
 
 
 def _http_url(value: str) -> str:
