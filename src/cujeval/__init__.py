@@ -50,9 +50,9 @@ __all__ = [
     "Verdict",
     "__version__",
     "load_suite",
+    "register_target",
     "run",
     "run_sync",
-    "register_target",
     "scorer",
 ]
 
