@@ -31,6 +31,11 @@ class GatePolicy(StrEnum):
     point = "point"
 
 
+class Executor(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 class DemoJourney(StrEnum):
     rag = "rag"
     agent = "agent"
@@ -202,6 +207,12 @@ def run(
     trigger: TriggerOpt = None,
     max_duration: MaxDurationOpt = None,
     resume_strict: ResumeStrictOpt = False,
+    executor: Annotated[
+        Executor, typer.Option("--executor", help=HELP["executor"])
+    ] = Executor.local,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help=HELP["ray_address"])
+    ] = None,
 ) -> None:
     """Run a suite's journeys against their targets, hold the SLIs against the SLOs, gate."""
     _guard(
@@ -220,6 +231,8 @@ def run(
         limit=limit,
         trigger=trigger,
         max_duration_s=max_duration,
+        executor=executor,
+        ray_address=ray_address,
     )
 
 

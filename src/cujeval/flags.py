@@ -31,6 +31,10 @@ HELP = {
     "trigger": "Recorded with the run (default: ci when CI=true).",
     "progress": "Progress bar.",
     "limit": "Only the first N cases.",
+    "executor": "Where cases run: 'local' (this process) or 'ray' (a Ray cluster; "
+    "pip install 'cujeval[ray]').",
+    "ray_address": "With --executor ray: the cluster's address (default: start a local Ray "
+    "for the run).",
     "mlflow": "Log to MLflow (MLFLOW_TRACKING_URI, else the local default store).",
 }
 

@@ -34,6 +34,8 @@ class RunOptions(BaseModel):
     trigger: Literal["manual", "ci", "nightly"] = "manual"
     progress: bool = True
     limit: int | None = Field(None, ge=1)
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None  # with executor "ray": the cluster (default: start a local one)
 
     @classmethod
     def build(cls, **values: Any) -> RunOptions:

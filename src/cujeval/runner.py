@@ -54,9 +54,9 @@ from cujeval.scorers import base as registry
 from cujeval.scorers.base import BuiltScorer, Score
 from cujeval.suite import Journey, Settings, Suite
 from cujeval.targets import Target, build_target
-from cujeval.targets.config import per_second
 
 if TYPE_CHECKING:
+    from cujeval.executors import Executor
     from cujeval.slo import SLOResult
 
 # Needed only once the calls are done (verdicts, reports): imported on a thread while the first
@@ -309,7 +309,7 @@ async def score_case(
     return scores, failed
 
 
-def _row(
+def build_row(
     journey: str,
     case: GoldenCase,
     epoch: int,
@@ -364,13 +364,9 @@ async def _run_journey(
     done: set[RowKey],
     tick: Callable[[], None],
     limit: int | None,
+    executor: Executor,
 ) -> None:
-    rng = random.Random(settings.seed)
     name = plan.journey.name
-    window = AdaptiveLimit(settings.concurrency)
-    give_up = GiveUp(settings.give_up_after_s, what=f"target {plan.target.name!r}")
-    rate = getattr(plan.spec, "rate_limit", None)
-    pace = RateLimit(per_second(rate)) if rate else None
 
     def work() -> Iterator[tuple[GoldenCase, int]]:
         for i, case in enumerate(dataset.iter_cases(plan.info.path)):
@@ -380,27 +376,16 @@ async def _run_journey(
                 if (name, case.id, epoch) not in done:
                     yield case, epoch
 
-    items = work()
+    def emit(row: dict[str, Any]) -> None:
+        key = (name, str(row["case_id"]), int(row.get("epoch", 0)))
+        if key in done:  # a shard retried elsewhere: the first finished row is kept
+            return
+        done.add(key)
+        journal.append(row)
+        _feed(plan, row)
+        tick()
 
-    async def worker() -> None:
-        for case, epoch in items:
-            obs = await call_case(
-                plan.target, case, settings, rng, limit=window, give_up=give_up, pace=pace
-            )
-            if settings.empty_answer == "error":
-                obs = obs.mark_empty()
-            scores, failed = await score_case(plan.scorers, case, obs)
-            row = _row(name, case, epoch, obs, scores, failed, case_hash(case))
-            journal.append(row)
-            _feed(plan, row)
-            tick()
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            for _ in range(settings.concurrency):
-                group.create_task(worker())
-    except* CujevalError as eg:  # RunAborted, or an input error met mid-stream
-        raise eg.exceptions[0] from None
+    await executor.run(plan, work(), settings, emit)
     n = len(plan.columns)
     if n and plan.statuses["ok"] == 0:
         raise RunAborted(
@@ -464,6 +449,11 @@ async def run(suite: Suite, options: RunOptions) -> RunResult:
     unreachable, auth refused, judge unavailable, the deadline, cancellation) returns a result
     with ``status == "aborted"`` and exit code 3, holding every case that finished."""
     settings, plans = prepare(suite, options)
+    from cujeval.executors import build_executor
+
+    executor = build_executor(
+        options.executor, suite, address=options.ray_address, judge_epochs=options.judge_epochs
+    )
     _import_later()
     out = options.output_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -485,7 +475,7 @@ async def run(suite: Suite, options: RunOptions) -> RunResult:
         with progress_bar(total, initial=len(done), enabled=options.progress) as tick:
             async with asyncio.timeout(settings.max_duration_s):
                 for plan in plans:
-                    await _run_journey(plan, settings, journal, done, tick, options.limit)
+                    await _run_journey(plan, settings, journal, done, tick, options.limit, executor)
     except TimeoutError:
         abort_reason = str(
             DeadlineExceeded(f"the run's deadline of {settings.max_duration_s:g} s passed")
@@ -496,6 +486,7 @@ async def run(suite: Suite, options: RunOptions) -> RunResult:
         abort_reason = "interrupted"
     finally:
         journal.close()
+        await executor.aclose()
         for plan in plans:
             await plan.target.aclose()
     return finish(suite, options, settings, plans, started, abort_reason, notes)

@@ -1,0 +1,52 @@
+"""Executors: where a journey's cases are called and scored.
+
+The driver (cujeval.runner) owns the journal, the columns, the verdicts and the gate; an
+executor only turns (case, epoch) items into finished rows and hands each one to ``emit`` as it
+completes, so ``--resume`` and "nothing lost" hold whatever runs the cases.
+
+- ``local`` (default): workers on this process's event loop (:class:`LocalExecutor`).
+- ``ray``: shards on a Ray cluster (``cujeval.executors.ray``, the ``cujeval[ray]`` extra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from cujeval.records import GoldenCase
+    from cujeval.runner import JourneyPlan
+    from cujeval.suite import Settings, Suite
+
+Item = tuple["GoldenCase", int]  # (case, epoch)
+Emit = Callable[[dict[str, Any]], None]
+
+
+class Executor(Protocol):
+    async def run(
+        self, plan: JourneyPlan, items: Iterator[Item], settings: Settings, emit: Emit
+    ) -> None:
+        """Call and score every item; ``emit(row)`` each finished row, in completion order.
+        Raise RunAborted (or let a CujevalError through) to end the run."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def build_executor(
+    name: str, suite: Suite, *, address: str | None = None, judge_epochs: int | None = None
+) -> Executor:
+    """The executor called ``name`` (local or ray)."""
+    if name == "local":
+        from cujeval.executors.local import LocalExecutor
+
+        return LocalExecutor()
+    if name == "ray":
+        import importlib
+
+        module = importlib.import_module("cujeval.executors.ray")  # the cujeval[ray] extra
+        executor: Executor = module.RayExecutor(suite, address=address, judge_epochs=judge_epochs)
+        return executor
+    from cujeval.errors import UnknownNameError
+
+    raise UnknownNameError("executor", name, ("local", "ray"), field="--executor")
