@@ -11,6 +11,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from cujeval.errors import InputError
 from cujeval.results import RunResult
 from cujeval.runner import RunOptions, run_suite
 from cujeval.suite import load_suite
@@ -176,3 +179,40 @@ def test_dataset_digest_recorded(tmp_path: Path, fault_server: tuple[str, Any]) 
     first = run(suite, tmp_path / "a").journeys[0].dataset.digest
     write_dataset(tmp_path / "cases.jsonl", 4, relevant_ids=["d1"])
     assert run(suite, tmp_path / "b").journeys[0].dataset.digest != first
+
+
+def test_attempts_count_the_calls_made(tmp_path: Path, fault_server: tuple[str, Any]) -> None:
+    url, _ = fault_server
+    suite = write_suite(tmp_path, url=f"{url}/some/404?every=2", n=6, settings={"retries": 3})
+    run(suite, tmp_path / "o")
+    rows = {r["case_id"]: r["observation"] for r in journal(tmp_path / "o")}
+    assert rows["c0000"]["status"] == "http_404" and rows["c0000"]["attempts"] == 1  # not retried
+    assert "attempts" not in rows["c0001"] or rows["c0001"]["attempts"] == 1
+
+
+def test_resume_reruns_changed_cases_and_drops_removed_ones(
+    tmp_path: Path, fault_server: tuple[str, Any]
+) -> None:
+    url, log = fault_server
+    suite = write_suite(tmp_path, url=f"{url}/answer", n=6)
+    out = tmp_path / "o"
+    run(suite, out)
+    lines = (tmp_path / "cases.jsonl").read_text().splitlines()
+    changed = json.loads(lines[1])
+    changed["input"] = "question one, reworded"
+    lines[1] = json.dumps(changed)
+    del lines[5]  # c0005 removed
+    (tmp_path / "cases.jsonl").write_text("\n".join(lines) + "\n")
+    before = log.calls["answer:question one, reworded"]
+    result = run(suite, out, resume=True)
+    assert log.calls["answer:question one, reworded"] == before + 1  # only the changed case
+    assert result.journeys[0].n_rows == 5 and result.journeys[0].n_cases == 5
+    assert any("changed cases" in n for n in result.notes)
+    assert any("removed cases" in n for n in result.notes)
+    ids = [r["case_id"] for r in journal(out)]
+    assert sorted(ids) == ["c0000", "c0001", "c0002", "c0003", "c0004"]
+    with pytest.raises(InputError, match="dataset changed"):
+        changed["input"] = "reworded again"
+        lines[1] = json.dumps(changed)
+        (tmp_path / "cases.jsonl").write_text("\n".join(lines) + "\n")
+        run(suite, out, resume=True, resume_strict=True)
