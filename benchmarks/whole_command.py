@@ -91,9 +91,9 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    script = str(ROOT / "benchmarks/fixed_latency_server.py")
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks/fixed_latency_server.py"), "--port", str(port)]
-        + ["--latency", str(args.latency)]
+        [sys.executable, script, "--port", str(port), "--latency", str(args.latency)]
     )
     url = f"http://127.0.0.1:{port}/answer"
     try:
