@@ -129,10 +129,7 @@ def main() -> None:
                     walls.append(
                         statistics.median(timed(cmd, env, work) for _ in range(args.repeat))
                     )
-            print(
-                f"{n:>6} {bound:>6.2f}s {bare:>6.2f}s "
-                + " ".join(f"{w:>7.2f}s" for w in walls)
-            )
+            print(f"{n:>6} {bound:>6.2f}s {bare:>6.2f}s " + " ".join(f"{w:>7.2f}s" for w in walls))
     finally:
         server.terminate()
         server.wait(5)
