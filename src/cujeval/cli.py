@@ -118,6 +118,7 @@ def _run(
     resume: bool,
     mlflow: bool,
     resume_strict: bool = False,
+    baseline: str | None = None,
     **flags: Any,
 ) -> int:
     from cujeval.options import RunOptions
@@ -141,7 +142,10 @@ def _run(
         trigger=trigger.value if isinstance(trigger, Trigger) else trigger,
         **{k: (v.value if isinstance(v, StrEnum) else v) for k, v in flags.items()},
     )
-    result = _run_with_signals(suite, options)
+    from cujeval import ledger
+
+    checks = ledger.prepare(suite, baseline=baseline, mlflow=mlflow)
+    result = ledger.apply(checks, _run_with_signals(suite, options), output)
     from cujeval.reporters import write_all
 
     write_all(result, output, mlflow=mlflow)
@@ -213,6 +217,14 @@ def run(
     ray_address: Annotated[
         str | None, typer.Option("--ray-address", help=HELP["ray_address"])
     ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="Compare with a baseline run case by case (an MLflow run id, tag:NAME, or a "
+            "results.json path); a regression beyond the allowed drop fails the gate.",
+        ),
+    ] = None,
 ) -> None:
     """Run a suite's journeys against their targets, hold the SLIs against the SLOs, gate."""
     _guard(
@@ -233,6 +245,7 @@ def run(
         max_duration_s=max_duration,
         executor=executor,
         ray_address=ray_address,
+        baseline=baseline,
     )
 
 
@@ -385,7 +398,7 @@ def list_scorers() -> None:
 
 # Commands that live in modules of their own register on `app` when imported; each module
 # keeps its imports light (typer only) so `cujeval --help` stays fast.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("cujeval.commands.history", "cujeval.commands.slo")
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cujeval.budget import BudgetPolicy
 from cujeval.errors import SuiteError
 from cujeval.predicates import Objective, Predicate, parse_objective, parse_predicate
 from cujeval.targets.config import TargetSpec
@@ -182,6 +183,7 @@ class Suite(_Frozen):
     settings: Settings = Settings()
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)
     judge: dict[str, Any] | None = None
+    budget: BudgetPolicy | None = None
     path: Path = Path("suite.yaml")
 
     def dataset_path(self, journey: Journey) -> Path:

@@ -1,31 +1,66 @@
 """MLflow: one experiment per suite; a parent run per invocation and a child run per journey,
-so the compare view puts two releases' journeys side by side.
+so the compare view puts two releases' journeys side by side, and every case a trace.
 
-Metrics: each SLO's estimate, bounds, n and verdict (0/1); each SLI's mean, p50 and p95; rows
-and error rate. Params: target, dataset digest, scorers, price table. Tags: git commit, trigger,
-gate verdict. Artifacts: results.json, summary.md, junit.xml, and the per-case table.
-If the tracking server is down, results stay on disk: ``cujeval log DIR`` logs them later.
+Parent run: the gate (tags ``cujeval.gate``, ``cujeval.exit_code``, the blocking reasons as its
+description), git commit and branch, trigger; artifacts results.json, summary.md, junit.xml,
+report.html, journal.jsonl, the OpenSLO export of the SLOs, budget.json and compare.* when
+the run has them. Journey run (its real start and end): params (target, dataset digest and
+normalised path, scorers, epochs), the dataset as an input, metrics (each SLO's estimate,
+bounds, n, good, target, verdict as 0/1; each SLI's mean, p50, p95 and ``<sli>/mean``; error
+rate; the budget's remaining share and burn rates when known), a tag per SLO verdict, the
+per-case table. Each case is a trace linked to its journey run (input, answer, retrieved
+contexts as a retriever span, tool calls as tool spans, token usage, latency), with each SLI
+as an assessment, so MLflow's evaluation views show the run case by case.
+
+Cost: runs, params, metrics and tags go in one ``log_batch`` per run; traces are logged after
+the run, in bulk (one span upload for all cases, then one small request per trace).
+Idempotent: runs are found by ``cujeval.run_id`` before any is created, so logging a folder
+twice updates its runs (and replaces its traces) instead of adding new ones.
+``CUJEVAL_MLFLOW_TRACES=0`` turns traces off. If the server is down nothing is lost: the
+files stay in the run folder and ``cujeval log DIR`` logs them later (exit 3 while it is down).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
-import re
+import posixpath
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cujeval.history import JOURNEY, KIND, RUN_ID, TRIGGER, guard, key, parse_time_ms
 from cujeval.results import JourneyResult, RunResult
 
-_BAD = re.compile(r"[^A-Za-z0-9_\-. /]")
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+    from cujeval.budget import SLOCount
+    from cujeval.journal import JournalRow
+
+__all__ = ["key", "log", "tracking_uri"]
+
+PARENT_ARTIFACTS = (
+    "results.json",
+    "summary.md",
+    "junit.xml",
+    "report.html",
+    "journal.jsonl",
+    "budget.json",
+    "compare.json",
+    "compare.md",
+)
+MAX_TABLE_TEXT = 500
+_TABLE_TAG = "mlflow.loggedArtifacts"
 
 
-def key(name: str) -> str:
-    """MLflow keys allow letters, digits, ``_ - . /`` and space: map the rest to ``_``."""
-    return _BAD.sub("_", name)
-
-
-def _journey_metrics(j: JourneyResult) -> dict[str, float]:
+def _journey_metrics(j: JourneyResult, counts: dict[str, SLOCount]) -> dict[str, float]:
     m: dict[str, float] = {
         "n_rows": j.n_rows,
         "n_errors": j.n_errors,
@@ -42,111 +77,646 @@ def _journey_metrics(j: JourneyResult) -> dict[str, float]:
         m[f"{base}.met"] = float(slo.verdict == "MET")
         m[f"{base}.breached"] = float(slo.verdict == "BREACHED")
         m[f"{base}.no_data"] = float(slo.verdict == "NO_DATA")
+        count = counts.get(slo.name)
+        if count is not None:  # what a budget needs: cases, good cases, the target share
+            m[f"{base}.n"] = count.n
+            m[f"{base}.good"] = count.good
+            m[f"{base}.target"] = count.target
     for sli in j.slis:
         for field in ("mean", "p50", "p95"):
             v = getattr(sli, field)
             if v is not None:
                 m[f"sli.{key(sli.name)}.{field}"] = float(v)
+        if sli.mean is not None and not sli.name.startswith("instruction:"):
+            m[f"{key(sli.name)}/mean"] = float(sli.mean)  # as mlflow.genai.evaluate names it
+    return {k: v for k, v in m.items() if math.isfinite(v)}
+
+
+def _budget_metrics(journey: str, directory: Path) -> dict[str, float]:
+    """The budget state the run's gate saw (budget.json), as metrics that plot across runs."""
+    path = directory / "budget.json"
+    if not path.exists():
+        return {}
+    try:
+        states = json.loads(path.read_text(encoding="utf-8")).get("budgets", [])
+    except (OSError, ValueError, AttributeError):
+        return {}
+    m: dict[str, float] = {}
+    for s in states:
+        if s.get("journey") != journey:
+            continue
+        base = key(str(s.get("slo")))
+        for name, field in (
+            (f"budget.{base}.remaining", "remaining"),
+            (f"budget.{base}.remaining_share", "remaining_share"),
+            (f"burn.{base}.last", "burn_last"),
+            (f"burn.{base}.slow", "burn_slow"),
+        ):
+            v = s.get(field)
+            if isinstance(v, int | float) and math.isfinite(v):
+                m[name] = float(v)
+        m[f"budget.{base}.exhausted"] = float(bool(s.get("exhausted")))
+        m[f"alert.{base}.fast"] = float("fast" in str(s.get("alert", "")))
+        m[f"alert.{base}.slow"] = float("slow" in str(s.get("alert", "")))
     return m
 
 
-def _case_table(journal: Path, journey: str) -> dict[str, list[Any]]:
+def _case_table(rows: Iterable[JournalRow]) -> dict[str, list[Any]]:
+    """One row per (case, epoch): status, answer (cut) and every SLI value but instructions'."""
     cols: dict[str, list[Any]] = {"case_id": [], "epoch": [], "status": [], "answer": []}
     slis: dict[str, list[Any]] = {}
-    if not journal.exists():
-        return cols
-    with journal.open(encoding="utf-8") as f:
-        for _n, line in enumerate(f):
-            row = json.loads(line)
-            if row.get("journey") != journey:
+    for i, row in enumerate(rows):
+        cols["case_id"].append(row.case_id)
+        cols["epoch"].append(row.epoch)
+        cols["status"].append(row.status)
+        cols["answer"].append(str(row.observation.get("answer") or "")[:MAX_TABLE_TEXT])
+        for name, score in row.scores.items():
+            if name.startswith("instruction:"):
                 continue
-            i = len(cols["case_id"])
-            obs = row.get("observation", {})
-            cols["case_id"].append(row["case_id"])
-            cols["epoch"].append(row.get("epoch", 0))
-            cols["status"].append(obs.get("status", "ok"))
-            cols["answer"].append((obs.get("answer") or "")[:500])
-            for name, score in row.get("scores", {}).items():
-                if name.startswith("instruction:"):
-                    continue
-                col = slis.setdefault(name, [None] * i)
-                col.append(score.get("value"))
-            for col in slis.values():
-                if len(col) == i:
-                    col.append(None)
+            slis.setdefault(name, [None] * i).append((score or {}).get("value"))
+        for col in slis.values():
+            if len(col) == i:
+                col.append(None)
     return {**cols, **slis}
 
 
-def log(result: RunResult, directory: Path, *, tracking_uri: str | None = None) -> str:
-    """Log ``result`` (with the artifacts in ``directory``); returns the parent run id."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
-    import mlflow
+def _write_table(table: dict[str, list[Any]], path: Path) -> None:
+    """The table as ``mlflow.log_table`` writes it (pandas ``split`` orient), without pandas."""
+    names = list(table)
+    data = [list(r) for r in zip(*(table[n] for n in names), strict=True)]
+    path.write_text(json.dumps({"columns": names, "data": data}, default=str), encoding="utf-8")
 
-    if tracking_uri:
-        mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(result.suite)
+
+def _git_branch(result: RunResult) -> str | None:
+    """The branch: from CI's environment, else from git when HEAD is still the run's commit
+    (a run logged later from another checkout gets no branch rather than a wrong one)."""
+    for var in ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "BRANCH_NAME"):
+        if os.environ.get(var):
+            return os.environ[var]
+    if not result.git_commit:
+        return None
+    cwd = Path(result.suite_path).parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD", "--abbrev-ref", "HEAD"],
+            cwd=cwd if cwd.is_dir() else None,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if len(head) == 2 and head[0] == result.git_commit and head[1] != "HEAD":
+        return head[1]
+    return None
+
+
+def _description(result: RunResult, journey: str | None = None) -> str:
+    """The run's description in the MLflow UI (Markdown): the gate and why."""
+    if journey is None:
+        verdict = "PASSED" if result.gate.passed else "FAILED"
+        head = f"**gate {verdict}** (exit {result.gate.exit_code})"
+        reasons = result.gate.blocking
+    else:
+        action = result.gate.journeys.get(journey, "pass")
+        head = (
+            f"**journey {journey}: {action}** (gate {'passed' if result.gate.passed else 'failed'})"
+        )
+        reasons = [r for r in result.gate.blocking if r.startswith((f"{journey}/", f"{journey}:"))]
+    lines = [head, ""] + [f"- blocks: {r}" for r in reasons[:30]]
+    lines += [
+        f"- warns: {w}"
+        for w in result.gate.warnings
+        if journey is None or w.startswith(f"{journey}/")
+    ][:30]
+    return "\n".join(lines)[:4000]
+
+
+def _norm_path(path: str) -> str:
+    return posixpath.normpath(path.replace(os.sep, "/"))
+
+
+def _tags(result: RunResult) -> dict[str, str]:
     tags = {
         "cujeval.suite": result.suite,
-        "cujeval.run_id": result.run_id,
-        "cujeval.trigger": result.trigger,
+        RUN_ID: result.run_id,
+        TRIGGER: result.trigger,
         "cujeval.gate": "passed" if result.gate.passed else "failed",
+        "cujeval.exit_code": str(result.gate.exit_code),
         "cujeval.status": result.status,
     }
     if result.git_commit:
         tags["mlflow.source.git.commit"] = result.git_commit
-    with mlflow.start_run(run_name=f"{result.suite} {result.run_id}", tags=tags) as parent:
-        mlflow.log_params(
-            {
-                "suite_path": result.suite_path,
+        tags["cujeval.git.commit"] = result.git_commit
+    branch = _git_branch(result)
+    if branch:
+        tags["mlflow.source.git.branch"] = branch
+        tags["cujeval.git.branch"] = branch
+    return tags
+
+
+def log(
+    result: RunResult,
+    directory: Path,
+    *,
+    tracking_uri: str | None = None,
+    traces: bool | None = None,
+) -> str:
+    """Log ``result`` (with the files in ``directory``); returns the parent run's id. Raises
+    TrackingUnavailable (exit 3) when the server cannot be reached, ReporterError otherwise."""
+    from cujeval import history
+    from cujeval.budget import slo_counts
+    from cujeval.journal import read_rows
+
+    if traces is None:
+        traces = os.environ.get("CUJEVAL_MLFLOW_TRACES", "1").lower() not in ("0", "false", "no")
+    rows = list(read_rows(directory / result.journal))
+    counts: dict[str, dict[str, SLOCount]] = {}
+    for sc in slo_counts(result, rows):
+        counts.setdefault(sc.journey, {})[sc.slo] = sc
+    c = history.client(tracking_uri)
+    start_ms = parse_time_ms(result.started_at) or int(time.time() * 1000)
+    end_ms = max(parse_time_ms(result.finished_at) or start_ms, start_ms)
+    now_ms = int(time.time() * 1000)
+    tags = _tags(result)
+    with guard(c, f"logging run {result.run_id}", directory=directory):
+        exp_id = _experiment(c, result.suite)
+        existing = _existing_runs(c, exp_id, result.run_id)
+        parent_id = existing.get(None) or _create(
+            c, exp_id, f"{result.suite} {result.run_id}", start_ms, tags
+        )
+        _batch(
+            c,
+            parent_id,
+            params={
+                "suite_path": _norm_path(result.suite_path),
                 "cujeval_version": result.cujeval_version,
                 "confidence": result.settings.get("confidence"),
+                "epochs": result.settings.get("epochs"),
                 "gate_policy": result.gate.policy,
                 "price_table": json.dumps(result.price_table)[:500],
-            }
+            },
+            metrics={
+                "gate.passed": float(result.gate.passed),
+                "gate.exit_code": float(result.gate.exit_code),
+                "gate.blocking": float(len(result.gate.blocking)),
+            },
+            tags={
+                **tags,
+                KIND: "invocation",
+                "mlflow.note.content": _description(result),
+                "cujeval.blocking": "; ".join(result.gate.blocking)[:5000],
+            },
+            step_ms=now_ms,
         )
-        mlflow.log_metric("gate.passed", float(result.gate.passed))
-        for name in ("results.json", "summary.md", "junit.xml", "report.html"):
-            if (directory / name).exists():
-                mlflow.log_artifact(str(directory / name))
+        _parent_artifacts(c, parent_id, result, directory)
+        journey_runs: dict[str, str] = {}
         for j in result.journeys:
-            with mlflow.start_run(
-                run_name=j.name,
-                nested=True,
-                tags={
-                    **tags,
-                    "cujeval.journey": j.name,
-                    "cujeval.journey_gate": _journey_gate(result, j),
+            jrows = [r for r in rows if r.journey == j.name]
+            jstart = parse_time_ms(str(getattr(j, "started_at", "") or "")) or start_ms
+            jend = parse_time_ms(str(getattr(j, "finished_at", "") or "")) or end_ms
+            jtags = {
+                **tags,
+                KIND: "journey",
+                JOURNEY: j.name,
+                "cujeval.journey_gate": _journey_gate(result, j),
+                "mlflow.parentRunId": parent_id,
+                "mlflow.runType": "genai_evaluate",
+                "mlflow.note.content": _description(result, j.name),
+                **{f"cujeval.verdict.{key(s.name)}": s.verdict for s in j.slos},
+            }
+            table = f"cases_{key(j.name)}.json"
+            jtags[_TABLE_TAG] = json.dumps([{"path": table, "type": "table"}])
+            run_id = existing.get(j.name) or _create(c, exp_id, j.name, jstart, jtags)
+            journey_runs[j.name] = run_id
+            _batch(
+                c,
+                run_id,
+                params={
+                    "journey": j.name,
+                    "target": j.target[:500],
+                    "dataset_path": _norm_path(j.dataset.path),
+                    "dataset_digest": j.dataset.digest,
+                    "dataset_cases": j.dataset.n_cases,
+                    "scorers": ",".join(j.scorers)[:500],
+                    "epochs": result.settings.get("epochs"),
+                    "confidence": result.settings.get("confidence"),
                 },
-            ):
-                mlflow.log_params(
-                    {
-                        "journey": j.name,
-                        "target": j.target[:500],
-                        "dataset_path": j.dataset.path,
-                        "dataset_digest": j.dataset.digest,
-                        "scorers": ",".join(j.scorers)[:500],
-                        "epochs": result.settings.get("epochs"),
-                    }
-                )
-                mlflow.log_metrics(_journey_metrics(j))
-                table = _case_table(directory / result.journal, j.name)
-                if table["case_id"]:
-                    mlflow.log_table(table, artifact_file=f"cases_{key(j.name)}.json")
-        return str(parent.info.run_id)
+                metrics={
+                    **_journey_metrics(j, counts.get(j.name, {})),
+                    **_budget_metrics(j.name, directory),
+                },
+                tags=jtags,
+                step_ms=now_ms,
+            )
+            _dataset_input(c, run_id, j)
+            with tempfile.TemporaryDirectory() as tmp:
+                _write_table(_case_table(jrows), Path(tmp) / table)
+                c.log_artifact(run_id, str(Path(tmp) / table))
+            c.set_terminated(run_id, "FINISHED" if result.status == "completed" else "KILLED", jend)
+        c.set_terminated(
+            parent_id, "FINISHED" if result.status == "completed" else "KILLED", end_ms
+        )
+    if traces and rows:
+        with guard(c, f"logging the traces of run {result.run_id}", directory=directory):
+            log_traces(c, exp_id, result, rows, journey_runs, start_ms)
+    return parent_id
+
+
+def _experiment(c: MlflowClient, name: str) -> str:
+    exp = c.get_experiment_by_name(name)
+    if exp is not None:
+        if exp.lifecycle_stage == "deleted":
+            c.restore_experiment(exp.experiment_id)
+        return str(exp.experiment_id)
+    try:
+        return str(c.create_experiment(name))
+    except Exception:  # created meanwhile by another process
+        again = c.get_experiment_by_name(name)
+        if again is None:
+            raise
+        return str(again.experiment_id)
+
+
+def _existing_runs(c: MlflowClient, exp_id: str, run_id: str) -> dict[str | None, str]:
+    """Runs logged earlier for cujeval run ``run_id``: None → the parent, name → journey."""
+    out: dict[str | None, str] = {}
+    for r in c.search_runs([exp_id], filter_string=f"tags.`{RUN_ID}` = '{run_id}'"):
+        out.setdefault(r.data.tags.get(JOURNEY) or None, r.info.run_id)
+    return out
+
+
+def _create(c: MlflowClient, exp_id: str, name: str, start_ms: int, tags: dict[str, str]) -> str:
+    run = c.create_run(exp_id, start_time=start_ms, tags=tags, run_name=name)
+    return str(run.info.run_id)
+
+
+def _batch(
+    c: MlflowClient,
+    run_id: str,
+    *,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    step_ms: int,
+) -> None:
+    """Params, metrics and tags in as few requests as MLflow allows (1,000 items, 100 params,
+    100 tags per batch). A param logged earlier with another value (a resumed run) is kept
+    and the new value goes to a ``cujeval.param.<name>`` tag: MLflow params are immutable."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    old = c.get_run(run_id).data.params
+    todo_params, more_tags = [], {}
+    for k, v in params.items():
+        if v is None:
+            continue
+        value = str(v)[:6000]
+        if k not in old:
+            todo_params.append(Param(key(k), value))
+        elif old[k] != value:
+            more_tags[f"cujeval.param.{k}"] = value
+    all_tags = [RunTag(k, str(v)[:8000]) for k, v in {**tags, **more_tags}.items()]
+    all_metrics = [Metric(key(k), float(v), step_ms, 0) for k, v in metrics.items()]
+    while todo_params or all_tags or all_metrics:
+        p, todo_params = todo_params[:100], todo_params[100:]
+        t, all_tags = all_tags[:100], all_tags[100:]
+        room = 1000 - len(p) - len(t)
+        m, all_metrics = all_metrics[:room], all_metrics[room:]
+        c.log_batch(run_id, metrics=m, params=p, tags=t)
+
+
+def _parent_artifacts(c: MlflowClient, run_id: str, result: RunResult, directory: Path) -> None:
+    from cujeval import openslo
+
+    suite = None
+    try:
+        from cujeval.suite import load_suite
+
+        if Path(result.suite_path).exists():
+            suite = load_suite(result.suite_path)
+    except Exception:  # the suite moved or changed: export what results.json says
+        suite = None
+    for name in PARENT_ARTIFACTS:
+        if (directory / name).exists():
+            c.log_artifact(run_id, str(directory / name))
+    text = (
+        openslo.export_suite(suite)
+        if suite is not None and suite.name == result.suite
+        else openslo.export_result(result)
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "openslo.yaml").write_text(text, encoding="utf-8")
+        c.log_artifact(run_id, str(Path(tmp) / "openslo.yaml"))
+
+
+def _dataset_input(c: MlflowClient, run_id: str, j: JourneyResult) -> None:
+    """The golden dataset as the run's input (name, digest, normalised source path)."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    path = _norm_path(j.dataset.path)
+    dataset = Dataset(
+        name=Path(path).stem,
+        digest=j.dataset.digest[:36],
+        source_type="local",
+        source=json.dumps({"uri": path}),
+        profile=json.dumps({"num_rows": j.dataset.n_cases}),
+    )
+    c.log_inputs(run_id, [DatasetInput(dataset, [InputTag("mlflow.data.context", "eval")])])
 
 
 def tracking_uri() -> str:
     """Where runs go, with credentials and secret query parameters removed."""
-    import mlflow
+    from cujeval.history import client, shown_uri
 
-    from cujeval.targets.base import redact_url
-
-    uri = str(mlflow.get_tracking_uri())
-    return redact_url(uri) if uri.startswith(("http://", "https://")) else uri
+    return shown_uri(client())
 
 
 def _journey_gate(result: RunResult, j: JourneyResult) -> str:
     """The journey's part of the one gate decision (results.json), never recomputed."""
     return "failed" if result.gate.journeys.get(j.name) == "block" else "passed"
+
+
+# ---- traces ------------------------------------------------------------------------------
+
+SPAN_CHUNK = 2000
+TRACE_WORKERS = 4
+
+
+def log_traces(
+    c: MlflowClient,
+    exp_id: str,
+    result: RunResult,
+    rows: Sequence[JournalRow],
+    journey_runs: dict[str, str],
+    start_ms: int,
+) -> int:
+    """One trace per journal row, linked to its journey run, with each SLI as an assessment.
+    Traces logged earlier for these runs are replaced. Returns how many were logged."""
+    from mlflow.tracing.client import TracingClient
+
+    tc = TracingClient(c.tracking_uri)
+    digest = hashlib.sha256(
+        "".join(f"{r.journey}/{r.case_id}/{r.epoch}/{r.case_hash}" for r in rows).encode()
+        + json.dumps([r.scores for r in rows], sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
+    spans: list[Any] = []
+    infos: list[Any] = []
+    for journey, run_id in journey_runs.items():
+        mine = [r for r in rows if r.journey == journey]
+        if not mine:
+            continue
+        run = c.get_run(run_id)
+        if run.data.tags.get("cujeval.traces") == f"{len(mine)}:{digest}":
+            continue  # the same rows were logged before
+        old = _trace_ids(c, exp_id, run_id)
+        for i in range(0, len(old), 100):
+            c.delete_traces(exp_id, trace_ids=old[i : i + 100])
+        for row in mine:
+            s, info = _trace(exp_id, result.run_id, run_id, row, start_ms)
+            spans.extend(s)
+            infos.append(info)
+        c.set_tag(run_id, "cujeval.traces", f"{len(mine)}:{digest}")
+    # trace infos (with their assessments) first, then every span in bulk: a span upload for
+    # a trace that exists already is cheaper than a trace info merged into one log_spans made
+    with ThreadPoolExecutor(TRACE_WORKERS) as pool:
+        list(pool.map(tc.start_trace, infos))
+    for i in range(0, len(spans), SPAN_CHUNK):
+        tc.log_spans(exp_id, spans[i : i + SPAN_CHUNK])
+    return len(infos)
+
+
+def _trace_ids(c: MlflowClient, exp_id: str, run_id: str) -> list[str]:
+    out: list[str] = []
+    token = None
+    while True:
+        page = c.search_traces(
+            locations=[exp_id],
+            run_id=run_id,
+            max_results=500,
+            include_spans=False,
+            page_token=token,
+        )
+        out.extend(t.info.trace_id for t in page)
+        token = page.token
+        if not token:
+            return out
+
+
+def _ids(*parts: object) -> tuple[int, str]:
+    h = int(hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()[:32], 16)
+    return h, f"tr-{h:032x}"
+
+
+def _trace(
+    exp_id: str, cujeval_run: str, run_id: str, row: JournalRow, start_ms: int
+) -> tuple[list[Any], Any]:
+    """The spans and the TraceInfo (with assessments) of one journal row."""
+    from mlflow.entities import (
+        AssessmentError,
+        AssessmentSource,
+        Feedback,
+        TraceInfo,
+        TraceLocation,
+        TraceState,
+    )
+
+    otel_id, trace_id = _ids(cujeval_run, row.journey, row.case_id, row.epoch)
+    obs = row.observation
+    latency_ms = max(int(float(obs.get("latency_s") or 0.0) * 1000), 0)
+    t0 = start_ms * 1_000_000
+    t1 = t0 + latency_ms * 1_000_000
+    ok = row.ok
+    question = row.input or row.case_id
+    inputs = {"case_id": row.case_id, "question": question}
+    outputs: dict[str, Any] = {"answer": obs.get("answer")}
+    if not ok:
+        outputs.update(status=row.status, error=obs.get("error"))
+    if obs.get("state") is not None:
+        outputs["state"] = obs.get("state")
+    usage = obs.get("usage") or {}
+    token_usage = None
+    if usage:
+        pin, pout = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        token_usage = {"input_tokens": pin, "output_tokens": pout, "total_tokens": pin + pout}
+    builder = _Spans(trace_id, otel_id)
+    root_attrs: dict[str, Any] = {
+        "cujeval.case_id": row.case_id,
+        "cujeval.epoch": row.epoch,
+        "cujeval.status": row.status,
+    }
+    for name in ("model", "ttft_s", "finish_reason", "attempts"):
+        if obs.get(name) is not None:
+            root_attrs[f"cujeval.{name}"] = obs[name]
+    if token_usage:
+        root_attrs["mlflow.chat.tokenUsage"] = token_usage
+    root = builder.add(
+        row.journey,
+        "AGENT" if obs.get("tool_calls") else "CHAIN",
+        t0,
+        t1,
+        inputs,
+        outputs,
+        root_attrs,
+        error=None if ok else str(obs.get("error") or row.status),
+    )
+    contexts = obs.get("contexts")
+    if contexts:
+        docs = [
+            {
+                "page_content": str(ctx.get("text", "")),
+                "metadata": {
+                    "doc_uri": ctx.get("id"),
+                    "chunk_id": ctx.get("id"),
+                    "rank": ctx.get("rank"),
+                    "score": ctx.get("score"),
+                },
+                "id": ctx.get("id"),
+            }
+            for ctx in contexts
+        ]
+        builder.add(
+            "retrieve",
+            "RETRIEVER",
+            t0,
+            t0,
+            {"query": question},
+            docs,
+            {"cujeval.timing": "not measured: the target reports contexts with the answer"},
+            parent=root,
+        )
+    t = t0
+    for call in obs.get("tool_calls") or []:
+        took = int(float(call.get("latency_s") or 0.0) * 1e9)
+        builder.add(
+            str(call.get("name") or "tool"),
+            "TOOL",
+            t,
+            t + took,
+            call.get("arguments") or {},
+            call.get("result"),
+            {},
+            parent=root,
+            error=call.get("error"),
+        )
+        t += took
+    source = AssessmentSource(source_type="CODE", source_id="cujeval")
+    feedbacks: list[Any] = []
+    for sli, score in row.scores.items():
+        score = score or {}
+        value = score.get("value")
+        meta = {"mlflow.assessment.sourceRunId": run_id}
+        explanation = str(score.get("explanation") or "")[:1000] or None
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            flagged = (score.get("metadata") or {}).get("scorer_error")
+            feedbacks.append(
+                Feedback(
+                    name=sli,
+                    error=AssessmentError(
+                        error_code="SCORER_ERROR" if flagged else "NOT_SCORABLE",
+                        error_message=explanation or "not scorable",
+                    ),
+                    source=source,
+                    trace_id=trace_id,
+                    metadata=meta,
+                    create_time_ms=start_ms,
+                    last_update_time_ms=start_ms,
+                )
+            )
+            continue
+        feedbacks.append(
+            Feedback(
+                name=sli,
+                value=value if isinstance(value, bool | int | float | str) else str(value),
+                source=source,
+                trace_id=trace_id,
+                rationale=explanation,
+                metadata=meta,
+                create_time_ms=start_ms,
+                last_update_time_ms=start_ms,
+            )
+        )
+    metadata = {"mlflow.sourceRun": run_id}
+    if token_usage:
+        metadata["mlflow.trace.tokenUsage"] = json.dumps(token_usage)
+    info = TraceInfo(
+        trace_id=trace_id,
+        trace_location=TraceLocation.from_experiment_id(exp_id),
+        request_time=start_ms,
+        execution_duration=latency_ms,
+        state=TraceState.OK if ok else TraceState.ERROR,
+        request_preview=str(question)[:1000],
+        response_preview=str(obs.get("answer") or obs.get("error") or "")[:1000],
+        client_request_id=f"{row.journey}/{row.case_id}/{row.epoch}",
+        trace_metadata=metadata,
+        tags={
+            "mlflow.traceName": row.journey,
+            "mlflow.eval.requestId": f"{row.journey}/{row.case_id}/{row.epoch}",
+            "mlflow.trace.spansLocation": "TRACKING_STORE",
+            RUN_ID: cujeval_run,
+            "cujeval.case_id": row.case_id,
+            "cujeval.epoch": str(row.epoch),
+            "cujeval.status": row.status,
+        },
+        assessments=feedbacks,
+    )
+    return builder.spans, info
+
+
+class _Spans:
+    """Finished spans of one trace, built from their dictionary form."""
+
+    def __init__(self, trace_id: str, otel_id: int) -> None:
+        self.trace_id = trace_id
+        self.otel_id = otel_id
+        self.spans: list[Any] = []
+        self._n = 0
+
+    def add(
+        self,
+        name: str,
+        span_type: str,
+        start_ns: int,
+        end_ns: int,
+        inputs: Any,
+        outputs: Any,
+        attributes: dict[str, Any],
+        *,
+        parent: int | None = None,
+        error: str | None = None,
+    ) -> int:
+        import base64
+
+        from mlflow.entities import Span
+
+        self._n += 1
+        span_id = int(hashlib.sha256(f"{self.trace_id}/{self._n}".encode()).hexdigest()[:16], 16)
+
+        def b64(n: int, size: int) -> str:
+            return base64.b64encode(n.to_bytes(size, "big")).decode()
+
+        attrs = {
+            "mlflow.traceRequestId": json.dumps(self.trace_id),
+            "mlflow.spanType": json.dumps(span_type),
+            "mlflow.spanInputs": json.dumps(inputs, default=str, ensure_ascii=False),
+            "mlflow.spanOutputs": json.dumps(outputs, default=str, ensure_ascii=False),
+            **{k: json.dumps(v, default=str) for k, v in attributes.items()},
+        }
+        self.spans.append(
+            Span.from_dict(
+                {
+                    "trace_id": b64(self.otel_id, 16),
+                    "span_id": b64(span_id, 8),
+                    "parent_span_id": b64(parent, 8) if parent is not None else None,
+                    "name": name,
+                    "start_time_unix_nano": start_ns,
+                    "end_time_unix_nano": max(end_ns, start_ns),
+                    "status": {
+                        "code": "STATUS_CODE_ERROR" if error else "STATUS_CODE_OK",
+                        "message": str(error or "")[:500],
+                    },
+                    "attributes": attrs,
+                    "events": [],
+                }
+            )
+        )
+        return span_id

@@ -1,0 +1,134 @@
+"""Paired comparison against a baseline: McNemar and the paired bootstrap on rows built here,
+checked against values worked out by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cujeval.budget import BudgetPolicy
+from cujeval.compare import (
+    bootstrap_cases_needed,
+    compare,
+    mcnemar_cases_needed,
+    pair,
+)
+from cujeval.journal import JournalRow
+from cujeval.suite import Journey, Settings, SLOSpec
+
+JOURNEY = Journey(
+    name="j",
+    dataset="cases.jsonl",
+    target="svc",
+    scorers=(),
+    slos=(
+        SLOSpec(name="no-errors", good="error == false", target=0.9),
+        SLOSpec(name="fast", objective="p95(latency_s) <= 5"),
+    ),
+)
+
+
+def rows(errors: set[int], n: int = 20, latency: float = 0.1, **extra: Any) -> list[JournalRow]:
+    out = []
+    for i in range(n):
+        bad = i in errors
+        out.append(
+            JournalRow(
+                journey="j",
+                case_id=f"c{i:04d}",
+                case_hash=extra.get("hashes", {}).get(i, f"h{i}"),
+                observation={"status": "http_500" if bad else "ok"},
+                scores={
+                    "error": {"value": bad},
+                    "latency_s": {"value": latency + i / 1000},
+                },
+            )
+        )
+    return out
+
+
+def by_name(items: list[Any]) -> dict[str, Any]:
+    return {c.slo: c for c in items}
+
+
+def test_same_rows_no_change() -> None:
+    base = rows({0})
+    got = by_name(compare(base, base, JOURNEY, Settings()))
+    c = got["no-errors"]
+    assert c.change == "NO CHANGE" and c.p_value == 1.0 and c.worse == c.better == 0
+    assert c.diff == 0 and not c.blocks and c.test == "mcnemar" and c.n_paired == 20
+    assert got["fast"].change == "NO CHANGE" and got["fast"].diff == 0
+
+
+def test_more_errors_regress_by_mcnemar() -> None:
+    base = rows({0})  # question 0 fails in both
+    cand = rows({0, 2, 4, 6, 8, 10, 12, 14, 16, 18})  # 9 cases go good -> bad
+    c = by_name(compare(base, cand, JOURNEY, Settings()))["no-errors"]
+    assert (c.worse, c.better) == (9, 0)
+    assert c.p_value == pytest.approx(2 * 0.5**9)  # 0.0039
+    assert c.change == "REGRESSED" and c.blocks
+    assert c.baseline == pytest.approx(19 / 20) and c.candidate == pytest.approx(10 / 20)
+    assert c.diff == pytest.approx(-9 / 20) and c.drop == pytest.approx(0.45)
+    assert c.lower is not None and c.upper is not None and c.lower <= c.diff <= c.upper < 0
+    # a drop within what the policy allows is still REGRESSED but does not block
+    lenient = BudgetPolicy(slos={"no-errors": {"max_drop": 0.5}})  # type: ignore[dict-item]
+    c = by_name(compare(base, cand, JOURNEY, Settings(), policy=lenient))["no-errors"]
+    assert c.change == "REGRESSED" and not c.blocks and c.max_drop == 0.5
+    # the other way round it improved
+    c = by_name(compare(cand, base, JOURNEY, Settings()))["no-errors"]
+    assert c.change == "IMPROVED" and not c.blocks and (c.worse, c.better) == (0, 9)
+
+
+def test_few_discordant_pairs_are_no_change() -> None:
+    # 5 go bad, 0 go good: p = 2 * 0.5^5 = 0.0625 >= 0.05
+    c = by_name(compare(rows(set()), rows({1, 2, 3, 4, 5}), JOURNEY, Settings()))["no-errors"]
+    assert c.p_value == pytest.approx(0.0625) and c.change == "NO CHANGE" and not c.blocks
+
+
+def test_slower_candidate_regresses_on_the_aggregate() -> None:
+    base, cand = rows(set()), rows(set(), latency=1.1)  # every case 1 s slower
+    c = by_name(compare(base, cand, JOURNEY, Settings()))["fast"]
+    assert c.test == "bootstrap" and not c.higher_is_better
+    assert c.diff == pytest.approx(1.0) and c.lower == pytest.approx(1.0)
+    assert c.change == "REGRESSED" and c.worse == 20
+    p95 = 0.1 + 0.95 * 19 / 1000  # numpy's linear interpolation over 0.100 .. 0.119
+    assert c.baseline == pytest.approx(p95) and c.drop == pytest.approx(1.0 / p95)
+    assert c.blocks  # default allowed drop 0
+
+
+def test_pairing_drops_changed_and_unmatched_cases() -> None:
+    base = rows({0}, n=20)
+    cand = rows({0}, n=22, hashes={3: "other"})
+    p = pair(base, cand)
+    assert (len(p.common), p.only_baseline, p.only_candidate, p.changed) == (19, 0, 2, 1)
+    c = by_name(compare(base, cand, JOURNEY, Settings()))["no-errors"]
+    assert c.n_paired == 19
+
+
+def test_epochs_use_the_bootstrap_of_shares() -> None:
+    def two_epochs(bad_second: set[int]) -> list[JournalRow]:
+        out = []
+        for r in rows(set()):
+            out.append(r)
+            i = int(r.case_id[1:])
+            second = r.model_copy(
+                update={"epoch": 1, "scores": {**r.scores, "error": {"value": i in bad_second}}}
+            )
+            out.append(second)
+        return out
+
+    c = by_name(compare(two_epochs(set()), two_epochs(set(range(20))), JOURNEY, Settings()))
+    assert c["no-errors"].test == "bootstrap" and c["no-errors"].p_value is None
+    assert c["no-errors"].diff == pytest.approx(-0.5) and c["no-errors"].change == "REGRESSED"
+
+
+def test_power() -> None:
+    # Connor: psi = max(0, 0.05); n = (1.96 * sqrt(.05) + 0.8416 * sqrt(.05 - .0025))^2 / .0025
+    assert mcnemar_cases_needed(0.05, 0.0, 0.05) == 155
+    # psi 0.2: (1.96 * 0.4472 + 0.8416 * 0.4444)^2 / .0025 = 625.6
+    assert mcnemar_cases_needed(0.05, 0.2, 0.05) == 626
+    assert mcnemar_cases_needed(0.0, 0.2, 0.05) is None
+    # se 0.02 at 100 cases, detect 0.05: 100 * ((1.96 + 0.8416) * 0.02 / 0.05)^2 = 125.6
+    assert bootstrap_cases_needed(100, 0.02, 0.05, 0.05) == 126
+    assert bootstrap_cases_needed(100, 0.0, 0.05, 0.05) is None
