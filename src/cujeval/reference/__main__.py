@@ -33,6 +33,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--drop-contexts", type=float, default=0.0, help="fraction returning no contexts"
     )
     rag.add_argument("--seed", type=int, default=0, help="seeds which questions get a fault")
+    rag.add_argument(
+        "--retriever-down", type=float, default=0.0, help="fraction whose retrieval fails"
+    )
+    rag.add_argument(
+        "--partial-contexts",
+        type=float,
+        default=0.0,
+        help="fraction whose retrieval loses its top half",
+    )
+    rag.add_argument(
+        "--retriever-latency-ms", type=float, default=0.0, help="added to each retrieval"
+    )
+    rag.add_argument(
+        "--generator-latency-ms", type=float, default=0.0, help="added to each generation"
+    )
+    rag.add_argument(
+        "--no-fallback",
+        action="store_true",
+        help="with nothing retrieved, invent an answer instead of saying it can't find one",
+    )
+    rag.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=0,
+        help="generation slots; requests beyond them queue (0: no limit)",
+    )
     return parser
 
 
@@ -46,6 +72,12 @@ def config_from_args(args: argparse.Namespace) -> RagConfig:
         "hallucination_rate": args.hallucination_rate,
         "drop_contexts": args.drop_contexts,
         "seed": args.seed,
+        "retriever_down": args.retriever_down,
+        "partial_contexts": args.partial_contexts,
+        "retriever_latency_ms": args.retriever_latency_ms,
+        "generator_latency_ms": args.generator_latency_ms,
+        "fallback": not args.no_fallback,
+        "max_concurrency": args.max_concurrency,
     }
     if args.corpus is not None:
         return RagConfig(corpus=args.corpus, **options)

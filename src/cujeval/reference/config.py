@@ -7,12 +7,14 @@ from pathlib import Path
 
 from cujeval.errors import InputError
 from cujeval.reference.corpus import default_corpus_path
-from cujeval.reference.faults import RATE_NAMES, check_latency, check_rate
+from cujeval.reference.faults import Knobs, check_knob
 
 
 @dataclass(frozen=True)
 class RagConfig:
-    """Frozen settings; the fault rates are probabilities per request, latency in ms."""
+    """Frozen start-up settings; the fault rates are probabilities per request, latencies in
+    ms. The knobs (everything from ``latency_ms`` on) can change while the service runs:
+    :meth:`knobs` is their starting state."""
 
     corpus: Path = field(default_factory=default_corpus_path)
     top_k: int = 4
@@ -22,6 +24,13 @@ class RagConfig:
     hallucination_rate: float = 0.0
     drop_contexts: float = 0.0
     seed: int = 0
+    retriever_down: float = 0.0
+    partial_contexts: float = 0.0
+    retriever_latency_ms: float = 0.0
+    generator_latency_ms: float = 0.0
+    fallback: bool = True
+    max_concurrency: int = 0
+    stall_ms: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "corpus", Path(self.corpus))
@@ -29,6 +38,25 @@ class RagConfig:
             raise InputError(f"must be an integer >= 1, got {self.top_k!r}", field="top_k")
         if not self.model_name:
             raise InputError("must not be empty", field="model_name")
-        check_latency(self.latency_ms)
-        for name in RATE_NAMES:
-            check_rate(name, getattr(self, name))
+        for name in _KNOBS:
+            check_knob(name, getattr(self, name))
+
+    def knobs(self) -> Knobs:
+        """The live knobs, starting from these settings."""
+        return Knobs(**{name: getattr(self, name) for name in _KNOBS})
+
+
+_KNOBS = (
+    "latency_ms",
+    "error_rate",
+    "hallucination_rate",
+    "drop_contexts",
+    "seed",
+    "retriever_down",
+    "partial_contexts",
+    "retriever_latency_ms",
+    "generator_latency_ms",
+    "fallback",
+    "max_concurrency",
+    "stall_ms",
+)
