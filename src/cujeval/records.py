@@ -172,6 +172,8 @@ class Observation(_Frozen):
     status: str = "ok"
     error: str | None = None
     attempts: int = 1
+    # seconds per step of the target's own work (a Server-Timing header: retrieval, generation)
+    steps: dict[str, float] | None = None
 
     @property
     def ok(self) -> bool:

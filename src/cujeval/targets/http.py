@@ -8,9 +8,11 @@ Template placeholders: a string that is exactly ``"{{name}}"`` is replaced by th
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from cujeval.errors import TargetProtocolError
@@ -52,6 +54,37 @@ def fill(template: Any, case: GoldenCase) -> Any:
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TIMING_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}")
+MAX_TIMING_STEPS = 32
+
+
+def parse_server_timing(headers: Iterable[str]) -> dict[str, float]:
+    """Seconds per step from ``Server-Timing`` header values (``retrieval;dur=12.5,
+    generation;dur=80`` in milliseconds, per the W3C Server Timing draft). A step named twice
+    adds up; entries without a finite, non-negative ``dur`` and malformed ones are skipped: a
+    timing header never fails a call. At most MAX_TIMING_STEPS steps are kept."""
+    steps: dict[str, float] = {}
+    for header in headers:
+        for entry in header.split(","):
+            name, *params = (part.strip() for part in entry.split(";"))
+            if not _TIMING_NAME.fullmatch(name):
+                continue
+            for param in params:
+                key, _, value = param.partition("=")
+                if key.strip().lower() != "dur":
+                    continue
+                try:
+                    ms = float(value.strip().strip('"'))
+                except ValueError:
+                    break
+                if (
+                    math.isfinite(ms)
+                    and ms >= 0
+                    and (name in steps or len(steps) < MAX_TIMING_STEPS)
+                ):
+                    steps[name] = steps.get(name, 0.0) + ms / 1000.0
+                break
+    return steps
 
 
 class _Key:
@@ -106,6 +139,7 @@ class HttpTarget:
             headers=self._headers,
         ) as resp:
             data = await read_json(resp, self._endpoint)
+            timings = resp.headers.getall("Server-Timing", ())
         latency = time.perf_counter() - start
         mapped = self._map(data)
         if "answer" in self._paths and mapped.get("answer") is None:
@@ -114,9 +148,11 @@ class HttpTarget:
                 f"{self.spec.response['answer']!r}",
                 url=self._shown,
             )
-        return observation_from_mapping(
+        obs = observation_from_mapping(
             mapped, latency_s=latency, source=f"the response from {self._shown}"
         )
+        steps = parse_server_timing(timings)
+        return obs.model_copy(update={"steps": steps}) if steps else obs
 
     def _map(self, data: Any) -> dict[str, Any]:
         from jmespath.exceptions import JMESPathError
