@@ -36,6 +36,30 @@ HELP = {
     "ray_address": "With --executor ray: the cluster's address (default: start a local Ray "
     "for the run).",
     "mlflow": "Log to MLflow (MLFLOW_TRACKING_URI, else the local default store).",
+    # the pytest plugin's own options (--cuj-*)
+    "pytest_output": "Directory for results, one folder per suite "
+    "(default reports/<suite>/<time>/).",
+    "no_mlflow": "Do not log to MLflow (default: log, to MLFLOW_TRACKING_URI or the local store).",
+    "tracking_uri": "MLflow tracking URI for these runs (default: MLFLOW_TRACKING_URI, else the "
+    "local store).",
+    "target_url": "Point a suite's target at another endpoint for this session: NAME=URL (the "
+    "url of an http target, the base_url of an openai one), SUITE:NAME=URL for one suite only. "
+    "Repeatable.",
+    "case_items": "Each golden case is a test item too (small golden sets): a bad case fails "
+    "when the gate blocks one of its SLOs, and is xfail while its SLOs hold.",
+    "reference_services": "Start the bundled reference RAG and agent services for the session "
+    "and set CUJEVAL_RAG_URL / CUJEVAL_AGENT_URL to them (those not already set).",
+    "suite_glob": "Patterns of suite files to collect; only YAML with top-level 'targets:' and "
+    "'journeys:' keys is a suite.",
 }
 
-__all__ = ["FLAGS", "HELP"]
+# pytest: a run option's flag is its command-line flag behind this prefix (--cuj-epochs)
+PYTEST_PREFIX = "--cuj-"
+
+
+def cuj_flag(name: str) -> str:
+    """The pytest plugin's flag for run option ``name``: ``epochs`` -> ``--cuj-epochs``."""
+    return PYTEST_PREFIX + FLAGS[name].removeprefix("--")
+
+
+__all__ = ["FLAGS", "HELP", "PYTEST_PREFIX", "cuj_flag"]

@@ -52,6 +52,11 @@ class SLOEntry(_Model):
     description: str = ""
     worst_cases: list[dict[str, Any]] = Field(default_factory=list)
 
+    @property
+    def met(self) -> bool:
+        """The verdict is MET (what ``assert result.slo("x").met`` asks)."""
+        return self.verdict == "MET"
+
 
 class SLIEntry(_Model):
     name: str
@@ -140,6 +145,29 @@ class RunResult(_Model):
         return path
 
     @classmethod
+    def slo(self, name: str, journey: str | None = None) -> SLOEntry:
+        """The SLO called ``name`` (of ``journey``, needed only when several journeys have
+        one by that name). KeyError naming the SLOs there are."""
+        journeys = [j.name for j in self.journeys]
+        if journey is not None and journey not in journeys:
+            raise KeyError(f"no journey {journey!r}; the journeys are: {', '.join(journeys)}")
+        found = [
+            (j.name, s)
+            for j in self.journeys
+            if journey is None or j.name == journey
+            for s in j.slos
+            if s.name == name
+        ]
+        if len(found) == 1:
+            return found[0][1]
+        if found:
+            names = ", ".join(j for j, _ in found)
+            raise KeyError(f"SLO {name!r} is in several journeys ({names}): pass journey=")
+        known = sorted(
+            f"{j.name}/{s.name}" for j in self.journeys for s in j.slos if journey in (None, j.name)
+        )
+        raise KeyError(f"no SLO {name!r}; the SLOs are: {', '.join(known) or 'none'}")
+
     def read(cls, path: Path) -> RunResult:
         if path.is_dir():
             path = path / "results.json"
