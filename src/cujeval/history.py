@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 KIND = "cujeval.kind"
 RUN_ID = "cujeval.run_id"
+RUN_KEY = "cujeval.run_key"
 TRIGGER = "cujeval.trigger"
 JOURNEY = "cujeval.journey"
 TAG_PREFIX = "cujeval.tag."
@@ -121,6 +122,22 @@ def guard(c: MlflowClient, what: str, *, directory: Path | None = None) -> Itera
         raise ReporterError(f"MLflow at {where} failed while {what}: {text}") from None
 
 
+def run_key(result: RunResult, directory: Path) -> str:
+    """What makes a logged run the same run: the suite, cujeval's run id (the folder's name),
+    its start and the content of its journal. Logging a folder again finds its runs by this
+    key; a new run into a folder of the same name (``-o reports/pr`` in CI) gets a new one."""
+    import hashlib
+
+    h = hashlib.sha256(f"{result.suite}/{result.run_id}/{result.started_at}/".encode())
+    journal = directory / result.journal
+    source = journal if journal.exists() else directory / "results.json"
+    if source.exists():
+        with source.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()[:24]
+
+
 def parse_time_ms(iso: str) -> int | None:
     try:
         return int(datetime.fromisoformat(iso).timestamp() * 1000)
@@ -137,6 +154,7 @@ class JourneyRecord:
 
     run_id: str  # cujeval's
     mlflow_run_id: str
+    key: str  # cujeval.run_key: one invocation
     journey: str
     started_ms: int
     trigger: str
@@ -157,8 +175,9 @@ class JourneyRecord:
 def read_journeys(
     c: MlflowClient, suite: str, *, trigger: str | None = None, runs: int = 28
 ) -> list[JourneyRecord]:
-    """Journey runs of the ``runs`` newest invocations of ``suite`` (only ``trigger`` ones when
-    given), oldest first. One search; no artifact is downloaded."""
+    """Journey runs of the ``runs`` newest completed invocations of ``suite`` (only ``trigger``
+    ones when given), oldest first. One search; no artifact is downloaded. An aborted run
+    counts no case: the run that completes it (``--resume``) is logged as a run of its own."""
     with guard(c, f"reading the history of suite {suite!r}"):
         exp = c.get_experiment_by_name(suite)
         if exp is None:
@@ -178,14 +197,19 @@ def read_journeys(
                 page_token=token,
             )
             for r in page:
-                rid = r.data.tags.get(RUN_ID, r.info.run_id)
-                if rid not in seen and len(seen) >= runs:
+                tags = r.data.tags
+                if tags.get("cujeval.status", "completed") != "completed":
                     continue
-                seen.add(rid)
+                rid = tags.get(RUN_ID, r.info.run_id)
+                k = tags.get(RUN_KEY) or tags.get("mlflow.parentRunId") or r.info.run_id
+                if k not in seen and len(seen) >= runs:
+                    continue
+                seen.add(k)
                 out.append(
                     JourneyRecord(
                         run_id=rid,
                         mlflow_run_id=r.info.run_id,
+                        key=k,
                         journey=r.data.tags.get(JOURNEY, ""),
                         started_ms=int(r.info.start_time or 0),
                         trigger=r.data.tags.get(TRIGGER, ""),
@@ -207,9 +231,10 @@ def budget_states(
     policy: BudgetPolicy | None = None,
     current: RunResult | None = None,
     current_rows: list[JournalRow] | None = None,
+    current_key: str | None = None,
 ) -> list[BudgetState]:
     """Every budgeted SLO's state over the window; ``current`` (a run not logged yet) counts
-    as the newest run, replacing any logged run with its id."""
+    as the newest run, replacing the logged run with key ``current_key`` if there is one."""
     from cujeval.budget import slo_counts
 
     policy = policy or suite.budget or DEFAULT_POLICY
@@ -231,7 +256,7 @@ def budget_states(
             counts = [
                 c
                 for r in mine
-                if (current is None or r.run_id != current.run_id)
+                if current_key is None or r.key != current_key
                 for c in [r.count(slo.name)]
                 if c is not None
             ]

@@ -89,7 +89,13 @@ def _budgets(
 ) -> list[str]:
     from cujeval.budget import DEFAULT_POLICY
     from cujeval.errors import ReporterError
-    from cujeval.history import TrackingUnavailable, budget_states, client, read_journeys
+    from cujeval.history import (
+        TrackingUnavailable,
+        budget_states,
+        client,
+        read_journeys,
+        run_key,
+    )
 
     suite = checks.suite
     policy = suite.budget or DEFAULT_POLICY
@@ -111,6 +117,7 @@ def _budgets(
         policy=policy,
         current=result if counted else None,
         current_rows=rows if counted else None,
+        current_key=run_key(result, directory),
     )
     write_budget(directory, states, policy, counted=counted)
     for s in states:

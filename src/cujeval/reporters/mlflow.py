@@ -35,7 +35,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cujeval.history import JOURNEY, KIND, RUN_ID, TRIGGER, guard, key, parse_time_ms
+from cujeval.history import (
+    JOURNEY,
+    KIND,
+    RUN_ID,
+    RUN_KEY,
+    TRIGGER,
+    guard,
+    key,
+    parse_time_ms,
+    run_key,
+)
 from cujeval.results import JourneyResult, RunResult
 
 if TYPE_CHECKING:
@@ -238,10 +248,10 @@ def log(
     start_ms = parse_time_ms(result.started_at) or int(time.time() * 1000)
     end_ms = max(parse_time_ms(result.finished_at) or start_ms, start_ms)
     now_ms = int(time.time() * 1000)
-    tags = _tags(result)
+    tags = {**_tags(result), RUN_KEY: run_key(result, directory)}
     with guard(c, f"logging run {result.run_id}", directory=directory):
         exp_id = _experiment(c, result.suite)
-        existing = _existing_runs(c, exp_id, result.run_id)
+        existing = _existing_runs(c, exp_id, tags[RUN_KEY])
         parent_id = existing.get(None) or _create(
             c, exp_id, f"{result.suite} {result.run_id}", start_ms, tags
         )
@@ -338,10 +348,11 @@ def _experiment(c: MlflowClient, name: str) -> str:
         return str(again.experiment_id)
 
 
-def _existing_runs(c: MlflowClient, exp_id: str, run_id: str) -> dict[str | None, str]:
-    """Runs logged earlier for cujeval run ``run_id``: None → the parent, name → journey."""
+def _existing_runs(c: MlflowClient, exp_id: str, run_key: str) -> dict[str | None, str]:
+    """Runs logged earlier for this run (its ``cujeval.run_key``): None → the parent, a
+    journey's name → its run."""
     out: dict[str | None, str] = {}
-    for r in c.search_runs([exp_id], filter_string=f"tags.`{RUN_ID}` = '{run_id}'"):
+    for r in c.search_runs([exp_id], filter_string=f"tags.`{RUN_KEY}` = '{run_key}'"):
         out.setdefault(r.data.tags.get(JOURNEY) or None, r.info.run_id)
     return out
 

@@ -1,0 +1,69 @@
+"""notebooks/slo_history.ipynb, executed by a Jupyter kernel (nbclient) against a real MLflow
+server this test fills with three runs, one of them faulted."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from tests.helpers import write_suite
+
+from cujeval.reporters import write_all
+from cujeval.reporters.mlflow import log
+from cujeval.runner import RunOptions, run_suite
+from cujeval.suite import load_suite
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "slo_history.ipynb"
+
+
+def test_notebook_plots_history(
+    tmp_path: Path,
+    fault_server: tuple[str, Any],
+    mlflow_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    name = f"nb-{uuid.uuid4().hex[:8]}"
+    ids = []
+    for i, every in enumerate((100, 2, 100)):  # 1, 10 and 1 bad cases of 20
+        folder = tmp_path / f"s{i}"
+        folder.mkdir()
+        path = write_suite(
+            folder, url=f"{fault_server[0]}/some/500?every={every}", n=20, settings={"retries": 0}
+        )
+        doc = yaml.safe_load(path.read_text())
+        doc["name"] = name
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        out = folder / f"run{i}"
+        result = run_suite(load_suite(path), RunOptions(output_dir=out, progress=False))
+        write_all(result, out, mlflow=False, console=False)
+        log(result, out, tracking_uri=mlflow_server, traces=False)
+        ids.append(result.run_id)
+    plots = tmp_path / "plots"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    monkeypatch.setenv("CUJEVAL_SUITE", str(path))
+    monkeypatch.setenv("CUJEVAL_PLOTS", str(plots))
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbclient.NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    ).execute()
+    text = "\n".join(
+        str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+        for cell in nb.cells
+        for o in cell.get("outputs", [])
+    )
+    assert f"{name}: 3 run(s) in MLflow" in text
+    assert ids[1] in text  # the faulted run spent most of the no-errors budget
+    images = [
+        o for cell in nb.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})
+    ]
+    assert len(images) >= 2
+    assert (plots / "slis.png").stat().st_size > 1000
+    assert (plots / "budgets.png").stat().st_size > 1000
