@@ -398,7 +398,11 @@ def list_scorers() -> None:
 
 # Commands that live in modules of their own register on `app` when imported; each module
 # keeps its imports light (typer only) so `cujeval --help` stays fast.
-COMMAND_MODULES: tuple[str, ...] = ("cujeval.commands.history", "cujeval.commands.slo")
+COMMAND_MODULES: tuple[str, ...] = (
+    "cujeval.commands.history",
+    "cujeval.commands.slo",
+    "cujeval.commands.load",
+)
 
 
 def main() -> None:

@@ -136,6 +136,7 @@ class RunResult(_Model):
     gate: GateEntry
     journal: str = "journal.jsonl"
     notes: list[str] = Field(default_factory=list)  # what the run did besides running (resume)
+    load: dict[str, Any] | None = None  # `cujeval load`: golden signals, steps, time series
 
     def write(self, directory: Path) -> Path:
         path = directory / "results.json"

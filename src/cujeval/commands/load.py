@@ -1,0 +1,184 @@
+"""``cujeval load``: a journey under open-loop load; ``cujeval scenarios``: the suite's
+degradation scenarios, each switched on, run and judged against the SLOs that must still hold.
+
+Top-level imports stay light (typer and the standard library): ``cujeval --help`` imports
+this module."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cujeval.cli import GatePolicy, _guard, app
+
+
+class Arrival(StrEnum):
+    constant = "constant"
+    poisson = "poisson"
+
+
+def _output(output: Path | None, suite_name: str, kind: str) -> Path:
+    if output is not None:
+        return output
+    from cujeval.paths import new_run_dir
+
+    run = new_run_dir(Path("reports"), suite_name)
+    return run.with_name(f"{kind}-{run.name}")
+
+
+def _asyncio_run(coro: Any) -> Any:
+    """Run ``coro``; SIGTERM cancels it (the run keeps what finished and reports it)."""
+    import asyncio
+    import contextlib
+    import signal
+
+    async def main() -> Any:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        if task is not None:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        return await coro
+
+    return asyncio.run(main())
+
+
+@app.command("load")
+def load(
+    suite: Annotated[Path, typer.Argument(help="Suite YAML file.", show_default=False)],
+    journey: Annotated[
+        str | None,
+        typer.Option("--journey", "-j", help="The journey to load (default: the first)."),
+    ] = None,
+    rate: Annotated[
+        float, typer.Option("--rate", min=0.001, help="Requests per second offered.")
+    ] = 10.0,
+    duration: Annotated[
+        str, typer.Option("--duration", help="How long each rate is offered: 30s, 2m, 1h.")
+    ] = "30s",
+    steps: Annotated[
+        str | None,
+        typer.Option(
+            "--steps",
+            help="Several rates one after the other, e.g. 10,20,40, each for --duration, to "
+            "find the knee (replaces --rate).",
+        ),
+    ] = None,
+    arrival: Annotated[
+        Arrival,
+        typer.Option("--arrival", help="Evenly spaced arrivals, or a Poisson process."),
+    ] = Arrival.constant,
+    ramp: Annotated[
+        str | None,
+        typer.Option("--ramp", help="Rise linearly to the first rate over this long (not judged)."),
+    ] = None,
+    score_share: Annotated[
+        float,
+        typer.Option(
+            "--score-share",
+            min=0.0,
+            max=1.0,
+            help="Share of the responses the journey's quality scorers judge (after the load).",
+        ),
+    ] = 1.0,
+    max_scored: Annotated[
+        int,
+        typer.Option("--max-scored", min=1, help="At most this many responses scored per step."),
+    ] = 2000,
+    max_in_flight: Annotated[
+        int,
+        typer.Option(
+            "--max-in-flight",
+            min=1,
+            max=4096,
+            help="Requests in flight beyond this are not sent (counted as not_sent).",
+        ),
+    ] = 1000,
+    retries: Annotated[
+        int, typer.Option("--retries", min=0, max=20, help="Retries per request (default none).")
+    ] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds arrivals and sampling.")] = 0,
+    metrics_url: Annotated[
+        str | None,
+        typer.Option(
+            "--metrics-url",
+            help="Prometheus /metrics to scrape for saturation (default: the target's origin).",
+        ),
+    ] = None,
+    no_metrics: Annotated[bool, typer.Option("--no-metrics", help="Scrape nothing.")] = False,
+    saturation: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--saturation",
+            help="A metric (or one series) to read as saturation; repeat. Default: those named "
+            "like in_flight, queue, concurrency, active, slots, cpu.",
+        ),
+    ] = None,
+    knee_p99: Annotated[
+        float | None,
+        typer.Option("--knee-p99", min=0.0, help="A step whose p99 (s) passes this broke."),
+    ] = None,
+    success_slo: Annotated[
+        str | None,
+        typer.Option(
+            "--success-slo",
+            help="The SLO whose good cases count as successful journeys for the cost per "
+            "success (default: the journey's first all_of SLO).",
+        ),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Report folder.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="INCONCLUSIVE blocks too.")] = False,
+    gate: Annotated[GatePolicy | None, typer.Option("--gate", help="interval or point.")] = None,
+    mlflow: Annotated[bool, typer.Option("--mlflow/--no-mlflow", help="Log to MLflow.")] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Offer open-loop load to one journey's target (a rate, or --steps to find the knee);
+    report traffic, errors, latency (from each request's scheduled start) and saturation,
+    per-step timings and tail amplification, cost per successful journey, and judge the
+    journey's SLOs under that load. Exit 0 all held, 1 an SLO broke, 2 bad input, 3 incomplete."""
+
+    def go() -> int:
+        from cujeval import load_report
+        from cujeval.load import LoadProfile, LoadStep, parse_duration, parse_rates, run_load
+        from cujeval.options import RunOptions
+        from cujeval.reporters import write_all
+        from cujeval.suite import load_suite
+
+        per_step = parse_duration(duration)
+        rates = parse_rates(steps) if steps else (rate,)
+        profile = LoadProfile(
+            steps=tuple(LoadStep(r, per_step) for r in rates),
+            arrival=arrival.value,  # type: ignore[arg-type]
+            ramp_s=parse_duration(ramp, "--ramp") if ramp else 0.0,
+            score_share=score_share,
+            max_scored=max_scored,
+            max_in_flight=max_in_flight,
+            retries=retries,
+            seed=seed,
+            metrics_url="" if no_metrics else metrics_url,
+            saturation=tuple(saturation or ()),
+            knee_p99_s=knee_p99,
+            success_slo=success_slo,
+        )
+        loaded = load_suite(suite)
+        out = _output(output, loaded.name, "load")
+        options = RunOptions.build(
+            output_dir=out,
+            strict=strict or None,
+            gate=gate.value if gate else None,
+            progress=progress,
+        )
+        result = _asyncio_run(run_load(loaded, options, profile, journey=journey))
+        write_all(result, out, mlflow=mlflow)
+        path = load_report.write(result, out)
+        print(load_report.render(result))
+        print(f"results: {out}/results.json, {path}", file=sys.stderr)
+        if result.status == "aborted":
+            print(f"cujeval: error: load run incomplete: {result.abort_reason}", file=sys.stderr)
+        return int(result.gate.exit_code)
+
+    _guard(go)
