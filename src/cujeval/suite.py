@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from cujeval.budget import BudgetPolicy
 from cujeval.errors import SuiteError
 from cujeval.predicates import Objective, Predicate, parse_objective, parse_predicate
+from cujeval.scenarios import Degradation
 from cujeval.targets.config import TargetSpec
 from cujeval.yamlsource import LineList, LineMap, dotted, line_of, load_yaml
 
@@ -184,6 +185,7 @@ class Suite(_Frozen):
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)
     judge: dict[str, Any] | None = None
     budget: BudgetPolicy | None = None
+    degradations: tuple[Degradation, ...] = ()  # `cujeval scenarios` (cujeval.scenarios)
     path: Path = Path("suite.yaml")
 
     def dataset_path(self, journey: Journey) -> Path:

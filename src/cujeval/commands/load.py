@@ -182,3 +182,93 @@ def load(
         return int(result.gate.exit_code)
 
     _guard(go)
+
+
+@app.command("scenarios")
+def scenarios(
+    suite: Annotated[Path, typer.Argument(help="Suite YAML file.", show_default=False)],
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Run only this scenario; repeat for several."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most this many golden cases.")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-c", min=1, help="Cases in flight.")
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            "--rate",
+            min=0.001,
+            help="Run each scenario under open-loop load at this rate (per second) instead of "
+            "the golden set once.",
+        ),
+    ] = None,
+    duration: Annotated[
+        str, typer.Option("--duration", help="With --rate: how long each scenario is loaded.")
+    ] = "30s",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Report folder.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="INCONCLUSIVE blocks too.")] = False,
+    gate: Annotated[GatePolicy | None, typer.Option("--gate", help="interval or point.")] = None,
+    mlflow: Annotated[bool, typer.Option("--mlflow/--no-mlflow", help="Log to MLflow.")] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = False,
+) -> None:
+    """Run the suite's degradation scenarios: switch each on (the reference service's fault
+    knobs, or your HTTP hook), run its journey, switch it off, and hold the SLOs the scenario
+    says must still hold (others are shown, informational). Prints a scenario × SLO table.
+    Exit 0 every scenario held, 1 a must-hold SLO broke, 2 bad input, 3 a scenario could not
+    be switched or run."""
+
+    def go() -> int:
+        import json
+
+        from cujeval import scenarios as sc
+        from cujeval.errors import InputError, UnknownNameError
+        from cujeval.options import RunOptions
+        from cujeval.reporters import write_all
+        from cujeval.suite import load_suite
+
+        loaded = load_suite(suite)
+        if not loaded.degradations:
+            raise InputError("the suite declares no 'degradations:'", file=loaded.path)
+        sc.check(loaded)
+        names = [d.name for d in loaded.degradations]
+        for name in only or ():
+            if name not in names:
+                raise UnknownNameError("scenario", name, names, field="--only")
+        profile = None
+        if rate is not None:
+            from cujeval.load import LoadProfile, LoadStep, parse_duration
+
+            profile = LoadProfile(steps=(LoadStep(rate, parse_duration(duration)),))
+        out = _output(output, loaded.name, "scenarios")
+        results = {}
+        for i, scenario in enumerate(loaded.degradations):
+            if only and scenario.name not in only:
+                continue
+            print(f"scenario {scenario.name}: switching on", file=sys.stderr)
+            options = RunOptions.build(
+                output_dir=out / scenario.name,
+                concurrency=concurrency,
+                strict=strict or None,
+                gate=gate.value if gate else None,
+                limit=limit,
+                progress=progress,
+            )
+            result = _asyncio_run(sc.run_scenario(loaded, i, options, load=profile))
+            write_all(result, out / scenario.name, mlflow=mlflow, console=False)
+            results[scenario.name] = result
+        report = sc.table(loaded, results)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "scenarios.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+        text = sc.render(report)
+        (out / "scenarios.md").write_text(text, encoding="utf-8")
+        print(text)
+        print(
+            f"results: {out}/scenarios.json (each scenario's run in {out}/NAME/)", file=sys.stderr
+        )
+        return int(report["exit_code"])
+
+    _guard(go)
