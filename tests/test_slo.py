@@ -215,3 +215,9 @@ def test_repeats_all_is_pass_hat_k_and_any_is_pass_at_k(repeats: str, good: floa
             c.add(f"c{i}", epoch, True, {"faithfulness": 0.5 if (i, epoch) == (0, 1) else 0.9})
     (r,) = evaluate_journey(journey({**RATIO, "repeats": repeats}), c, Settings(epochs=3))
     assert r.n == 10 and r.good == pytest.approx(good)
+
+
+def test_no_design_effect_is_reported_without_clusters() -> None:
+    rows = [{"faithfulness": 0.9 if i % 7 else 0.5} for i in range(50)]
+    (r,) = evaluate_journey(journey(RATIO), columns(rows), Settings())
+    assert r.design_effect is None

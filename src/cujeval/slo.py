@@ -115,6 +115,8 @@ def design_effect(values: np.ndarray, clusters: list[str | None]) -> float:
     their own). 1.0 when every cluster holds one case or the values do not vary."""
     import numpy as np
 
+    if all(c is None for c in clusters):
+        return 1.0
     resid = values - values.mean()
     within = float(np.sum(resid * resid))
     if within <= 0.0:
@@ -200,7 +202,7 @@ def evaluate_ratio(
         n=n,
         good=g,
         cases_to_decide=decide,
-        design_effect=deff if deff > 1.0 else None,
+        design_effect=deff if deff > 1.0 + 1e-9 else None,
         pass_all_k=float(pass_all[case_valid].mean()) if repeated else None,
         pass_any_k=float(pass_any[case_valid].mean()) if repeated else None,
         worst_cases=_worst_ratio(spec, columns, valid_row, good_row, settings.worst_cases),
