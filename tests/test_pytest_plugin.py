@@ -347,6 +347,19 @@ def test_xdist_loadfile_runs_each_suite_once(pytester: pytest.Pytester) -> None:
     assert sorted(p.name for p in (pytester.path / "out").iterdir()) == ["a", "b"]
 
 
+def test_xdist_load_splits_a_suite_and_says_so(pytester: pytest.Pytester) -> None:
+    """Under --dist load a suite's items may land on both workers: each runs the suite into
+    its own folder, and says how to run it once."""
+    make_suite(pytester, n=3, slos=[LOOSE, FAST, {**FAST, "name": "f2"}, {**FAST, "name": "f3"}])
+    result = pytester.runpytest_subprocess(
+        *("-n", "2", "--cuj-no-mlflow", "--cuj-output", "out", "-p", "no:cacheprovider"),
+    )
+    assert result.parseoutcomes()["passed"] == 5
+    assert "pass --dist loadfile to run each suite once" in result.stdout.str()
+    folders = sorted(p.name for p in (pytester.path / "out").iterdir())
+    assert folders and all(re.fullmatch(r"s-gw\d", f) for f in folders), folders
+
+
 JOURNEYS = """
 import asyncio
 

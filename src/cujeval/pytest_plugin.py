@@ -291,9 +291,12 @@ def message(exc: Exception) -> str:
 def warn(node: pytest.Item, text: str) -> None:
     """A CujevalWarning at the node's location, recorded even under ``-W error``: the gate
     decided this SLO does not fail the run (``--cuj-strict`` makes INCONCLUSIVE block)."""
+    path, line, _ = node.reportinfo()
     with warnings.catch_warnings():
         warnings.simplefilter("always", CujevalWarning)
-        node.warn(CujevalWarning(text))
+        warnings.warn_explicit(
+            CujevalWarning(text), category=None, filename=str(path), lineno=(line or 0) + 1
+        )
 
 
 def reports_dir(config: pytest.Config) -> Path:

@@ -354,8 +354,8 @@ def _run_suite(node: SuiteFile, item: pytest.Item | None = None) -> SuiteRun:
             update={"journeys": tuple(j for j in suite.journeys if j.name in chosen)}
         )
     run.suite = suite
-    out = _suite_output(node, suite.name, item)
     try:
+        out = _suite_output(node, suite.name, item)
         run.result = _run_and_report(node.config, suite, out)
         run.output = out
     except InputError as exc:
