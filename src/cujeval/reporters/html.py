@@ -382,51 +382,57 @@ def _quantile(sorted_values: Sequence[float], q: float) -> float:
 
 
 def _histogram_svg(values: Sequence[float], label: str, bound: tuple[float, str] | None) -> str:
-    """Counts of ``values`` (seconds) in equal bins, with p50, p95 and an objective's bound."""
-    width, height, left, bottom, top = 560, 190, 40, 34, 22
+    """Counts of ``values`` (seconds) in equal bins; p50, p95 and the objective's bound as
+    dashed lines named in a legend above the plot (an objective far beyond the values is named
+    there and not drawn, so the bars keep their width)."""
+    width, height, left, bottom, top = 560, 200, 40, 22, 40
     vs = sorted(values)
     p50, p95, p99 = (_quantile(vs, q) for q in (0.5, 0.95, 0.99))
     hi = vs[-1] if vs[-1] <= 1.5 * p99 else p99  # a few far outliers share the last bin
-    if bound is not None:
-        hi = max(hi, bound[0] * 1.05)
     hi = hi if hi > 0 else 1.0
+    off_scale = bound is not None and bound[0] > 3 * hi
+    if bound is not None and not off_scale:
+        hi = max(hi, bound[0] * 1.05)
     counts = [0] * BINS
     for v in vs:
         counts[min(BINS - 1, max(0, int(v / hi * BINS)))] += 1
     peak = max(counts)
     plot_w, plot_h = width - left - 10, height - bottom - top
+    base, step = top + plot_h, plot_w / BINS
 
     def x(v: float) -> float:
         return round(left + min(v, hi) / hi * plot_w, 1)
 
-    step = plot_w / BINS
+    marks = [(p50, "p50", "#333"), (p95, "p95", "#8a6100")]
+    if bound is not None:
+        marks.append((bound[0], "objective", "#b00020"))
+    legend = "".join(
+        f"<tspan dx='{14 if k else 0}' fill='{colour}'>╎ {name} {v:.3g} s"
+        + (" (off the scale →)" if name == "objective" and off_scale else "")
+        + "</tspan>"
+        for k, (v, name, colour) in enumerate(marks)
+    )
     parts = [
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
         f"viewBox='0 0 {width} {height}' role='img'><title>{escape(label)}: {len(vs)} cases, "
         f"p50 {p50:.3g} s, p95 {p95:.3g} s</title>"
-        f"<text x='{left}' y='14' font-weight='600'>{escape(label)} (s), {len(vs)} cases</text>"
+        f"<text x='{left}' y='13' font-weight='600'>{escape(label)} (s), {len(vs)} cases</text>"
+        f"<text x='{left}' y='28'>{legend}</text>"
     ]
     for i, c in enumerate(counts):
         h = round(c / peak * plot_h, 1) if peak else 0
         lo_edge, hi_edge = i * hi / BINS, (i + 1) * hi / BINS
         more = "+" if i == BINS - 1 and vs[-1] > hi else ""
         parts.append(
-            f"<rect x='{round(left + i * step + 1, 1)}' y='{round(top + plot_h - h, 1)}' "
+            f"<rect x='{round(left + i * step + 1, 1)}' y='{round(base - h, 1)}' "
             f"width='{round(step - 2, 1)}' height='{h}' fill='#4a7bd0'><title>"
             f"{lo_edge:.3g}–{hi_edge:.3g}{more} s: {c}</title></rect>"
         )
-    base = top + plot_h
     parts.append(f"<line x1='{left}' x2='{left + plot_w}' y1='{base}' y2='{base}' stroke='#999'/>")
-    marks = [(p50, "p50", "#333"), (p95, "p95", "#8a6100")]
-    if bound is not None:
-        marks.append((bound[0], "objective", "#b00020"))
-    for k, (v, name, colour) in enumerate(marks):
-        right = x(v) > width - 120  # label on the line's left near the right edge
+    for v, _, colour in marks if not off_scale else marks[:2]:
         parts.append(
             f"<line x1='{x(v)}' x2='{x(v)}' y1='{top}' y2='{base}' stroke='{colour}' "
-            f"stroke-dasharray='4,3'/><text x='{x(v) + (-3 if right else 3)}' "
-            f"y='{top + 10 + 12 * k}' text-anchor='{'end' if right else 'start'}' "
-            f"fill='{colour}'>{escape(name)} {v:.3g} s</text>"
+            "stroke-width='1.5' stroke-dasharray='4,3'/>"
         )
     parts.append(
         f"<text x='{left}' y='{base + 14}' text-anchor='middle'>0</text>"
