@@ -141,6 +141,10 @@ class FakeJudge:
 
     ``nli_verdicts`` cycles: the n-th NLI request gets the n-th list (one verdict per claim).
     ``faults`` are answered first, one per request: ``(status, retry_after or None)``.
+    ``mode``: ``ok``; ``max_tokens`` honours the request's max_tokens as a server does (an
+    answer longer than max_tokens, counted as 4 characters a token, is cut there with
+    finish_reason "length"); ``bad_json`` answers prose instead of JSON.
+    ``usage``: False leaves usage out of the answers.
     """
 
     base_url: str = ""
@@ -150,6 +154,8 @@ class FakeJudge:
     requests: list[dict[str, Any]] = field(default_factory=list)
     authorizations: list[str | None] = field(default_factory=list)
     delay_s: float = 0.0
+    mode: str = "ok"
+    usage: bool = True
     in_flight: int = 0
     peak_in_flight: int = 0
     _nli: Iterator[list[int]] | None = None
@@ -195,6 +201,7 @@ def _fake_app(judge: FakeJudge) -> web.Application:
             judge.authorizations.append(request.headers.get("Authorization"))
             fault = judge.faults.pop(0) if judge.faults else None
             content = json.dumps(judge.answer(body)) if fault is None else ""
+            mode = judge.mode
             judge.in_flight += 1
             judge.peak_in_flight = max(judge.peak_in_flight, judge.in_flight)
         try:
@@ -206,6 +213,19 @@ def _fake_app(judge: FakeJudge) -> web.Application:
             status, retry_after = fault
             headers = {"Retry-After": retry_after} if retry_after is not None else {}
             return web.json_response({"error": {"message": "busy"}}, status=status, headers=headers)
+        finish, completion_tokens = "stop", 20
+        if mode == "bad_json":
+            content = "I think the claims are mostly fine, yes."
+        elif mode == "max_tokens":
+            limit = int(body.get("max_tokens") or 1_000_000)
+            completion_tokens = min(limit, (len(content) + 3) // 4)
+            if len(content) > 4 * limit:
+                content, finish = content[: 4 * limit], "length"
+        usage = {
+            "prompt_tokens": 100,
+            "completion_tokens": completion_tokens,
+            "total_tokens": 100 + completion_tokens,
+        }
         return web.json_response(
             {
                 "id": f"cmpl-{len(judge.requests)}",
@@ -215,11 +235,11 @@ def _fake_app(judge: FakeJudge) -> web.Application:
                 "choices": [
                     {
                         "index": 0,
-                        "finish_reason": "stop",
+                        "finish_reason": finish,
                         "message": {"role": "assistant", "content": content},
                     }
                 ],
-                "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+                **({"usage": usage} if judge.usage else {}),
             }
         )
 

@@ -3,9 +3,12 @@
 Built on the ``openai`` SDK (its own retries off), it adds what a judge needs: one concurrency
 bound per config, retries with exponential backoff and full jitter on 408/429/5xx, timeouts and
 connection faults (honouring Retry-After), a disk cache so re-runs pay nothing twice, and usage
-accounting per judgement. Authorisation refused (401/403) aborts the run: every later call
-would be refused too. The API key is read from the environment when a client is first used in
-an event loop and lives only inside the SDK client.
+accounting per judgement. Authorisation refused (401/403) or no such route (404) aborts the
+run: every later call would be refused too; so does a server that stays unreachable. A timeout,
+a refusal or a server error fails one judgement (:class:`JudgeCallFailed`, with its reason).
+Only whole answers that parsed are cached (:meth:`JudgeView.commit`). The API key is read from
+the environment when a client is first used in an event loop and lives only inside the SDK
+client.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from cujeval.errors import JudgeUnavailable, RunAborted
 from cujeval.retry import RetryPolicy
+from cujeval.scorers.judges import failures
 from cujeval.scorers.judges.cache import ResponseCache, request_key
 from cujeval.scorers.judges.config import JudgeConfig
+from cujeval.scorers.judges.failures import JudgeCallFailed
 from cujeval.scorers.judges.ledger import Ledger
 from cujeval.targets.base import redact_url
 
@@ -38,19 +43,21 @@ _RETRY_STATUS = frozenset({408, 409, 429})
 _MAX_RETRY_AFTER_S = 60.0
 
 
-class JudgeCallFailed(RuntimeError):
-    """The judge gave no answer after the retries allowed (or refused the request)."""
-
-
 @dataclass
 class ClientStats:
-    """Totals of one client over its life: what the server saw, what the cache saved."""
+    """Totals of one client over its life: what the server saw, what the cache saved.
+
+    ``stored``: answers written to the cache; ``not_stored``: answers kept out of it (cut at
+    max_tokens, refused, or never parsed); ``failure_reasons``: failed calls by reason."""
 
     requests: int = 0
     answered: int = 0
     cache_hits: int = 0
     retries: int = 0
     failures: int = 0
+    stored: int = 0
+    not_stored: int = 0
+    failure_reasons: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -89,6 +96,16 @@ class JudgeClient:
         """The client as one judgement sees it: its epoch and its ledger."""
         return JudgeView(self, epoch=epoch, ledger=ledger if ledger is not None else Ledger())
 
+    def key(self, request: dict[str, Any], *, epoch: int = 0, repeat: int = 0) -> str:
+        """The cache key of ``request``: model, template version, settings, messages, epoch."""
+        return request_key(
+            request,
+            epoch=epoch,
+            repeat=repeat,
+            temperature=self.config.temperature,
+            max_tokens=self.config.max_tokens,
+        )
+
     async def create(
         self,
         request: dict[str, Any],
@@ -97,20 +114,47 @@ class JudgeClient:
         repeat: int = 0,
         ledger: Ledger | None = None,
     ) -> ChatCompletion:
-        """One chat completion (``request`` as for ``chat.completions.create``), cached."""
-        key = request_key(request, epoch=epoch, repeat=repeat)
-        cached = self._cached(key)
-        if cached is not None:
+        """One chat completion (``request`` as for ``chat.completions.create``), cached when
+        the answer is whole (a caller that parses it should use :class:`JudgeView`, which
+        caches only what parsed)."""
+        completion, key, cached = await self.fetch(
+            request, epoch=epoch, repeat=repeat, ledger=ledger
+        )
+        if not cached:
+            self.store(key, completion, completion.model_dump_json())
+        return completion
+
+    async def fetch(
+        self,
+        request: dict[str, Any],
+        *,
+        epoch: int = 0,
+        repeat: int = 0,
+        ledger: Ledger | None = None,
+    ) -> tuple[ChatCompletion, str, bool]:
+        """The cached answer, or the server's (not stored): ``(completion, key, cached)``."""
+        key = self.key(request, epoch=epoch, repeat=repeat)
+        hit = self._cached(key)
+        if hit is not None:
             self.stats.cache_hits += 1
             if ledger is not None:
-                ledger.record(cached.usage, cached=True)
-            return cached
+                ledger.record(hit.usage, cached=True)
+            return hit, key, True
         completion = await self._send(request, ledger)
-        if self._cache is not None:
-            self._cache.set(key, completion.model_dump_json())
         if ledger is not None:
             ledger.record(completion.usage, cached=False)
-        return completion
+        return completion, key, False
+
+    def store(self, key: str, completion: ChatCompletion, blob: str) -> bool:
+        """Write ``blob`` (the completion as received) under ``key`` if it is a whole answer."""
+        if self._cache is None:
+            return False
+        if not failures.complete(completion):
+            self.stats.not_stored += 1
+            return False
+        self._cache.set(key, blob)
+        self.stats.stored += 1
+        return True
 
     def _cached(self, key: str) -> ChatCompletion | None:
         """The stored completion, or None (also when an entry no longer parses)."""
@@ -154,6 +198,7 @@ class JudgeClient:
         def failed(exc: BaseException) -> None:
             if isinstance(exc, openai.APIStatusError) and exc.status_code in (401, 403, 404):
                 self.stats.failures += 1
+                self.stats.failure_reasons["unavailable"] += 1
                 what = "refused authorisation" if exc.status_code != 404 else "has no such route"
                 raise JudgeUnavailable(
                     f"the judge at {self.shown_url} {what} (HTTP {exc.status_code}, "
@@ -172,19 +217,34 @@ class JudgeClient:
                 rng=self._rng,
                 on_failure=failed,
             )
+        except openai.APITimeoutError:
+            tries = self._policy.retries + 1
+            raise self._failure(
+                failures.TIMEOUT,
+                f"the judge at {self.shown_url} did not answer within "
+                f"judge.timeout_s={self.config.timeout_s:g} s ({tries} attempt"
+                f"{'s' if tries > 1 else ''}); raise judge.timeout_s or lower judge.max_tokens",
+            ) from None
         except openai.APIConnectionError as exc:
             self.stats.failures += 1
+            self.stats.failure_reasons["unavailable"] += 1
             raise JudgeUnavailable(
                 f"the judge at {self.shown_url} is unreachable after "
                 f"{self._policy.retries + 1} attempts: {type(exc).__name__}"
             ) from None
         except openai.APIStatusError as exc:
-            self.stats.failures += 1
             tries = self._policy.retries + 1 if retryable(exc) else 1
-            raise JudgeCallFailed(
+            reason = failures.SERVER_ERROR if retryable(exc) else failures.REFUSED
+            raise self._failure(
+                reason,
                 f"judge at {self.shown_url} failed after {tries} attempt"
-                f"{'s' if tries > 1 else ''}: HTTP {exc.status_code}: {_brief(exc)}"
+                f"{'s' if tries > 1 else ''}: HTTP {exc.status_code}: {_brief(exc)}",
             ) from None
+
+    def _failure(self, reason: str, message: str) -> JudgeCallFailed:
+        self.stats.failures += 1
+        self.stats.failure_reasons[reason] += 1
+        return JudgeCallFailed(message, reason=reason)
 
     def _state(self) -> _LoopState:
         """SDK client and semaphore of the running loop (both are bound to one loop)."""
@@ -229,22 +289,47 @@ class JudgeView:
     At a temperature above zero, the n-th identical request of the judgement gets its own
     cache entry (a metric sampling one prompt several times keeps distinct samples); at zero,
     identical requests share one answer.
+
+    Answers are not cached when they arrive: the LLM calls :meth:`commit` with the completion
+    its structured answer was parsed from, and only that one is stored. An answer cut at
+    max_tokens, or one instructor could not parse (and re-asked for), never is.
     """
 
     client: JudgeClient
     epoch: int
     ledger: Ledger
     _seen: Counter[str] = field(default_factory=Counter, init=False)
+    _pending: list[tuple[ChatCompletion, str, str]] = field(default_factory=list, init=False)
 
     async def create(self, **request: Any) -> ChatCompletion:
         repeat = 0
         if float(request.get("temperature") or 0.0) > 0.0:
-            base = request_key(request, epoch=self.epoch, repeat=0)
+            base = self.client.key(request, epoch=self.epoch, repeat=0)
             repeat = self._seen[base]
             self._seen[base] += 1
-        return await self.client.create(
+        completion, key, cached = await self.client.fetch(
             request, epoch=self.epoch, repeat=repeat, ledger=self.ledger
         )
+        if not cached:
+            # serialised now: instructor rewrites the usage of the object it is handed
+            self._pending.append((completion, key, completion.model_dump_json()))
+        return completion
+
+    def commit(self, completion: Any) -> bool:
+        """Cache ``completion`` (an answer of this view that parsed); False if it is not one
+        of this view's pending answers (a cache hit, or already stored)."""
+        for i, (pending, key, blob) in enumerate(self._pending):
+            if pending is completion:
+                del self._pending[i]
+                return self.client.store(key, pending, blob)
+        return False
+
+    def discard(self) -> int:
+        """Forget the answers that never parsed; how many there were."""
+        n = len(self._pending)
+        self.client.stats.not_stored += n
+        self._pending.clear()
+        return n
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -269,11 +354,15 @@ _shared: dict[str, JudgeClient] = {}
 def shared_client(config: JudgeConfig) -> JudgeClient:
     """One client per distinct config in the process, so scorers sharing a judge share its
     concurrency bound and its cache."""
-    key = json.dumps(
-        {k: v for k, v in vars(config).items() if k != "prices"}, sort_keys=True, default=str
-    )
+    key = json.dumps(config.model_dump(exclude={"prices"}), sort_keys=True, default=str)
     client = _shared.get(key)
     if client is None:
         client = JudgeClient(config)
         _shared[key] = client
     return client
+
+
+async def close_shared() -> None:
+    """Close every shared client's SDK client on the running loop, and their caches."""
+    for client in list(_shared.values()):
+        await client.aclose()

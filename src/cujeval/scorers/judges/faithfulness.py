@@ -1,12 +1,13 @@
-"""``llm_faithfulness``: ragas Faithfulness over the LLM judge, as a drop-in for the offline
-``faithfulness`` scorer (same SLI names, so a suite swaps the scorer and keeps its SLOs).
+"""``llm_faithfulness``: ragas Faithfulness over the LLM judge, beside the offline
+``faithfulness`` scorer (SLIs of its own, so a journey can run both and report how often they
+agree: :mod:`cujeval.scorers.judges.agreement`).
 
-    faithfulness  = supported claims / claims          (ragas: claims from the answer, each
+    llm_faithfulness  = supported claims / claims      (ragas: claims from the answer, each
                                                         checked against the joined contexts)
-    hallucination = faithfulness < 1 or any claim judged unsupported
+    llm_hallucination = llm_faithfulness < 1 or any claim judged unsupported
 
-With K epochs: ``faithfulness`` is the mean over the epochs that produced a value,
-``hallucination`` the majority verdict (a tie counts as a hallucination) and
+With K epochs: ``llm_faithfulness`` is the mean over the epochs that produced a value,
+``llm_hallucination`` the majority verdict (a tie counts as a hallucination) and
 ``judge_agreement`` the share of epochs agreeing with that majority.
 """
 
@@ -43,7 +44,7 @@ def llm_faithfulness(
     *, judge: Mapping[str, Any] | JudgeConfig | None = None, prices: PriceTable | None = None
 ) -> Scorer:
     """Claims of the answer supported by the retrieved contexts, judged by the suite's judge."""
-    link = Judge(judge, prices)
+    link = Judge(judge, prices, name="llm_faithfulness")
     config = link.config
 
     async def run(case: GoldenCase, obs: Observation) -> Scores:

@@ -1,10 +1,17 @@
 """One judged metric on one case, K epochs, into Scores: the part every judge scorer shares.
 
 Each epoch gets its own view of the client (its cache keys carry the epoch) and its own ragas
-LLM. A failed epoch is left out; a run-level failure (authorisation refused) aborts the run.
-Every judge scorer adds ``judge_cost_usd`` (the case's judge spend in this run, summed over
-the judge scorers that scored it; cached calls cost nothing; None when unpriced) and, with
-epochs > 1, ``judge_agreement`` (see :mod:`cujeval.scorers.judges.epochs`).
+LLM. A failed epoch is left out, its reason counted (:mod:`cujeval.scorers.judges.failures`);
+a run-level failure (authorisation refused) aborts the run. Every judge scorer adds
+``judge_cost_usd`` (the case's judge spend in this run, summed over the judge scorers that
+scored it; cached calls cost nothing; None when unpriced) and, with epochs > 1,
+``judge_agreement`` (see :mod:`cujeval.scorers.judges.epochs`).
+
+Every judged Score carries the judgement's accounting in its metadata (``judge_scorer``,
+``judge_model``, ``epochs``, ``judge_calls``, ``judge_cache_hits``, ``judge_retries``,
+``judge_prompt_tokens``, ``judge_completion_tokens``, and on failures ``judge_errors`` and
+``judge_failures`` by reason), which :func:`cujeval.scorers.judges.summary.judge_summary`
+adds up per journey from the journal.
 """
 
 from __future__ import annotations
@@ -13,13 +20,15 @@ import asyncio
 import importlib.util
 import math
 import os
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from cujeval.errors import CujevalError, InputError
 from cujeval.records import Observation
 from cujeval.scorers.base import Score, Scores
+from cujeval.scorers.judges import failures
 from cujeval.scorers.judges.client import JudgeClient, shared_client
 from cujeval.scorers.judges.config import JudgeConfig, PriceTable
 from cujeval.scorers.judges.ledger import Ledger, case_totals
@@ -37,6 +46,7 @@ class EpochOutcome:
     value: float | None
     detail: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    reason: str | None = None  # one of failures.REASONS when the epoch failed
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,20 @@ class Judged:
     def errors(self) -> list[str]:
         return [o.error for o in self.outcomes if o.error]
 
+    @property
+    def failures(self) -> dict[str, int]:
+        """Failed epochs by reason."""
+        return dict(Counter(o.reason for o in self.outcomes if o.reason))
+
+    @property
+    def causes(self) -> dict[str, str]:
+        """The first message of each failure reason."""
+        out: dict[str, str] = {}
+        for o in self.outcomes:
+            if o.reason and o.error:
+                out.setdefault(o.reason, o.error)
+        return out
+
 
 def resolve_config(
     judge: Mapping[str, Any] | JudgeConfig | None, prices: PriceTable | None
@@ -59,15 +83,13 @@ def resolve_config(
     """The scorer's JudgeConfig; ValueError (the registry adds file and line) when unusable."""
     if judge is None:
         raise ValueError("needs a judge: add a 'judge:' block with base_url and model")
-    if isinstance(judge, JudgeConfig):
-        config = judge
-    else:
-        try:
-            config = JudgeConfig.from_mapping(judge)
-        except InputError as exc:
-            raise ValueError(f"field '{exc.field}': {exc.message}") from None
-    if config.prices is None and prices:
-        config = replace(config, prices=prices)
+    try:
+        config = judge if isinstance(judge, JudgeConfig) else JudgeConfig.from_mapping(judge)
+        if config.prices is None and prices:
+            data = {**config.model_dump(exclude={"prices"}), "prices": prices}
+            config = JudgeConfig.from_mapping(data)
+    except InputError as exc:
+        raise ValueError(f"field '{exc.field}': {exc.message}") from None
     if config.api_key_env and not os.environ.get(config.api_key_env):
         raise ValueError(f"field 'judge.api_key_env': {config.api_key_env} is not set")
     if importlib.util.find_spec("ragas") is None:
@@ -80,8 +102,13 @@ class Judge:
     in the case totals (so one observation scored twice is not charged twice)."""
 
     def __init__(
-        self, judge: Mapping[str, Any] | JudgeConfig | None, prices: PriceTable | None
+        self,
+        judge: Mapping[str, Any] | JudgeConfig | None,
+        prices: PriceTable | None,
+        *,
+        name: str = "judge",
     ) -> None:
+        self.name = name
         self.config = resolve_config(judge, prices)
         self.client: JudgeClient = shared_client(self.config)
 
@@ -91,13 +118,17 @@ class Judge:
         ledgers = [Ledger() for _ in range(config.epochs)]
 
         async def one(epoch: int) -> EpochOutcome:
-            llm = judge_llm(self.client.bind(epoch=epoch, ledger=ledgers[epoch]), config)
+            view = self.client.bind(epoch=epoch, ledger=ledgers[epoch])
+            llm = judge_llm(view, config)
             try:
                 value, detail = await evaluate(llm)
             except CujevalError:
                 raise
             except Exception as exc:
-                return EpochOutcome(None, error=f"{type(exc).__name__}: {exc}"[:500])
+                reason, message = failures.classify(exc, max_tokens=config.max_tokens)
+                return EpochOutcome(None, error=message, reason=reason)
+            finally:
+                view.discard()
             if math.isnan(value):
                 return EpochOutcome(None, detail, error="the judge found nothing to judge")
             return EpochOutcome(min(1.0, max(0.0, value)), detail)
@@ -119,7 +150,10 @@ class Judge:
         config = self.config
         totals = case_totals(obs, self)
         if judged is not None:
-            totals.add_cost(judged.ledger.cost_usd(config.model, config.prices))
+            priced = judged.ledger.priced(config.model, config.price_table)
+            totals.add_cost(None if priced is None else priced[0])
+            if priced is not None:
+                totals.price_tables[config.model] = priced[1]
             if agreement is not None:
                 totals.agreements.append(agreement)
         if totals.contributions == 0:
@@ -127,7 +161,10 @@ class Judge:
         elif totals.cost_usd is None:
             cost = Score.unscorable(f"judge model {config.model!r} has no price")
         else:
-            cost = Score(totals.cost_usd, metadata={"judge_model": config.model})
+            meta: dict[str, Any] = {"judge_model": config.model}
+            if totals.price_tables:
+                meta["price_table"] = dict(totals.price_tables)
+            cost = Score(totals.cost_usd, metadata=meta)
         out: Scores = {"judge_cost_usd": cost}
         if config.epochs > 1:
             value = totals.agreement
@@ -159,12 +196,19 @@ class Judge:
     def metadata(self, judged: Judged) -> dict[str, Any]:
         """What every judged Score carries: judge model, epochs, calls, tokens, errors."""
         config = self.config
-        meta: dict[str, Any] = {"judge_model": config.model, "epochs": config.epochs}
+        meta: dict[str, Any] = {
+            "judge_scorer": self.name,
+            "judge_model": config.model,
+            "epochs": config.epochs,
+        }
         meta.update(judged.ledger.as_metadata())
         if config.epochs > 1:
             meta["epoch_values"] = [o.value for o in judged.outcomes]
         if judged.errors:
             meta["judge_errors"] = judged.errors
+        if judged.failures:
+            meta["judge_failures"] = judged.failures
+            meta["judge_causes"] = judged.causes
         return meta
 
 

@@ -53,20 +53,32 @@ class Ledger:
 
     def cost_usd(self, model: str, prices: PriceTable | None) -> float | None:
         """Spend of the calls made in this run; None when the model has no price."""
-        priced = _usage_cost()
-        if priced is None:
+        priced = self.priced(model, prices)
+        return None if priced is None else priced[0]
+
+    def priced(self, model: str, prices: PriceTable | None) -> tuple[float, str] | None:
+        """Spend of the calls made in this run and the table that priced the model
+        (``suite`` or ``genai-prices``); None when the model has no price."""
+        usage_cost = _usage_cost()
+        if usage_cost is None:
             return None
-        result = priced(model, self.prompt_tokens, self.completion_tokens, prices=prices)
-        return None if result is None else float(result[0])
+        result = usage_cost(model, self.prompt_tokens, self.completion_tokens, prices=prices)
+        if result is None:
+            return None
+        usd, meta = result
+        return float(usd), str(meta.get("price_table") or meta.get("source", "")).split(" ")[0]
 
     def as_metadata(self) -> dict[str, int]:
-        return {
+        meta = {
             "judge_calls": self.calls,
             "judge_cache_hits": self.cache_hits,
             "judge_retries": self.retries,
             "judge_prompt_tokens": self.prompt_tokens,
             "judge_completion_tokens": self.completion_tokens,
         }
+        if self.usage_missing:
+            meta["judge_usage_missing"] = self.usage_missing
+        return meta
 
 
 def _usage_cost() -> UsageCost | None:
@@ -94,6 +106,7 @@ class CaseTotals:
     cost_usd: float | None = 0.0
     contributions: int = 0
     agreements: list[float] = field(default_factory=list)
+    price_tables: dict[str, str] = field(default_factory=dict)  # judge model -> table
 
     def add_cost(self, cost: float | None) -> None:
         self.contributions += 1

@@ -2,9 +2,11 @@
 
 The LLM is ragas's ``InstructorLLM`` over an instructor client whose ``create`` is a
 :class:`JudgeView`, so every call ragas makes goes through cujeval's bounds, retries, cache and
-ledger. Instructor runs in ``Mode.JSON_SCHEMA`` (the schema is sent with the request, which
-llama.cpp turns into a grammar; small models fail plain JSON mode) except against
-api.openai.com, which rejects that request shape and gets ``Mode.JSON``. Embeddings are the
+ledger. When instructor has parsed an answer, the completion it came from is committed to the
+cache; answers that were cut or did not parse never are. Instructor runs in
+``Mode.JSON_SCHEMA`` (the schema is sent with the request, which llama.cpp turns into a
+grammar; small models fail plain JSON mode) except against api.openai.com, which rejects that
+request shape and gets ``Mode.JSON``. Embeddings are the
 offline MiniLM of :mod:`cujeval.embeddings`: no hub, no OpenAI embeddings.
 
 ragas is imported only here, inside functions, with its telemetry switched off first.
@@ -62,13 +64,15 @@ def judge_llm(view: JudgeView, config: JudgeConfig) -> Any:
     args = InstructorModelArgs(
         temperature=config.temperature, top_p=1.0, max_tokens=config.max_tokens
     )
-    return _recording_llm_class()(
+    llm = _recording_llm_class()(
         client=patched,
         model=config.model,
         provider="openai",
         model_args=args,
         max_retries=schema_retries,
     )
+    llm.view = view
+    return llm
 
 
 @lru_cache(maxsize=1)
@@ -77,15 +81,20 @@ def _recording_llm_class() -> type[Any]:
     from ragas.llms.base import InstructorLLM
 
     class RecordingLLM(InstructorLLM):  # type: ignore[misc]
-        """InstructorLLM that keeps each structured answer (claims, verdicts) for metadata."""
+        """InstructorLLM that keeps each structured answer (claims, verdicts) for metadata
+        and commits the completion each one was parsed from to the judge's cache."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.records: list[BaseModel] = []
+            self.view: JudgeView | None = None
 
         async def agenerate(self, prompt: str, response_model: type[Any]) -> Any:
             result = await super().agenerate(prompt, response_model)
             self.records.append(result)
+            raw = getattr(result, "_raw_response", None)  # set by instructor on a parsed answer
+            if self.view is not None and raw is not None:
+                self.view.commit(raw)
             return result
 
     return RecordingLLM

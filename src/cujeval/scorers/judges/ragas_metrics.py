@@ -52,7 +52,7 @@ def answer_relevancy(
     """Questions the judge infers from the answer, compared with the asked one (MiniLM)."""
     if isinstance(strictness, bool) or not isinstance(strictness, int) or strictness < 1:
         raise ValueError(f"strictness must be an integer >= 1, got {strictness!r}")
-    link = Judge(judge, prices)
+    link = Judge(judge, prices, name="answer_relevancy")
 
     def prepare(case: GoldenCase, obs: Observation) -> Evaluate | str:
         reason = missing_input(obs, case.question, contexts=False)
@@ -86,7 +86,7 @@ def answer_relevancy(
 )
 def context_precision(*, judge: JudgeOption = None, prices: PriceTable | None = None) -> Scorer:
     """Average precision of the retrieved contexts, usefulness judged against the reference."""
-    link = Judge(judge, prices)
+    link = Judge(judge, prices, name="context_precision")
 
     def prepare(case: GoldenCase, obs: Observation) -> Evaluate | str:
         reason = missing_input(obs, case.question, answer=False)
@@ -121,7 +121,7 @@ def context_precision(*, judge: JudgeOption = None, prices: PriceTable | None = 
 )
 def context_recall(*, judge: JudgeOption = None, prices: PriceTable | None = None) -> Scorer:
     """Reference statements attributable to the retrieved contexts, judged by the LLM."""
-    link = Judge(judge, prices)
+    link = Judge(judge, prices, name="context_recall")
 
     def prepare(case: GoldenCase, obs: Observation) -> Evaluate | str:
         reason = missing_input(obs, case.question, answer=False)
