@@ -180,7 +180,29 @@ def build_app(log: CallLog, *, delay_s: float = 0.0) -> web.Application:
         await resp.write(b"data: [DONE]\n\n")
         return resp
 
+    async def nousage_chat(request: web.Request) -> web.StreamResponse:
+        """A streamed chat route whose server never sends usage (it ignores
+        stream_options.include_usage), as some OpenAI-compatible servers do."""
+        body = await request.json()
+        q = str(body["messages"][-1]["content"])
+        log.hit(f"nousage:{q}")
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        words = f"Answer to {q}, in short.".split(" ")
+        for i, w in enumerate(words):
+            delta = {"content": (" " if i else "") + w}
+            chunk = {"model": body["model"], "choices": [{"index": 0, "delta": delta}]}
+            await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        end = {
+            "model": body["model"],
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        }
+        await resp.write(f"data: {json.dumps(end)}\n\n".encode())
+        await resp.write(b"data: [DONE]\n\n")
+        return resp
+
     app = web.Application()
+    app.router.add_post("/nousage/v1/chat/completions", nousage_chat)
     app.router.add_post("/silent/{every}/v1/chat/completions", silent_chat)
     app.router.add_post("/answer", answer)
     app.router.add_post("/flaky", flaky)
