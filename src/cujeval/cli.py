@@ -317,14 +317,33 @@ def score(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="JSONL out (default: stdout).")
     ] = None,
+    judge_url: Annotated[
+        str | None,
+        typer.Option("--judge-url", help="OpenAI-compatible judge base URL (with --judge-model)."),
+    ] = None,
+    judge_model: Annotated[
+        str | None, typer.Option("--judge-model", help="The judge's model name.")
+    ] = None,
+    judge_api_key_env: Annotated[
+        str | None,
+        typer.Option("--judge-api-key-env", help="NAME of the variable holding the judge's key."),
+    ] = None,
+    suite: Annotated[
+        Path | None,
+        typer.Option("--suite", help="Take the judge (and prices) from this suite's judge: block."),
+    ] = None,
 ) -> None:
     """Score recorded observations without calling any target; each row comes back with its
-    ``scores`` (value, explanation, metadata)."""
+    ``scores`` (value, explanation, metadata). Judge scorers (llm_faithfulness, ...) need a
+    judge: --judge-url and --judge-model, or --suite FILE."""
 
     def go() -> int:
-        from cujeval.offline import score_file
+        from cujeval.offline import judge_from_flags, score_file
 
-        score_file(input, scorer, output)
+        judge, prices = judge_from_flags(
+            url=judge_url, model=judge_model, api_key_env=judge_api_key_env, suite=suite
+        )
+        score_file(input, scorer, output, judge=judge, prices=prices)
         return 0
 
     _guard(go)
@@ -402,6 +421,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cujeval.commands.history",
     "cujeval.commands.slo",
     "cujeval.commands.load",
+    "cujeval.commands.cache",
 )
 
 

@@ -1,6 +1,10 @@
 """``cujeval score``: score recorded observations (e.g. logged production traffic, or labelled
 data) without calling a target. Each input row carries golden-case fields and observation
-fields; each output row is the input plus ``scores``."""
+fields; each output row is the input plus ``scores``.
+
+Judge scorers (``llm_faithfulness``, ...) take a judge block: from the flags
+(:func:`judge_from_flags`) or a suite's ``judge:`` (with its ``prices:``). The judge's account
+(calls, failures by reason, tokens, cost, agreement with ``faithfulness``) goes to stderr."""
 
 from __future__ import annotations
 
@@ -55,13 +59,60 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     raise DatasetError(f"invalid JSON: {exc.msg}", file=path, line=lineno) from None
 
 
-def score_file(path: Path, names: list[str], output: Path | None) -> int:
-    """Score every row of ``path`` with the named scorers; returns the number of rows."""
+def judge_from_flags(
+    *,
+    url: str | None = None,
+    model: str | None = None,
+    api_key_env: str | None = None,
+    suite: Path | None = None,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The judge block and price table ``cujeval score`` scores with: the suite's ``judge:``
+    and ``prices:`` when ``suite`` is given, the flags overriding its fields; else the flags
+    alone (``--judge-url`` and ``--judge-model`` together). InputError naming the flag."""
+    judge: dict[str, Any] | None = None
+    prices: dict[str, Any] | None = None
+    if suite is not None:
+        from cujeval.suite import load_suite
+
+        loaded = load_suite(suite)
+        if loaded.judge is None:
+            raise InputError("the suite has no judge: block", file=suite, field="judge")
+        judge = dict(loaded.judge)
+        prices = dict(loaded.prices) or None
+    flags = {"base_url": url, "model": model, "api_key_env": api_key_env}
+    given = {k: v for k, v in flags.items() if v is not None}
+    if judge is None and given:
+        for key, flag in (("base_url", "--judge-url"), ("model", "--judge-model")):
+            if key not in given:
+                raise InputError(f"a judge needs {flag} too (or --suite)", field=flag)
+        judge = {}
+    if judge is None:
+        return None, prices
+    judge.update(given)
+    from cujeval.scorers.judges.config import JudgeConfig
+
+    where = str(suite) if suite is not None else "--judge-url"
+    JudgeConfig.from_mapping(judge, file=where)  # bad flags are bad input before any row
+    return judge, prices
+
+
+def score_file(
+    path: Path,
+    names: list[str],
+    output: Path | None,
+    *,
+    judge: dict[str, Any] | None = None,
+    prices: dict[str, Any] | None = None,
+) -> int:
+    """Score every row of ``path`` with the named scorers; returns the number of rows.
+    ``judge`` (a judge block) and ``prices`` go to the scorers that take them."""
     from cujeval.runner import score_case
 
-    scorers = [registry.create(n, {}, file="--scorer") for n in names]
+    context = {"judge": judge, "prices": prices}
+    scorers = [registry.create(n, {}, context=context, file="--scorer") for n in names]
     rows = list(_rows(path))  # validate every row before scoring any
     parsed = [_split(path, lineno, raw) for lineno, raw in rows]
+    scored: list[dict[str, Any]] = []
 
     async def main(out: IO[str]) -> None:
         sem = asyncio.Semaphore(8)
@@ -71,9 +122,16 @@ def score_file(path: Path, names: list[str], output: Path | None) -> int:
                 scores, _ = await score_case(scorers, case, obs)
             return {k: v.to_dict() for k, v in scores.items()}
 
-        results = await asyncio.gather(*(one(c, o) for c, o in parsed))
-        for (_, raw), scores in zip(rows, results, strict=True):
+        try:
+            results = await asyncio.gather(*(one(c, o) for c, o in parsed))
+        finally:
+            if judge is not None:
+                from cujeval.scorers.judges.client import close_shared
+
+                await close_shared()
+        for (lineno, raw), scores in zip(rows, results, strict=True):
             out.write(json.dumps({**raw, "scores": scores}, ensure_ascii=False, default=str) + "\n")
+            scored.append({"case_id": str(raw.get("id", lineno)), "scores": scores})
 
     if output is None:
         asyncio.run(main(sys.stdout))
@@ -81,6 +139,12 @@ def score_file(path: Path, names: list[str], output: Path | None) -> int:
         output.parent.mkdir(parents=True, exist_ok=True)
         with output.open("w", encoding="utf-8") as f:
             asyncio.run(main(f))
+    if judge is not None:
+        from cujeval.scorers.judges.summary import describe, judge_summary
+
+        line = describe(judge_summary(scored))
+        if line:
+            print(line, file=sys.stderr)
     return len(rows)
 
 

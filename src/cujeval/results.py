@@ -87,6 +87,9 @@ class JourneyResult(_Model):
     scorer_errors: dict[str, int] = Field(default_factory=dict)  # by scorer
     slis: list[SLIEntry]
     slos: list[SLOEntry]
+    # the LLM judge's account (cujeval.scorers.judges.summary.judge_summary): calls, failures
+    # by reason, tokens, cost, agreement with the offline scorer; None without a judge
+    judge: dict[str, Any] | None = None
 
     @property
     def n_scorer_errors(self) -> int:

@@ -49,6 +49,13 @@ def render(result: RunResult, console: Console | None = None) -> None:
                 f"[bold red]scorer errors[/] in {journey.name}: {listing} "
                 "(see the journal's rows for the messages)"
             )
+    for journey in result.journeys:
+        if journey.judge:
+            from cujeval.scorers.judges.summary import describe
+
+            console.print(
+                f"{journey.name}: {describe(journey.judge)}", markup=False, highlight=False
+            )
     if result.status == "aborted":
         console.print(f"[bold red]RUN ABORTED[/]: {result.abort_reason} (finished cases kept)")
     for journey in result.journeys:
