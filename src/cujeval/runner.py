@@ -542,6 +542,7 @@ def finish(
             n_cases=len(set(p.columns.case_ids)),
             errors_by_status={k: v for k, v in sorted(p.statuses.items()) if k != "ok"},
             scorer_errors=dict(sorted(p.scorer_errors.items())),
+            judge=_judge_account(p, options.output_dir / JOURNAL_NAME),
             slis=summarise(p.columns),
             slos=[_entry(r) for r in verdicts[p.journey.name]],
         )
@@ -572,6 +573,18 @@ def finish(
         ),
         notes=notes or [],
     )
+
+
+def _judge_account(plan: JourneyPlan, journal: Path) -> dict[str, Any] | None:
+    """The LLM judge's calls, failures by reason, tokens and cost for a journey that has a
+    judge scorer (read back from the journal's score metadata); None otherwise."""
+    judges = registry.BUILTIN_FAMILIES["cujeval.scorers.judges"]
+    if not any(s.name in judges for s in plan.scorers):
+        return None
+    from cujeval.scorers.judges.summary import judge_summary
+
+    name = plan.journey.name
+    return judge_summary(r for r in read_rows(journal) if r.journey == name) or None
 
 
 def _entry(r: SLOResult) -> SLOEntry:
