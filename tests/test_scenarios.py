@@ -257,3 +257,29 @@ def test_the_bundled_suite_holds_two_scenarios_and_breaks_one(
         knobs = json.load(response)
     assert knobs["retriever_down"] == 0.0 and knobs["fallback"] is True
     assert knobs["retriever_latency_ms"] == 0.0
+
+
+def test_a_scenario_can_run_under_load(tmp_path: Path, hooks: str) -> None:
+    from cujeval.load import LoadProfile, LoadStep
+
+    _Hooks.calls.clear()
+    path = _suite(
+        tmp_path,
+        [
+            {
+                "name": "outage-under-load",
+                "hook": {"on": f"{hooks}/on", "off": f"{hooks}/off"},
+                "must_hold": ["mostly-answers"],
+            }
+        ],
+    )
+    suite = load_suite(path)
+    options = RunOptions(output_dir=tmp_path / "l", progress=False)
+    profile = LoadProfile(steps=(LoadStep(30, 1.0),), metrics_url="")
+    result = asyncio.run(scenarios.run_scenario(suite, 0, options, load=profile))
+    assert [c[0] for c in _Hooks.calls] == ["/on", "/off"]
+    assert result.load is not None and result.load["steps"][0]["traffic"]["scheduled"] == 30
+    assert result.load["steps"][0]["errors"]["by_kind"] == {"http_503": 10}
+    assert result.gate.exit_code == 0
+    brief = scenarios.table(suite, {"outage-under-load": result})["scenarios"][0]["load"]
+    assert brief["error_rate"] == 10 / 30

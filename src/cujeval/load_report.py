@@ -61,6 +61,12 @@ def render(result: RunResult) -> str:
     for step in load["steps"]:
         head = f"### {step['rate']:g}/s for {step['duration_s']:g} s"
         lines += ["", head, ""]
+        lag = step.get("send_lag") or {}
+        if lag.get("n"):
+            lines.append(
+                f"Load generator: requests sent {_ms(lag.get('p50'))} ms (median), "
+                f"{_ms(lag.get('p99'))} ms (p99) after their scheduled time."
+            )
         errors = step["errors"]["by_kind"]
         lines.append(
             "Errors by kind: "

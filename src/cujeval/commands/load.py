@@ -88,7 +88,15 @@ def load(
     max_scored: Annotated[
         int,
         typer.Option("--max-scored", min=1, help="At most this many responses scored per step."),
-    ] = 2000,
+    ] = 1000,
+    max_requests_kept: Annotated[
+        int,
+        typer.Option(
+            "--max-requests-kept",
+            min=100,
+            help="Requests kept (a uniform sample) per step for the per-request SLO verdicts.",
+        ),
+    ] = 10_000,
     max_in_flight: Annotated[
         int,
         typer.Option(
@@ -156,6 +164,7 @@ def load(
             ramp_s=parse_duration(ramp, "--ramp") if ramp else 0.0,
             score_share=score_share,
             max_scored=max_scored,
+            max_requests_kept=max_requests_kept,
             max_in_flight=max_in_flight,
             retries=retries,
             seed=seed,
