@@ -11,10 +11,10 @@ The decision is stored in results.json; every reporter reads it and none recompu
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-from cujeval.results import RunResult
+from cujeval.results import GateEntry, GateSLOEntry, RunResult
 from cujeval.slo import SLOResult, Verdict, unscorable_share
 from cujeval.suite import Settings
 
@@ -50,6 +50,18 @@ class Gate:
     @property
     def warnings(self) -> list[str]:
         return [s.label for s in self.slos if s.action == "warn"]
+
+    def entry(self) -> GateEntry:
+        """The decision as results.json stores it."""
+        return GateEntry(
+            passed=self.passed,
+            exit_code=self.exit_code,
+            policy=self.policy,
+            blocking=self.blocking,
+            warnings=self.warnings,
+            slos=[GateSLOEntry.model_validate(asdict(s)) for s in self.slos],
+            journeys=self.journeys,
+        )
 
 
 def policy_text(settings: Settings) -> str:

@@ -36,8 +36,6 @@ from cujeval.options import RunOptions, effective_settings
 from cujeval.records import GoldenCase, Observation
 from cujeval.results import (
     DatasetEntry,
-    GateEntry,
-    GateSLOEntry,
     JourneyResult,
     RunResult,
     SLOEntry,
@@ -562,15 +560,7 @@ def finish(
         settings=settings.model_dump(),
         price_table=prices,
         journeys=journeys,
-        gate=GateEntry(
-            passed=gate.passed,
-            exit_code=gate.exit_code,
-            policy=gate.policy,
-            blocking=gate.blocking,
-            warnings=gate.warnings,
-            slos=[GateSLOEntry.model_validate(asdict(s)) for s in gate.slos],
-            journeys=gate.journeys,
-        ),
+        gate=gate.entry(),
         notes=notes or [],
     )
 
