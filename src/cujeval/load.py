@@ -451,6 +451,9 @@ class StepStats:
         self.completed = 0
         self.completed_in_window = 0
         self.ok_in_window = 0
+        self.scheduled_second_half = 0  # steady state: arrivals and completions in the
+        self.completed_second_half = 0  # second half of the step, free of edge effects
+        self.half = start + step.duration_s / 2.0
         self.statuses: Counter[str] = Counter()
         self.latency = LogHistogram()
         self.error_latency = LogHistogram()
@@ -596,6 +599,8 @@ class LoadRun:
                 self.series.scheduled(offset)
                 if stats is not None:
                     stats.scheduled += 1
+                    if offset >= stats.half:
+                        stats.scheduled_second_half += 1
                 if self.in_flight >= self.profile.max_in_flight:
                     if stats is not None:
                         stats.not_sent += 1
@@ -695,6 +700,8 @@ class LoadRun:
         if done_in is not None:
             done_in.completed_in_window += 1
             done_in.ok_in_window += 1 if obs.ok else 0
+            if end - self.t0 >= done_in.half:
+                done_in.completed_second_half += 1
         stats.completed += 1
         stats.statuses[obs.status] += 1
         raw_latency, raw_ttft = obs.latency_s, obs.ttft_s
@@ -942,6 +949,17 @@ def step_report(run: LoadRun, i: int, results: list[SLOResult]) -> dict[str, Any
             "achieved_rate": s.completed_in_window / duration,
             "goodput": s.ok_in_window / duration,
             "achieved_share": (s.completed_in_window / s.scheduled) if s.scheduled else None,
+            # answers per arrival over the step's second half: at steady state 1.0 whatever
+            # the latency; below 1 when the target answers fewer than arrive
+            "steady_share": (
+                s.completed_second_half / s.scheduled_second_half
+                if s.scheduled_second_half
+                else None
+            ),
+            "second_half": {
+                "scheduled": s.scheduled_second_half,
+                "completed": s.completed_second_half,
+            },
         },
         "errors": {
             "by_kind": errors,
@@ -996,7 +1014,9 @@ def spec_of(journey: Journey, name: str) -> SLOSpec:
 
 def find_knee(run: LoadRun, steps: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The highest rate that held, and the first that broke: an SLO BREACHED, p99 latency above
-    ``knee_p99_s``, or less than 95 % of the offered requests answered within the step."""
+    ``knee_p99_s``, or fewer answers than 95 % of the arrivals over the step's second half
+    (steady state: the whole window's count would miss the answers still in flight at its end),
+    short by more than 3 √arrivals (Poisson arrivals make the two counts differ by chance)."""
     if len(steps) < 2:
         return None
     held: float | None = None
@@ -1008,9 +1028,13 @@ def find_knee(run: LoadRun, steps: list[dict[str, Any]]) -> dict[str, Any] | Non
         p99 = step["latency"].get("p99")
         if run.profile.knee_p99_s is not None and p99 is not None and p99 > run.profile.knee_p99_s:
             why.append(f"p99 {p99:.3f} s > {run.profile.knee_p99_s:g} s")
-        share = step["traffic"]["achieved_share"]
-        if share is not None and share < 0.95:
-            why.append(f"achieved {share:.1%} of the offered rate")
+        half = step["traffic"]["second_half"]
+        arrived, answered = half["scheduled"], half["completed"]
+        # short of 95 %, and by more than three standard deviations of the counting noise
+        if arrived and answered < 0.95 * arrived and arrived - answered > 3 * math.sqrt(arrived):
+            why.append(
+                f"answered {answered / arrived:.1%} of the arrivals in the step's second half"
+            )
         if why:
             return {"held_rate": held, "broke_at_rate": step["rate"], "reasons": why}
         held = step["rate"]

@@ -9,7 +9,10 @@ from cujeval.results import RunResult
 
 
 def _ms(value: Any) -> str:
-    return "—" if value is None else f"{value * 1000:.1f}"
+    if value is None:
+        return "—"
+    ms = value * 1000
+    return f"{ms:.1f}" if ms >= 1 else f"{ms:.3f}"
 
 
 def _interval_ms(summary: dict[str, Any], key: str) -> str:
@@ -144,14 +147,16 @@ def render(result: RunResult) -> str:
             lines.append(f"| {s['name']} | {s['unit']} | {s['verdict']} | {est} | {s['n']} |")
     knee = load.get("knee")
     if knee:
-        lines += [
-            "",
-            "## Knee",
-            "",
-            f"Held up to {knee['held_rate']}/s; broke at {knee['broke_at_rate']}/s: "
-            + "; ".join(knee["reasons"])
-            + ".",
-        ]
+        held = "nothing" if knee["held_rate"] is None else f"{knee['held_rate']:g}/s"
+        if knee["broke_at_rate"] is None:
+            text = f"No step broke: held up to {held}."
+        else:
+            text = (
+                f"Held up to {held}; broke at {knee['broke_at_rate']:g}/s: "
+                + "; ".join(knee["reasons"])
+                + "."
+            )
+        lines += ["", "## Knee", "", text]
     source = load.get("saturation_source")
     if source:
         lines += [
