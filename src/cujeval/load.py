@@ -1134,14 +1134,7 @@ def assemble(suite: Suite, options: RunOptions, run: LoadRun, started: str) -> R
     from cujeval import __version__
     from cujeval.aggregate import summarise
     from cujeval.gate import decide
-    from cujeval.results import (
-        DatasetEntry,
-        GateEntry,
-        GateSLOEntry,
-        JourneyResult,
-        RunResult,
-        SLOEntry,
-    )
+    from cujeval.results import DatasetEntry, JourneyResult, RunResult, SLOEntry
     from cujeval.runner import _git_commit
 
     plan, journey = run.plan, run.plan.journey
@@ -1236,15 +1229,7 @@ def assemble(suite: Suite, options: RunOptions, run: LoadRun, started: str) -> R
         settings=run.settings.model_dump(),
         price_table=prices,
         journeys=journeys,
-        gate=GateEntry(
-            passed=gate.passed,
-            exit_code=gate.exit_code,
-            policy=gate.policy,
-            blocking=gate.blocking,
-            warnings=gate.warnings,
-            slos=[GateSLOEntry.model_validate(asdict(g)) for g in gate.slos],
-            journeys=gate.journeys,
-        ),
+        gate=gate.entry(),
         notes=[f"load: {n}" for n in run.notes],
         load=load,
     )
