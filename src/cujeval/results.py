@@ -148,7 +148,6 @@ class RunResult(_Model):
         tmp.replace(path)
         return path
 
-    @classmethod
     def slo(self, name: str, journey: str | None = None) -> SLOEntry:
         """The SLO called ``name`` (of ``journey``, needed only when several journeys have
         one by that name). KeyError naming the SLOs there are."""
@@ -172,6 +171,7 @@ class RunResult(_Model):
         )
         raise KeyError(f"no SLO {name!r}; the SLOs are: {', '.join(known) or 'none'}")
 
+    @classmethod
     def read(cls, path: Path) -> RunResult:
         if path.is_dir():
             path = path / "results.json"
