@@ -421,6 +421,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cujeval.commands.history",
     "cujeval.commands.slo",
     "cujeval.commands.load",
+    "cujeval.commands.drift",
     "cujeval.commands.cache",
 )
 
