@@ -158,6 +158,7 @@ def test_not_jsonl_names_file_and_line(samples: dict[str, Path], tmp_path: Path)
     ("content", "message"),
     [
         ("", "no rows: the sample is empty"),
+        ('{"input": "one"}\n{"input": "two"}\n', "2 inputs; the tests need at least 5"),
         ('{"input": "ok"}\n{"text": "no input"}\n', ":2: field 'input': is required"),
     ],
 )

@@ -98,7 +98,7 @@ def drift(
 
     def go() -> int:
         from cujeval.drift.report import console, write
-        from cujeval.errors import InputError
+        from cujeval.errors import DatasetError, InputError
 
         if not 0 < alpha < 1:
             raise InputError("must be between 0 and 1", field="--alpha")
@@ -116,7 +116,7 @@ def drift(
                 seed=seed,
             )
         else:
-            from cujeval.drift.detect import detect
+            from cujeval.drift.detect import MIN_SAMPLE, detect
             from cujeval.drift.inputs import read_current, read_reference
 
             if Path(reference).is_dir() and current.is_dir():
@@ -125,6 +125,12 @@ def drift(
                 )
             ref = read_reference(reference)
             cur = read_current(current)
+            for sample in (ref, cur):
+                if len(sample.texts) < MIN_SAMPLE:
+                    raise DatasetError(
+                        f"{len(sample.texts)} inputs; the tests need at least {MIN_SAMPLE}",
+                        file=sample.source,
+                    )
             labels, source = ref.topics(topics.value)
             result = detect(
                 ref.texts,
