@@ -126,6 +126,9 @@ def test_two_halves_of_the_golden_set_are_no_drift() -> None:
     assert sum(t.reference_count for t in r.topics) == 61
     assert sum(t.current_count for t in r.topics) == 61
     assert r.topics[-1].name == UNCOVERED and r.topics_source == "tags"
+    # PSI's no-drift expectation (k − 1)(1/n_r + 1/n_c)
+    details = r.test("topic_shares").details
+    assert details["psi_no_drift"] == pytest.approx((len(r.topics) - 1) * 2 / 61)
     assert sum(t.reference_share for t in r.topics) == pytest.approx(1.0)
 
 

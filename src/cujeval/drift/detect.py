@@ -202,6 +202,9 @@ def detect(
         )
     )
     topic_test = stats.chi_square_permutation(r_bins, c_bins, permutations=permutations, seed=seed)
+    # PSI is a Jeffreys divergence of two sampled share vectors: with no drift it is about
+    # X²·(1/n_r + 1/n_c), so its expectation is (k − 1)(1/n_r + 1/n_c) for k bins
+    psi_null = (len(bins) - 1) * (1 / len(ref) + 1 / len(cur))
     raw.append(
         (
             "topic_shares",
@@ -210,8 +213,14 @@ def detect(
             topic_test.p_value,
             f"{len(bins) - 1} topics ({source}) and not covered: X² = "
             f"{topic_test.statistic:.1f} on {topic_test.dof} df (permutation p-value); "
-            f"PSI = {psi:.3f} ({stats.psi_level(psi)})",
-            {"dof": topic_test.dof, "psi": psi, "psi_level": stats.psi_level(psi)},
+            f"PSI = {psi:.3f} ({stats.psi_level(psi)}; about {psi_null:.2f} with no drift "
+            "at these sizes)",
+            {
+                "dof": topic_test.dof,
+                "psi": psi,
+                "psi_level": stats.psi_level(psi),
+                "psi_no_drift": psi_null,
+            },
         )
     )
     ur, uc = int(r_unc.sum()), int(c_unc.sum())
