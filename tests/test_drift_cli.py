@@ -123,7 +123,7 @@ def test_same_answers_exit_0(answers: dict[str, str | None], tmp_path: Path) -> 
     assert r.exit_code == 0, r.output
     data = json.loads((tmp_path / "out" / "drift.json").read_text())
     assert data["kind"] == "answers" and data["n_paired"] == 39 and data["n_skipped"] == 1
-    assert data["distance"]["max"] == pytest.approx(0.0, abs=1e-5)
+    assert data["distance"]["max"] == pytest.approx(0.0, abs=1e-5) and data["moved"] == []
 
 
 def test_answers_that_start_refusing_exit_1(answers: dict[str, str | None], tmp_path: Path) -> None:

@@ -157,7 +157,8 @@ def answer_drift(
         )
         for (name, stat, p, summary), adj in zip(raw, adjusted, strict=True)
     ]
-    order = np.argsort(-distance, kind="stable")[:top]
+    # cases whose answers did not move at all are not listed
+    order = [i for i in np.argsort(-distance, kind="stable")[:top] if distance[i] > 1e-6]
     moved = [
         CaseDrift(
             journey=paired[i][0],
