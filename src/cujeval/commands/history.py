@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -93,7 +94,7 @@ def budget(
     _guard(go)
 
 
-def render_budgets(states: list[object], slow_window: int) -> str:
+def render_budgets(states: Sequence[object], slow_window: int) -> str:
     from cujeval.budget import BudgetState
 
     rows = [
