@@ -44,7 +44,16 @@ def build_executor(
     if name == "ray":
         import importlib
 
-        module = importlib.import_module("cujeval.executors.ray")  # the cujeval[ray] extra
+        try:
+            module = importlib.import_module("cujeval.executors.ray")  # the cujeval[ray] extra
+        except ModuleNotFoundError as exc:
+            from cujeval.errors import InputError
+
+            raise InputError(
+                f"--executor ray needs Ray and cujeval's Ray executor ({exc.name} is missing): "
+                "pip install 'cujeval[ray]'",
+                field="--executor",
+            ) from None
         executor: Executor = module.RayExecutor(suite, address=address, judge_epochs=judge_epochs)
         return executor
     from cujeval.errors import UnknownNameError
