@@ -207,7 +207,8 @@ def _slo(
 def to_yaml(docs: list[dict[str, Any]]) -> str:
     import yaml
 
-    return yaml.safe_dump_all(docs, sort_keys=False, allow_unicode=True)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when there: 20x faster
+    return yaml.dump_all(docs, Dumper=dumper, sort_keys=False, allow_unicode=True)
 
 
 def export_suite(suite: Suite) -> str:

@@ -16,8 +16,10 @@ Cost: runs, params, metrics and tags go in one ``log_batch`` per run; traces are
 the run, in bulk (one span upload for all cases, then one small request per trace).
 Idempotent: runs are found by ``cujeval.run_id`` before any is created, so logging a folder
 twice updates its runs (and replaces its traces) instead of adding new ones.
-``CUJEVAL_MLFLOW_TRACES=0`` turns traces off. If the server is down nothing is lost: the
-files stay in the run folder and ``cujeval log DIR`` logs them later (exit 3 while it is down).
+``CUJEVAL_MLFLOW_TRACES=0`` turns traces off; ``CUJEVAL_MLFLOW_MAX_TRACES`` (2,000) caps
+them per journey run (MLflow commits each trace on its own: ~40 ms a case on SQLite). If the
+server is down nothing is lost: the files stay in the run folder and ``cujeval log DIR`` logs
+them later (exit 3 while it is down).
 """
 
 from __future__ import annotations
@@ -258,6 +260,7 @@ def log(
         _batch(
             c,
             parent_id,
+            fresh=None not in existing,
             params={
                 "suite_path": _norm_path(result.suite_path),
                 "cujeval_version": result.cujeval_version,
@@ -302,6 +305,7 @@ def log(
             _batch(
                 c,
                 run_id,
+                fresh=j.name not in existing,
                 params={
                     "journey": j.name,
                     "target": j.target[:500],
@@ -370,13 +374,14 @@ def _batch(
     metrics: dict[str, float],
     tags: dict[str, str],
     step_ms: int,
+    fresh: bool = False,
 ) -> None:
     """Params, metrics and tags in as few requests as MLflow allows (1,000 items, 100 params,
     100 tags per batch). A param logged earlier with another value (a resumed run) is kept
     and the new value goes to a ``cujeval.param.<name>`` tag: MLflow params are immutable."""
     from mlflow.entities import Metric, Param, RunTag
 
-    old = c.get_run(run_id).data.params
+    old = {} if fresh else c.get_run(run_id).data.params
     todo_params, more_tags = [], {}
     for k, v in params.items():
         if v is None:
@@ -450,7 +455,7 @@ def _journey_gate(result: RunResult, j: JourneyResult) -> str:
 # ---- traces ------------------------------------------------------------------------------
 
 SPAN_CHUNK = 2000
-TRACE_WORKERS = 4
+MAX_TRACES = 2000  # per journey run (CUJEVAL_MLFLOW_MAX_TRACES): ~40 ms each on SQLite
 
 
 def log_traces(
@@ -470,29 +475,35 @@ def log_traces(
         "".join(f"{r.journey}/{r.case_id}/{r.epoch}/{r.case_hash}" for r in rows).encode()
         + json.dumps([r.scores for r in rows], sort_keys=True, default=str).encode()
     ).hexdigest()[:16]
+    limit = int(os.environ.get("CUJEVAL_MLFLOW_MAX_TRACES", MAX_TRACES))
     spans: list[Any] = []
     infos: list[Any] = []
+    done: dict[str, str] = {}
     for journey, run_id in journey_runs.items():
         mine = [r for r in rows if r.journey == journey]
         if not mine:
             continue
-        run = c.get_run(run_id)
-        if run.data.tags.get("cujeval.traces") == f"{len(mine)}:{digest}":
+        mark = f"{min(len(mine), limit)} of {len(mine)}:{digest}"
+        if c.get_run(run_id).data.tags.get("cujeval.traces") == mark:
             continue  # the same rows were logged before
         old = _trace_ids(c, exp_id, run_id)
         for i in range(0, len(old), 100):
             c.delete_traces(exp_id, trace_ids=old[i : i + 100])
-        for row in mine:
+        for row in mine[:limit]:
             s, info = _trace(exp_id, result.run_id, run_id, row, start_ms)
             spans.extend(s)
             infos.append(info)
-        c.set_tag(run_id, "cujeval.traces", f"{len(mine)}:{digest}")
+        done[run_id] = mark
     # trace infos (with their assessments) first, then every span in bulk: a span upload for
-    # a trace that exists already is cheaper than a trace info merged into one log_spans made
-    with ThreadPoolExecutor(TRACE_WORKERS) as pool:
+    # a trace that exists already is cheaper than a trace info merged into one log_spans made.
+    # A server takes a few at once; SQLite commits one at a time (threads only contend).
+    workers = 4 if str(c.tracking_uri).startswith(("http://", "https://")) else 1
+    with ThreadPoolExecutor(workers) as pool:
         list(pool.map(tc.start_trace, infos))
     for i in range(0, len(spans), SPAN_CHUNK):
         tc.log_spans(exp_id, spans[i : i + SPAN_CHUNK])
+    for run_id, mark in done.items():  # only now: a failure above logs them again next time
+        c.set_tag(run_id, "cujeval.traces", mark)
     return len(infos)
 
 
