@@ -12,7 +12,7 @@ LLAMA  := $(VENV)/.llama-cpp
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[reference,judge,dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[reference,judge,ray,dev]'
 	@touch $(STAMP)
 
 $(LLAMA): $(STAMP) scripts/install_llama_cpp.sh
