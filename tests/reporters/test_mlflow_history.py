@@ -281,8 +281,9 @@ def test_run_with_baseline_and_budget_policy(history: History) -> None:
         filter_string=f"tags.`cujeval.run_id` = '{result['run_id']}' and "
         "tags.`cujeval.kind` = 'journey'",
     )
-    assert journey.data.metrics["budget.no-errors.exhausted"] == 1.0
-    assert journey.data.metrics["burn.no-errors.last"] == pytest.approx(0.5)
+    assert journey.data.metrics["slo.no-errors.budget_exhausted"] == 1.0
+    assert journey.data.metrics["slo.no-errors.burn_last"] == pytest.approx(0.5)
+    assert journey.data.metrics["gate.passed"] == 0.0  # blocked by the budget alone
     # a baseline that names nothing is bad input, before any call
     r = cujeval("run", str(suite), "--baseline", "tag:nope", "--no-progress", env=env)
     assert r.returncode == 2 and "tag" in r.stderr and "Traceback" not in r.stderr
@@ -296,3 +297,55 @@ def test_tag_names_a_baseline(history: History) -> None:
     r = cujeval("tag", run_id(history, "r3"), tag, "--tracking-uri", history.uri)  # moves it
     assert r.returncode == 0, r.stderr
     assert load_run(f"tag:{tag}", tracking_uri=history.uri).mlflow_run_id == history.parents["r3"]
+
+
+def _journey_run(history: History, label: str) -> tuple[str, str]:
+    c = client(history.uri)
+    parent = c.get_run(history.parents[label])
+    [child] = c.search_runs(
+        [parent.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
+    )
+    return parent.info.experiment_id, child.info.run_id
+
+
+def test_journey_runs_are_input_to_mlflow_paired_comparison(history: History) -> None:
+    """What mlflow.genai.compare_evaluations (MLflow >= 3.18) reads, read as it reads it: the
+    run's traces, paired across runs on their mlflow.eval.requestId tag, with valid feedback
+    per scorer."""
+    import mlflow
+
+    mlflow.set_tracking_uri(history.uri)
+
+    def eval_rows(label: str) -> dict[str, dict[str, Any]]:
+        exp, run = _journey_run(history, label)
+        traces = mlflow.search_traces(locations=[exp], run_id=run, return_type="list")
+        return {
+            t.info.tags["mlflow.eval.requestId"]: {
+                a.name: a.value for a in t.info.assessments if a.error is None
+            }
+            for t in traces
+        }
+
+    base, cand = eval_rows("r1"), eval_rows("r2")
+    assert len(base) == len(cand) == N and set(base) == set(cand)  # every case pairs
+    worse = [k for k in base if base[k]["error"] is False and cand[k]["error"] is True]
+    assert len(worse) == 9
+
+
+def test_mlflow_compare_evaluations(history: History) -> None:
+    import mlflow
+    import mlflow.genai
+
+    compare_evaluations = getattr(mlflow.genai, "compare_evaluations", None)
+    if compare_evaluations is None:
+        pytest.skip(
+            f"mlflow {mlflow.__version__} has no mlflow.genai.compare_evaluations (3.18 has; "
+            "its mlflow-tracing 3.18 is not served, so the pinned stack stays on 3.17)"
+        )
+    mlflow.set_tracking_uri(history.uri)
+    got = compare_evaluations(
+        candidate_run_id=_journey_run(history, "r2")[1],
+        baseline_run_id=_journey_run(history, "r1")[1],
+    )
+    assert "error" in got.scorers

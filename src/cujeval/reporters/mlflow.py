@@ -72,8 +72,12 @@ MAX_TABLE_TEXT = 500
 _TABLE_TAG = "mlflow.loggedArtifacts"
 
 
-def _journey_metrics(j: JourneyResult, counts: dict[str, SLOCount]) -> dict[str, float]:
+def _journey_metrics(
+    j: JourneyResult, counts: dict[str, SLOCount], gate_slos: Sequence[str] = ()
+) -> dict[str, float]:
     m: dict[str, float] = {
+        "gate.blocked_slos": float(sum(1 for s in gate_slos if s == "block")),
+        "gate.met_slos": float(sum(1 for s in j.slos if s.verdict == "MET")),
         "n_rows": j.n_rows,
         "n_errors": j.n_errors,
         "error_rate": j.n_errors / j.n_rows if j.n_rows else 0.0,
@@ -117,19 +121,19 @@ def _budget_metrics(journey: str, directory: Path) -> dict[str, float]:
     for s in states:
         if s.get("journey") != journey:
             continue
-        base = key(str(s.get("slo")))
+        base = f"slo.{key(str(s.get('slo')))}"  # beside the SLO's own metrics
         for name, field in (
-            (f"budget.{base}.remaining", "remaining"),
-            (f"budget.{base}.remaining_share", "remaining_share"),
-            (f"burn.{base}.last", "burn_last"),
-            (f"burn.{base}.slow", "burn_slow"),
+            (f"{base}.budget_left", "remaining"),
+            (f"{base}.budget_left_share", "remaining_share"),
+            (f"{base}.burn_last", "burn_last"),
+            (f"{base}.burn_slow", "burn_slow"),
         ):
             v = s.get(field)
             if isinstance(v, int | float) and math.isfinite(v):
                 m[name] = float(v)
-        m[f"budget.{base}.exhausted"] = float(bool(s.get("exhausted")))
-        m[f"alert.{base}.fast"] = float("fast" in str(s.get("alert", "")))
-        m[f"alert.{base}.slow"] = float("slow" in str(s.get("alert", "")))
+        m[f"{base}.budget_exhausted"] = float(bool(s.get("exhausted")))
+        m[f"{base}.alert_fast"] = float("fast" in str(s.get("alert", "")))
+        m[f"{base}.alert_slow"] = float("slow" in str(s.get("alert", "")))
     return m
 
 
@@ -254,9 +258,10 @@ def log(
     with guard(c, f"logging run {result.run_id}", directory=directory):
         exp_id = _experiment(c, result.suite)
         existing = _existing_runs(c, exp_id, tags[RUN_KEY])
-        parent_id = existing.get(None) or _create(
-            c, exp_id, f"{result.suite} {result.run_id}", start_ms, tags
-        )
+        # the run table cuts names short: what tells two runs apart comes first
+        verdict = "passed" if result.gate.passed else "FAILED"
+        name = f"{verdict} {result.trigger} {result.run_id}"
+        parent_id = existing.get(None) or _create(c, exp_id, name, start_ms, tags)
         _batch(
             c,
             parent_id,
@@ -317,7 +322,12 @@ def log(
                     "confidence": result.settings.get("confidence"),
                 },
                 metrics={
-                    **_journey_metrics(j, counts.get(j.name, {})),
+                    **_journey_metrics(
+                        j,
+                        counts.get(j.name, {}),
+                        [g.action for g in result.gate.slos if g.journey == j.name],
+                    ),
+                    "gate.passed": float(result.gate.journeys.get(j.name) != "block"),
                     **_budget_metrics(j.name, directory),
                 },
                 tags=jtags,

@@ -1,0 +1,81 @@
+"""The bundled RAG suite end to end with history: a clean and a faulted demo run logged to an
+MLflow store of their own; `cujeval budget suites/support_rag.yaml` names the faulted run as
+the one that spent most; with a budget policy, a third, clean run fails the gate while the
+budget is exhausted."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cujeval.paths import project_root
+from tests.helpers import cujeval
+
+SUITE = project_root() / "suites" / "support_rag.yaml"
+
+
+@pytest.mark.slow
+def test_budget_after_clean_and_faulted_demo(tmp_path: Path) -> None:
+    from cujeval.reference.launch import start_rag_service
+
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+        "CUJEVAL_MLFLOW_TRACES": "0",  # traces are tested elsewhere; keep this one quick
+    }
+    runs = []
+    for faults in ("", "error_rate=0.5"):
+        args = ["demo", "--journey", "rag", "--limit", "30", "--no-progress"]
+        if faults:
+            args += ["--faults", faults]
+        before = set((tmp_path / "reports" / "support_rag").glob("*"))
+        r = cujeval(*args, cwd=tmp_path, env=env, timeout=900)
+        assert r.returncode in ((1,) if faults else (0, 1)), r.stderr[-3000:]
+        [folder] = set((tmp_path / "reports" / "support_rag").glob("*")) - before
+        runs.append(json.loads((folder / "results.json").read_text())["run_id"])
+    clean, faulted = runs
+
+    r = cujeval("budget", str(SUITE), cwd=tmp_path, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in r.stdout.splitlines() if "grounded-answer/no-errors" in x)
+    assert f"{faulted} (" in line and clean not in line  # spent most
+    assert "EXHAUSTED" in line
+
+    # the suite with a budget policy (same name: same history), against the clean service
+    (tmp_path / "suites").mkdir()
+    shutil.copytree(project_root() / "datasets", tmp_path / "datasets")
+    doc = yaml.safe_load(SUITE.read_text())
+    doc["budget"] = {"window": 28}
+    suite = tmp_path / "suites" / "support_rag.yaml"
+    suite.write_text(yaml.safe_dump(doc, sort_keys=False))
+    out = tmp_path / "third"
+    with start_rag_service(ready_timeout_s=600) as service:  # clean
+        env["CUJEVAL_RAG_URL"] = service.url
+        r = cujeval(
+            "run",
+            str(suite),
+            "--limit",
+            "30",
+            "--no-progress",
+            "-o",
+            str(out),
+            env=env,
+            timeout=900,
+        )
+    assert r.returncode == 1, r.stderr[-3000:]
+    result = json.loads((out / "results.json").read_text())
+    no_errors = next(s for s in result["journeys"][0]["slos"] if s["name"] == "no-errors")
+    assert no_errors["good"] == no_errors["n"] == 30  # today's run has no error
+    assert not any(
+        s["action"] == "block" and s["slo"] == "no-errors" for s in result["gate"]["slos"]
+    )
+    assert any(
+        b.startswith("grounded-answer/no-errors error budget exhausted")
+        for b in result["gate"]["blocking"]
+    )
+    assert "error budget exhausted" in r.stderr or "EXHAUSTED" in r.stderr
