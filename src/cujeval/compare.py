@@ -128,12 +128,12 @@ def case_shares(rows: Sequence[JournalRow], spec: SLOSpec, journey: Journey) -> 
     (the same predicate logic as the verdict); cases the SLO could not judge are absent."""
     import numpy as np
 
-    from cujeval.slo import _row_masks
+    from cujeval.slo import row_masks
 
     if not rows:
         return {}
     columns = _columns(rows)
-    valid, good = _row_masks(spec, columns, journey)
+    valid, good = row_masks(spec, columns, journey)
     codes, ids = columns.case_codes()
     n_valid = np.bincount(codes, weights=valid, minlength=len(ids))
     n_good = np.bincount(codes, weights=good, minlength=len(ids))

@@ -71,7 +71,7 @@ def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
             offset += len(raw)
 
 
-def _raw_rows(path: Path) -> Iterator[tuple[int, Any]]:
+def raw_rows(path: Path) -> Iterator[tuple[int, Any]]:
     """(line number, raw row) pairs; JSON syntax errors raised with their line."""
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
@@ -164,7 +164,7 @@ def _validate_instructions(path: Path, lineno: int, case: GoldenCase) -> None:
 def iter_cases(path: str | Path) -> Iterator[GoldenCase]:
     """Stream validated cases. Raises DatasetError with file:line:field."""
     path = Path(path)
-    for lineno, raw in _raw_rows(path):
+    for lineno, raw in raw_rows(path):
         case = _case(path, lineno, raw)
         if case.instructions:
             _validate_instructions(path, lineno, case)
@@ -178,7 +178,7 @@ def inspect(path: str | Path) -> DatasetInfo:
         raise DatasetError("no such dataset file", file=path)
     seen: dict[str, int] = {}
     n = 0
-    for lineno, raw in _raw_rows(path):
+    for lineno, raw in raw_rows(path):
         case = _case(path, lineno, raw)
         if case.instructions:
             _validate_instructions(path, lineno, case)

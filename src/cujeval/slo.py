@@ -69,7 +69,7 @@ class SLOResult:
     worst_cases: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _row_masks(spec: SLOSpec, columns: Columns, journey: Journey) -> tuple[np.ndarray, np.ndarray]:
+def row_masks(spec: SLOSpec, columns: Columns, journey: Journey) -> tuple[np.ndarray, np.ndarray]:
     """(valid, good) boolean arrays over rows for a ratio or journey SLO."""
     import numpy as np
 
@@ -141,7 +141,7 @@ def evaluate_ratio(
 ) -> SLOResult:
     import numpy as np
 
-    valid_row, good_row = _row_masks(spec, columns, journey)
+    valid_row, good_row = row_masks(spec, columns, journey)
     codes, ids = columns.case_codes()
     n_cases = len(ids)
     valid_cnt = np.bincount(codes, weights=valid_row, minlength=n_cases)

@@ -104,9 +104,9 @@ def read_current(path: Path) -> Sample:
 
 
 def _file_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    from cujeval.dataset import _raw_rows
+    from cujeval.dataset import raw_rows
 
-    yield from _raw_rows(path)
+    yield from raw_rows(path)
 
 
 def _hf_rows(path: Path) -> Iterator[tuple[int, Any]]:
