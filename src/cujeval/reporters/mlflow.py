@@ -7,10 +7,11 @@ report.html, journal.jsonl, the OpenSLO export of the SLOs, budget.json and comp
 the run has them. Journey run (its real start and end): params (target, dataset digest and
 normalised path, scorers, epochs), the dataset as an input, metrics (each SLO's estimate,
 bounds, n, good, target, verdict as 0/1; each SLI's mean, p50, p95 and ``<sli>/mean``; error
-rate; the budget's remaining share and burn rates when known), a tag per SLO verdict, the
-per-case table. Each case is a trace linked to its journey run (input, answer, retrieved
-contexts as a retriever span, tool calls as tool spans, token usage, latency), with each SLI
-as an assessment, so MLflow's evaluation views show the run case by case.
+rate; the budget's remaining share and burn rates when known; the LLM judge's calls,
+failures by reason, tokens and cost as ``judge.*``), a tag per SLO verdict, the per-case
+table. Each case is a trace linked to its journey run (input, answer, retrieved contexts as
+a retriever span, tool calls as tool spans, token usage, latency), with each SLI as an
+assessment, so MLflow's evaluation views show the run case by case.
 
 Cost: runs, params, metrics and tags go in one ``log_batch`` per run; traces are logged after
 the run, in bulk (one span upload for all cases, then one small request per trace).
@@ -135,6 +136,16 @@ def _budget_metrics(journey: str, directory: Path) -> dict[str, float]:
         m[f"{base}.alert_fast"] = float("fast" in str(s.get("alert", "")))
         m[f"{base}.alert_slow"] = float("slow" in str(s.get("alert", "")))
     return m
+
+
+def _judge_metrics(j: JourneyResult) -> dict[str, float]:
+    """The LLM judge's account of the journey (calls, failures by reason, tokens, cost,
+    agreement with the offline scorer) as ``judge.*`` metrics; none without a judge."""
+    if not j.judge:
+        return {}
+    from cujeval.scorers.judges.summary import judge_metrics
+
+    return {k: v for k, v in judge_metrics(j.judge).items() if math.isfinite(v)}
 
 
 def _case_table(rows: Iterable[JournalRow]) -> dict[str, list[Any]]:
@@ -320,6 +331,7 @@ def log(
                     "scorers": ",".join(j.scorers)[:500],
                     "epochs": result.settings.get("epochs"),
                     "confidence": result.settings.get("confidence"),
+                    "judge_model": ",".join((j.judge or {}).get("models") or ()) or None,
                 },
                 metrics={
                     **_journey_metrics(
@@ -329,6 +341,7 @@ def log(
                     ),
                     "gate.passed": float(result.gate.journeys.get(j.name) != "block"),
                     **_budget_metrics(j.name, directory),
+                    **_judge_metrics(j),
                 },
                 tags=jtags,
                 step_ms=now_ms,
