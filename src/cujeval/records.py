@@ -84,6 +84,24 @@ class ExpectedOutcome(_Frozen):
     description: str | None = None
 
 
+class UserReply(_Frozen):
+    """A simulated user's rule: when the agent's answer matches ``when`` (a regular
+    expression, case-insensitive), the user replies ``reply``; at most ``times`` times."""
+
+    when: str = Field(min_length=1)
+    reply: str = Field(min_length=1)
+    times: int = Field(1, ge=1, le=20)
+
+    @field_validator("when")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+
 class GoldenCase(_Frozen):
     """One golden dataset row: the input and what a good response looks like."""
 
@@ -100,6 +118,10 @@ class GoldenCase(_Frozen):
     forbidden_tool_calls: tuple[ExpectedToolCall, ...] = ()
     tool_match: ToolMatch | None = None
     tools: tuple[str, ...] | None = None  # the tools this case's agent may call
+    # a simulated user: after the input's user turns, the first rule matching the agent's
+    # answer supplies the next user turn ("confirm" -> "yes"); targets that run the
+    # conversation themselves (openai with an agent block) play it
+    user_script: tuple[UserReply, ...] = ()
     tags: tuple[str, ...] = ()
     cluster: str | None = None
 

@@ -49,6 +49,10 @@ def plugin_kinds() -> dict[str, TargetFactory]:
 
 def build_target(name: str, spec: TargetSpec, *, concurrency: int = 64) -> Target:
     """The Target for a validated spec."""
+    if isinstance(spec, OpenAITargetSpec) and spec.agent is not None:
+        from cujeval.targets.agent_loop import AgentLoopTarget
+
+        return AgentLoopTarget(name, spec, concurrency=concurrency)
     if isinstance(spec, OpenAITargetSpec):
         from cujeval.targets.openai import OpenAITarget
 

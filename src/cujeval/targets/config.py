@@ -6,7 +6,15 @@ import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|min|minute|h|hour)\s*$")
 _PER = {
@@ -63,6 +71,39 @@ class _HttpSpec(_Spec):
     public_params: list[str] = Field(default_factory=list)  # query values shown in reports
 
 
+class AgentLoopSpec(BaseModel):
+    """An ``openai`` target's ``agent:`` block: cujeval runs the tool loop itself. Tools come
+    from a Python factory (``tools: package.module:function``, called with the case, returning
+    a fresh tool set per case) or an HTTP tool server (``tools_url``; see
+    cujeval.targets.toolsets). ``max_steps`` bounds the model calls of a case; a case that
+    needs more is an error. After the first tool call a failed case is never retried unless
+    ``idempotent``. ``malformed``: a call of an unknown tool or with arguments that are not
+    JSON ends the case as an error (``error``), or goes back to the model as the call's error
+    (``feed_back``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tools: str | None = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    tools_url: str | None = None
+    state_url: str | None = None  # GET, "{world}" replaced: the world's final state
+    max_steps: int = Field(10, ge=1, le=200)
+    max_user_turns: int = Field(10, ge=1, le=100)  # user turns a case may play, script included
+    idempotent: bool = False
+    malformed: Literal["error", "feed_back"] = "error"
+    tool_choice: Any = None
+
+    @field_validator("tools_url", "state_url")
+    @classmethod
+    def _urls(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AgentLoopSpec:
+        if (self.tools is None) == (self.tools_url is None):
+            raise ValueError("give exactly one of tools (module:function) and tools_url")
+        return self
+
+
 class OpenAITargetSpec(_HttpSpec):
     """Any OpenAI-compatible chat-completions server; streamed to measure time to first token."""
 
@@ -75,6 +116,7 @@ class OpenAITargetSpec(_HttpSpec):
     params: dict[str, Any] = Field(default_factory=dict)
     contexts_path: str | None = "contexts"
     headers: dict[str, str] = Field(default_factory=dict)
+    agent: AgentLoopSpec | None = None  # run the tool loop here against the suite's tools
 
     _url = field_validator("base_url")(_http_url)
 

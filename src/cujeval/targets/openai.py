@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cujeval.errors import TargetProtocolError, TargetTruncated
@@ -26,6 +27,19 @@ from cujeval.targets.transport import (
 
 if TYPE_CHECKING:
     import aiohttp
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One chat-completions call: what it said (``data``: answer, tool_calls, usage, model,
+    finish_reason, contexts) and when: ``ttft_s`` to the first content token, ``first_s`` to
+    the first content or tool-call delta (both None when not streamed)."""
+
+    data: dict[str, Any]
+    latency_s: float
+    ttft_s: float | None
+    first_s: float | None
+    streamed: bool
 
 
 class OpenAITarget:
@@ -47,10 +61,19 @@ class OpenAITarget:
         self._limit = concurrency
 
     def _body(self, case: GoldenCase) -> dict[str, Any]:
-        messages = case.messages()
+        messages: list[dict[str, Any]] = list(case.messages())
         if self.spec.system_prompt:
             messages = [{"role": "system", "content": self.spec.system_prompt}, *messages]
-        body: dict[str, Any] = {**self.spec.params, "model": self.spec.model, "messages": messages}
+        return self.body(messages)
+
+    def body(self, messages: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+        """The request body for ``messages`` (plus ``extra`` keys such as ``tools``)."""
+        body: dict[str, Any] = {
+            **self.spec.params,
+            **extra,
+            "model": self.spec.model,
+            "messages": messages,
+        }
         if self.spec.stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -61,25 +84,32 @@ class OpenAITarget:
             return await self._call(case)
 
     async def _call(self, case: GoldenCase) -> Observation:
+        step = await self.complete(self._body(case))
+        return observation_from_mapping(
+            step.data,
+            latency_s=step.latency_s,
+            ttft_s=step.ttft_s,
+            source=f"the response from {self._shown}",
+            streamed=step.streamed,
+        )
+
+    async def complete(self, body: dict[str, Any]) -> Completion:
+        """One chat-completions call: the answer, tool calls (assembled from stream deltas),
+        usage, model and finish_reason as a mapping, with its timings."""
         if self._session is None:
             self._session = new_session(limit=self._limit)
         start = time.perf_counter()
         async with request(
-            self._session, self._endpoint, "POST", json=self._body(case), headers=self._headers
+            self._session, self._endpoint, "POST", json=body, headers=self._headers
         ) as resp:
             streamed = self.spec.stream and resp.content_type != "application/json"
             if streamed:
-                data, ttft = await self._read_stream(resp, start)
+                data, ttft, first = await self._read_stream(resp, start)
             else:  # not streamed, or a server that answers a stream request in one piece
-                data, ttft = self._from_completion(await read_json(resp, self._endpoint)), None
+                data = self._from_completion(await read_json(resp, self._endpoint))
+                ttft = first = None
         latency = time.perf_counter() - start
-        return observation_from_mapping(
-            data,
-            latency_s=latency,
-            ttft_s=ttft,
-            source=f"the response from {self._shown}",
-            streamed=streamed,
-        )
+        return Completion(data, latency, ttft, first, streamed)
 
     def _bad(self, problem: str) -> TargetProtocolError:
         return TargetProtocolError(f"the response from {self._shown}: {problem}", url=self._shown)
@@ -112,7 +142,7 @@ class OpenAITarget:
 
     async def _read_stream(
         self, resp: aiohttp.ClientResponse, start: float
-    ) -> tuple[dict[str, Any], float | None]:
+    ) -> tuple[dict[str, Any], float | None, float | None]:
         """Accumulate a chat-completions stream. It must end with ``[DONE]`` or carry a
         ``finish_reason``: a stream that just stops is truncated, never an answer."""
         stream = _Stream()
@@ -124,7 +154,10 @@ class OpenAITarget:
                 if not payload.strip():
                     continue  # an empty event: a keep-alive
                 chunk = parse_json(payload, self._endpoint, what="stream event")
-                if stream.add(chunk, self._bad) and stream.ttft is None:
+                content = stream.add(chunk, self._bad)
+                if stream.first is None and (content or stream.tools):
+                    stream.first = time.perf_counter() - start
+                if content and stream.ttft is None:
                     stream.ttft = time.perf_counter() - start
                 contexts = self._extra_contexts(chunk)
                 if contexts is not None:
@@ -135,7 +168,7 @@ class OpenAITarget:
                 f"after {stream.n_content} content chunks",
                 url=self._shown,
             )
-        return stream.result(), stream.ttft
+        return stream.result(), stream.ttft, stream.first
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -166,6 +199,7 @@ class _Stream:
         self.out: dict[str, Any] = {}
         self.done = False
         self.ttft: float | None = None
+        self.first: float | None = None  # seconds to the first content or tool-call delta
         self.n_content = 0
 
     def add(self, chunk: Any, bad: Callable[[str], TargetProtocolError]) -> bool:
