@@ -93,6 +93,7 @@ def llama_server(*, api_key: str | None = None, timeout_s: float = 120.0) -> Ite
         "--chat_format", "gemma",
         "--n_ctx", "4096",
         "--n_threads", "2",
+        "--interrupt_requests", "False",  # else a new request cuts off the one in progress
         "--host", "127.0.0.1",
         "--port", str(port),
     ]  # fmt: skip
