@@ -235,6 +235,7 @@ SLOS = [
     {"name": "f1", "good": "token_f1 >= 0.5", "target": 0.5},
     {"name": "journey-success", "all_of": ["no-errors", "f1"], "target": 0.4},
     {"name": "latency", "objective": "p99(latency_s) <= 30"},
+    {"name": "cost-per-success", "objective": "per_success(cost_usd, journey-success) <= 1"},
 ]
 
 
@@ -264,8 +265,10 @@ def test_operational_slos_count_requests_and_quality_slos_count_cases(tmp_path: 
         "f1": "case",
         "journey-success": "case",
         "latency": "request",
+        "cost-per-success": "case",
     }
     # cost per success, by hand: per cycle c1, c2, c3 cost 0.002 each, c1 and c2 succeed
+    assert slos["cost-per-success"].estimate == pytest.approx(0.003)
     cost = step["cost"]
     assert cost["successes"] == 20
     assert cost["total_cost_usd"] == pytest.approx(30 * 0.002)

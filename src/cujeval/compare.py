@@ -360,7 +360,13 @@ def _aggregate(
         "higher_is_better": up,
         "test": "bootstrap",
     }
-    if n < 2:
+    if n < 2 or obj.success is not None:
+        note = "fewer than two cases with a value in both runs"
+        if obj.success is not None:
+            note = (
+                f"a ratio over the whole run is not compared case by case: compare "
+                f"{obj.success!r} and {obj.sli!r}"
+            )
         return SLOComparison(
             baseline=None,
             candidate=None,
@@ -374,7 +380,7 @@ def _aggregate(
             drop=0.0,
             blocks=False,
             cases_needed=None,
-            note="fewer than two cases with a value in both runs",
+            note=note,
             **common,
         )
     a = [vb[k] for k in ids]

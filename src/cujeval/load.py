@@ -488,7 +488,10 @@ def _slo_slis(spec: SLOSpec, journey: Journey) -> list[str]:
 
 
 def per_request(spec: SLOSpec, journey: Journey) -> bool:
-    """Judged with each request as a row (operational SLIs), or per golden case."""
+    """Judged with each request as a row (operational SLIs), or per golden case (journey
+    SLOs, and per_success, whose successes another SLO counts)."""
+    if spec.kind == "aggregate" and spec.parsed_objective.success is not None:
+        return False
     return spec.kind != "journey" and all(s in OPERATIONAL_SLIS for s in _slo_slis(spec, journey))
 
 

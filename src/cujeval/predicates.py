@@ -2,10 +2,14 @@
 
     per-case predicate:   SLI OP VALUE          faithfulness >= 0.8 | error == false
     aggregate objective:  STAT(SLI) OP NUMBER   p95(latency_s) <= 2.0 | mean(cost_usd) < 0.002
+    per success:          per_success(SLI, SLO) OP NUMBER
+                                                per_success(cost_usd, journey-success) <= 0.0005
 
 SLI names are identifiers that may contain ``@ : . -`` (``precision@5``,
 ``instruction:punctuation:no_comma``). OP is one of ``>= > <= < == !=``. VALUE is a number or
 ``true``/``false``. STAT is mean, median, min, max or pNN (p50, p90, p95, p99, ...).
+``per_success`` is the SLI summed over every case ÷ the cases good by a ratio or journey SLO of
+the same journey (cost per successful journey: what a success really costs, failures included).
 """
 
 from __future__ import annotations
@@ -26,8 +30,12 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 _SLI = r"[A-Za-z_][A-Za-z0-9_@:.\-]*"
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _PRED = re.compile(rf"^\s*({_SLI})\s*(>=|<=|==|!=|>|<)\s*({_NUM}|true|false|True|False)\s*$")
-_OBJ = re.compile(rf"^\s*([a-z][a-z0-9]*)\s*\(\s*({_SLI})\s*\)\s*(>=|<=|==|!=|>|<)\s*({_NUM})\s*$")
-_STAT = re.compile(r"^(mean|median|min|max|p\d{1,2}(?:\.\d+)?)$")
+_OBJ = re.compile(
+    rf"^\s*([a-z][a-z0-9_]*)\s*\(\s*({_SLI})\s*(?:,\s*([A-Za-z0-9][A-Za-z0-9_.\-]*)\s*)?\)"
+    rf"\s*(>=|<=|==|!=|>|<)\s*({_NUM})\s*$"
+)
+_STAT = re.compile(r"^(mean|median|min|max|p\d{1,2}(?:\.\d+)?|per_success)$")
+PER_SUCCESS = "per_success"
 
 
 def _value(text: str) -> float:
@@ -60,6 +68,7 @@ class Objective:
     sli: str
     op: str
     bound: float
+    success: str | None = None  # per_success: the ratio or journey SLO that counts successes
 
     def holds(self, x: float) -> bool:
         return _OPS[self.op](x, self.bound)
@@ -69,7 +78,8 @@ class Objective:
         return self.op in (">=", ">")
 
     def __str__(self) -> str:
-        return f"{self.statistic}({self.sli}) {self.op} {self.bound:g}"
+        args = self.sli if self.success is None else f"{self.sli}, {self.success}"
+        return f"{self.statistic}({args}) {self.op} {self.bound:g}"
 
 
 def parse_predicate(text: str) -> Predicate:
@@ -88,13 +98,21 @@ def parse_objective(text: str) -> Objective:
     if not m:
         raise ValueError(
             f"cannot parse objective {text!r}; expected 'STAT(SLI) OP NUMBER', "
-            "e.g. 'p95(latency_s) <= 2.0'"
+            "e.g. 'p95(latency_s) <= 2.0', or 'per_success(SLI, SLO) OP NUMBER'"
         )
-    stat = m.group(1)
+    stat, sli, success, op, bound = m.groups()
     if not _STAT.match(stat):
         raise ValueError(
-            f"unknown statistic {stat!r} in {text!r}; use mean, median, min, max or pNN (p95)"
+            f"unknown statistic {stat!r} in {text!r}; use mean, median, min, max, pNN (p95) "
+            "or per_success"
         )
-    if stat.startswith("p") and not 0 < float(stat[1:]) < 100:
+    if stat == PER_SUCCESS and success is None:
+        raise ValueError(
+            f"{text!r}: per_success needs the SLO that counts successes, "
+            "e.g. 'per_success(cost_usd, journey-success) <= 0.0005'"
+        )
+    if stat != PER_SUCCESS and success is not None:
+        raise ValueError(f"{text!r}: only per_success takes a second argument (an SLO name)")
+    if stat.startswith("p") and stat != PER_SUCCESS and not 0 < float(stat[1:]) < 100:
         raise ValueError(f"percentile {stat!r} must be between p0 and p100")
-    return Objective(statistic=stat, sli=m.group(2), op=m.group(3), bound=float(m.group(4)))
+    return Objective(statistic=stat, sli=sli, op=op, bound=float(bound), success=success)

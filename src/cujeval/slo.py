@@ -255,12 +255,83 @@ def min_cases(statistic: str, confidence: float) -> int:
     return max(1, math.ceil(math.log(1.0 - confidence) / math.log(max(q, 1.0 - q)) - 1e-9))
 
 
+def evaluate_per_success(
+    spec: SLOSpec, columns: Columns, journey: Journey, settings: Settings
+) -> SLOResult:
+    """``per_success(SLI, SLO)``: the SLI summed over every row (unpriced rows count 0) ÷ the
+    rows good by SLO. The interval is a one-sided percentile bootstrap that resamples golden
+    cases (a case and all its repeats). No success at all: NO_DATA, the ratio has no value."""
+    import numpy as np
+
+    obj = spec.parsed_objective
+    success = next(s for s in journey.slos if s.name == obj.success)
+    col = columns.column(obj.sli)
+    valid, good = row_masks(success, columns, journey)
+    codes, ids = columns.case_codes()
+    amount = np.bincount(codes, weights=np.nan_to_num(col, nan=0.0), minlength=len(ids))
+    wins = np.bincount(codes, weights=good.astype(float), minlength=len(ids))
+    seen = np.bincount(codes[valid], minlength=len(ids)) > 0
+    needed = MIN_CASES_BOOTSTRAP
+    base: dict[str, Any] = {
+        "name": spec.name,
+        "kind": "aggregate",
+        "expression": str(obj),
+        "bound": obj.bound,
+        "op": obj.op,
+        "blocking": spec.blocking,
+        "description": spec.description,
+        "min_cases": needed,
+        "n_rows": int(valid.sum()),
+        "n_unscorable": len(ids) - int(seen.sum()),
+        "n_scorer_errors": _scorer_errors(columns, [obj.sli, *_slis(success, journey)]),
+        "good": float(wins.sum()),
+    }
+    n = int(seen.sum())
+    if n == 0 or wins.sum() == 0 or not (~np.isnan(col)).any():
+        return SLOResult(
+            verdict=Verdict.NO_DATA, estimate=None, lower=None, upper=None, n=n, **base
+        )
+    amount, wins = amount[seen], wins[seen]
+    case_ids = [c for c, h in zip(ids, seen, strict=True) if h]
+    estimate = float(amount.sum() / wins.sum())
+    rng = np.random.default_rng(settings.seed)
+    draws = rng.integers(0, n, size=(settings.bootstrap_resamples, n))
+    num, den = amount[draws].sum(axis=1), wins[draws].sum(axis=1)
+    ratios = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.inf)
+    alpha = 1.0 - settings.confidence
+    lower, upper = (float(np.quantile(ratios, q)) for q in (alpha, 1.0 - alpha))
+    decide = None
+    if settings.gate == "point":
+        verdict = Verdict.MET if obj.holds(estimate) else Verdict.BREACHED
+    elif n < needed:
+        verdict, decide = Verdict.INCONCLUSIVE, needed - n
+    else:
+        verdict = _three_way(lower, upper, obj.holds)
+    # worst: what the failed cases spent (they are what makes a success dear), then the rest
+    order = sorted(range(n), key=lambda i: (wins[i] > 0, -amount[i]))
+    worst = [
+        {"case_id": case_ids[i], "value": float(amount[i])} for i in order[: settings.worst_cases]
+    ]
+    return SLOResult(
+        verdict=verdict,
+        estimate=estimate,
+        lower=lower,
+        upper=upper if math.isfinite(upper) else None,
+        n=n,
+        cases_to_decide=decide,
+        worst_cases=worst,
+        **base,
+    )
+
+
 def evaluate_aggregate(
     spec: SLOSpec, columns: Columns, journey: Journey, settings: Settings
 ) -> SLOResult:
     import numpy as np
 
     obj = spec.parsed_objective
+    if obj.success is not None:
+        return evaluate_per_success(spec, columns, journey, settings)
     col = columns.column(obj.sli)
     codes, ids = columns.case_codes()
     scorable = ~np.isnan(col)

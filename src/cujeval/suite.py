@@ -165,7 +165,15 @@ class Journey(_Frozen):
         if dupes:
             raise ValueError(f"duplicate SLO names: {', '.join(sorted(dupes))}")
         ratio = {s.name for s in self.slos if s.kind == "ratio"}
+        counted = ratio | {s.name for s in self.slos if s.kind == "journey"}
         for slo in self.slos:
+            success = slo.parsed_objective.success if slo.kind == "aggregate" else None
+            if success is not None and success not in counted:
+                names = ", ".join(sorted(counted)) or "none"
+                raise ValueError(
+                    f"SLO {slo.name!r}: per_success names {success!r}, which is not a ratio or "
+                    f"journey SLO of this journey (they are: {names})"
+                )
             for step in slo.all_of or ():
                 if step not in ratio:
                     raise ValueError(

@@ -340,6 +340,7 @@ def test_suite_passes_the_clean_service(agent: RunningService, tmp_path: Path) -
         "latency-p95": "MET",
         "step-latency-p90": "MET",
         "cost-per-task": "MET",
+        "cost-per-success": "MET",
     }
 
 
