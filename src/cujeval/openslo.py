@@ -163,8 +163,9 @@ def _slo(
         from cujeval.predicates import parse_objective
 
         obj = parse_objective(slo.expression)
+        extra = {} if obj.success is None else {"success_slo": obj.success}
         indicator: dict[str, Any] = {
-            "thresholdMetric": _source(slo.journey, sli=obj.sli, statistic=obj.statistic)
+            "thresholdMetric": _source(slo.journey, sli=obj.sli, statistic=obj.statistic, **extra)
         }
         objective.update({"op": _OPS[obj.op], "value": obj.bound})
         q = quantile_target(slo.expression)
