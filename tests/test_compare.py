@@ -58,7 +58,20 @@ def test_same_rows_no_change() -> None:
     c = got["no-errors"]
     assert c.change == "NO CHANGE" and c.p_value == 1.0 and c.worse == c.better == 0
     assert c.diff == 0 and not c.blocks and c.test == "mcnemar" and c.n_paired == 20
-    assert got["fast"].change == "NO CHANGE" and got["fast"].diff == 0
+    assert got["fast"].change == "NO CHANGE"
+    assert got["fast"].note == "needs 59 paired cases for a bound of p95 (has 20)"
+    same = by_name(compare(rows({0}, n=60), rows({0}, n=60), JOURNEY, Settings()))["fast"]
+    assert same.change == "NO CHANGE" and same.diff == 0
+
+
+def test_a_quantile_is_not_compared_on_fewer_cases_than_its_bound_needs() -> None:
+    # p95 at 95 %: 59 cases, as for the SLO's own verdict; 58 paired cases of a 1 s slowdown
+    # say nothing yet, 59 say REGRESSED
+    for n, change in ((58, "NO CHANGE"), (59, "REGRESSED")):
+        base, cand = rows(set(), n=n), rows(set(), n=n, latency=1.1)
+        c = by_name(compare(base, cand, JOURNEY, Settings()))["fast"]
+        assert c.change == change, n
+        assert c.cases_needed == (59 if n == 58 else c.cases_needed)
 
 
 def test_more_errors_regress_by_mcnemar() -> None:
@@ -87,12 +100,12 @@ def test_few_discordant_pairs_are_no_change() -> None:
 
 
 def test_slower_candidate_regresses_on_the_aggregate() -> None:
-    base, cand = rows(set()), rows(set(), latency=1.1)  # every case 1 s slower
+    base, cand = rows(set(), n=60), rows(set(), n=60, latency=1.1)  # every case 1 s slower
     c = by_name(compare(base, cand, JOURNEY, Settings()))["fast"]
     assert c.test == "bootstrap" and not c.higher_is_better
     assert c.diff == pytest.approx(1.0) and c.lower == pytest.approx(1.0)
-    assert c.change == "REGRESSED" and c.worse == 20
-    p95 = 0.1 + 0.95 * 19 / 1000  # numpy's linear interpolation over 0.100 .. 0.119
+    assert c.change == "REGRESSED" and c.worse == 60
+    p95 = 0.1 + 0.95 * 59 / 1000  # numpy's linear interpolation over 0.100 .. 0.159
     assert c.baseline == pytest.approx(p95) and c.drop == pytest.approx(1.0 / p95)
     assert c.blocks  # default allowed drop 0
 

@@ -360,8 +360,13 @@ def _aggregate(
         "higher_is_better": up,
         "test": "bootstrap",
     }
-    if n < 2 or obj.success is not None:
+    from cujeval.slo import min_cases
+
+    needed = min_cases(obj.statistic, settings.confidence) if obj.success is None else 2
+    if n < max(2, needed) or obj.success is not None:
         note = "fewer than two cases with a value in both runs"
+        if 2 <= n < needed:  # as for the SLO itself: no bound of this statistic exists yet
+            note = f"needs {needed} paired cases for a bound of {obj.statistic} (has {n})"
         if obj.success is not None:
             note = (
                 f"a ratio over the whole run is not compared case by case: compare "
@@ -379,7 +384,7 @@ def _aggregate(
             change="NO CHANGE",
             drop=0.0,
             blocks=False,
-            cases_needed=None,
+            cases_needed=needed if 2 <= n < needed else None,
             note=note,
             **common,
         )
