@@ -169,10 +169,10 @@ class Journey(_Frozen):
         for slo in self.slos:
             success = slo.parsed_objective.success if slo.kind == "aggregate" else None
             if success is not None and success not in counted:
-                names = ", ".join(sorted(counted)) or "none"
+                known = ", ".join(sorted(counted)) or "none"
                 raise ValueError(
                     f"SLO {slo.name!r}: per_success names {success!r}, which is not a ratio or "
-                    f"journey SLO of this journey (they are: {names})"
+                    f"journey SLO of this journey (they are: {known})"
                 )
             for step in slo.all_of or ():
                 if step not in ratio:
