@@ -172,5 +172,6 @@ def render(result: RunResult) -> str:
 
 def write(result: RunResult, directory: Path) -> Path:
     path = directory / "load.md"
+    directory.mkdir(parents=True, exist_ok=True)
     path.write_text(render(result), encoding="utf-8")
     return path

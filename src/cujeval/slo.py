@@ -299,7 +299,10 @@ def evaluate_per_success(
     num, den = amount[draws].sum(axis=1), wins[draws].sum(axis=1)
     ratios = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.inf)
     alpha = 1.0 - settings.confidence
-    lower, upper = (float(np.quantile(ratios, q)) for q in (alpha, 1.0 - alpha))
+    # resamples with no success cost infinitely much per success: order statistics, no
+    # interpolation between infinities
+    lower = float(np.quantile(ratios, alpha, method="lower"))
+    upper = float(np.quantile(ratios, 1.0 - alpha, method="higher"))
     decide = None
     if settings.gate == "point":
         verdict = Verdict.MET if obj.holds(estimate) else Verdict.BREACHED

@@ -182,8 +182,8 @@ def load(
             progress=progress,
         )
         result = _asyncio_run(run_load(loaded, options, profile, journey=journey))
+        path = load_report.write(result, out)  # first: MLflow logs it with the rest
         write_all(result, out, mlflow=mlflow)
-        path = load_report.write(result, out)
         print(load_report.render(result))
         print(f"results: {out}/results.json, {path}", file=sys.stderr)
         if result.status == "aborted":

@@ -3,9 +3,11 @@ so the compare view puts two releases' journeys side by side, and every case a t
 
 Parent run: the gate (tags ``cujeval.gate``, ``cujeval.exit_code``, the blocking reasons as its
 description), git commit and branch, trigger; artifacts results.json, summary.md, junit.xml,
-report.html, journal.jsonl, the OpenSLO export of the SLOs, budget.json and compare.* when
-the run has them. Journey run (its real start and end): params (target, dataset digest and
-normalised path, scorers, epochs), the dataset as an input, metrics (each SLO's estimate,
+report.html, journal.jsonl, the OpenSLO export of the SLOs, budget.json, compare.* and
+load.md when the run has them; for ``cujeval load``, the golden signals as ``load.*`` metrics
+and the per-second series as ``load.ts.*`` metrics stepped by second (see load_metrics).
+Journey run (its real start and end): params (target, dataset digest and normalised path,
+scorers, epochs), the dataset as an input, metrics (each SLO's estimate,
 bounds, n, good, target, verdict as 0/1; each SLI's mean, p50, p95 and ``<sli>/mean``; error
 rate; the budget's remaining share and burn rates when known; the LLM judge's calls,
 failures by reason, tokens and cost as ``judge.*``), a tag per SLO verdict, the per-case
@@ -68,6 +70,7 @@ PARENT_ARTIFACTS = (
     "budget.json",
     "compare.json",
     "compare.md",
+    "load.md",
 )
 MAX_TABLE_TEXT = 500
 _TABLE_TAG = "mlflow.loggedArtifacts"
@@ -299,6 +302,8 @@ def log(
             step_ms=now_ms,
         )
         _parent_artifacts(c, parent_id, result, directory)
+        if result.load:
+            _load_metrics(c, parent_id, result.load, start_ms)
         journey_runs: dict[str, str] = {}
         for j in result.journeys:
             jrows = [r for r in rows if r.journey == j.name]
@@ -387,6 +392,54 @@ def _existing_runs(c: MlflowClient, exp_id: str, run_key: str) -> dict[str | Non
 def _create(c: MlflowClient, exp_id: str, name: str, start_ms: int, tags: dict[str, str]) -> str:
     run = c.create_run(exp_id, start_time=start_ms, tags=tags, run_name=name)
     return str(run.info.run_id)
+
+
+_SERIES = ("offered_rate", "achieved_rate", "errors", "in_flight", "p50", "p95", "p99", "max")
+
+
+def load_metrics(load: dict[str, Any], start_ms: int) -> list[tuple[str, float, int, int]]:
+    """``cujeval load``'s golden signals as (key, value, timestamp ms, step) metrics of the
+    parent run: the whole run's at step 0 (``load.offered_rate``, ``load.latency.p99``,
+    ``load.saturation.<gauge>.max``, ...) and the time series, one point per window with the
+    window's start in seconds as its step (``load.ts.p99``, ``load.ts.in_flight``, ...), so
+    MLflow's charts plot them over the run."""
+    out: list[tuple[str, float, int, int]] = []
+
+    def add(name: str, value: Any, t_s: float = 0.0, step: int = 0) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return
+        if math.isfinite(value):
+            out.append((key(name), float(value), start_ms + int(t_s * 1000), step))
+
+    g = load.get("golden_signals") or {}
+    for k, v in (g.get("traffic") or {}).items():
+        add(f"load.{k}", v)
+    add("load.error_rate", (g.get("errors") or {}).get("rate"))
+    for kind, n in ((g.get("errors") or {}).get("by_kind") or {}).items():
+        add(f"load.errors.{kind}", n)
+    for k, v in (g.get("latency") or {}).items():
+        add(f"load.latency.{k}", v)
+    for gauge, report in (g.get("saturation") or {}).items():
+        for k, v in (report or {}).items():
+            add(f"load.saturation.{gauge}.{k}", v)
+    knee = load.get("knee") or {}
+    add("load.knee_rate", knee.get("broke_at_rate"))
+    series = load.get("timeseries") or {}
+    for point in series.get("points") or ():
+        t = float(point.get("t") or 0.0)
+        for k in _SERIES:
+            add(f"load.ts.{k}", point.get(k), t, round(t))
+        for gauge, v in (point.get("saturation") or {}).items():
+            add(f"load.ts.saturation.{gauge}", v, t, round(t))
+    return out
+
+
+def _load_metrics(c: MlflowClient, run_id: str, load: dict[str, Any], start_ms: int) -> None:
+    from mlflow.entities import Metric
+
+    metrics = [Metric(k, v, ts, step) for k, v, ts, step in load_metrics(load, start_ms)]
+    for i in range(0, len(metrics), 1000):
+        c.log_batch(run_id, metrics=metrics[i : i + 1000])
 
 
 def _batch(
