@@ -510,3 +510,13 @@ def test_the_entry_point_adds_options_and_no_output(pytester: pytest.Pytester) -
     helped.stdout.fnmatch_lines(
         ["cujeval: Critical User Journey suites and SLO gates:", "*--cuj-strict*"]
     )
+
+
+def test_executor_flags_reach_the_run(pytester: pytest.Pytester) -> None:
+    from tests.servers import free_port
+
+    make_suite(pytester, slos=[NO_ERRORS])
+    port = free_port()  # no Ray head there: the run ends before any case, naming it
+    result = run(pytester, "--cuj-executor", "ray", "--cuj-ray-address", f"127.0.0.1:{port}")
+    assert result.ret != 0
+    assert f"the Ray head at 127.0.0.1:{port} is unreachable" in result.stdout.str()

@@ -212,8 +212,8 @@ def run(
     max_duration: MaxDurationOpt = None,
     resume_strict: ResumeStrictOpt = False,
     executor: Annotated[
-        Executor, typer.Option("--executor", help=HELP["executor"])
-    ] = Executor.local,
+        Executor | None, typer.Option("--executor", help=HELP["executor"], show_default=False)
+    ] = None,
     ray_address: Annotated[
         str | None, typer.Option("--ray-address", help=HELP["ray_address"])
     ] = None,

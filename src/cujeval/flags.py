@@ -12,6 +12,8 @@ FLAGS = {
     "max_duration_s": "--max-duration",
     "trigger": "--trigger",
     "output_dir": "--output",
+    "executor": "--executor",
+    "ray_address": "--ray-address",
 }
 
 # One help text per run option, shared by the command line and the pytest plugin (--cuj-*).
@@ -32,9 +34,9 @@ HELP = {
     "progress": "Progress bar.",
     "limit": "Only the first N cases.",
     "executor": "Where cases run: 'local' (this process) or 'ray' (a Ray cluster; "
-    "pip install 'cujeval[ray]').",
-    "ray_address": "With --executor ray: the cluster's address (default: start a local Ray "
-    "for the run).",
+    "pip install 'cujeval[ray]'). Default: the suite's settings.executor, else local.",
+    "ray_address": "With --executor ray: the cluster's address (default: the suite's "
+    "settings.ray_address, else a local Ray started for the run).",
     "mlflow": "Log to MLflow (MLFLOW_TRACKING_URI, else the local default store).",
     # the pytest plugin's own options (--cuj-*)
     "pytest_output": "Directory for results, one folder per suite "

@@ -34,7 +34,7 @@ class RunOptions(BaseModel):
     trigger: Literal["manual", "ci", "nightly"] = "manual"
     progress: bool = True
     limit: int | None = Field(None, ge=1)
-    executor: Literal["local", "ray"] = "local"
+    executor: Literal["local", "ray"] | None = None  # None: the suite's settings.executor
     ray_address: str | None = None  # with executor "ray": the cluster (default: start a local one)
 
     @classmethod

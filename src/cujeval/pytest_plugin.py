@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _RUN_OPTIONS: tuple[str, ...] = ("concurrency", "epochs", "strict", "gate", "judge_epochs", "limit")
-_RUN_OPTIONS += ("max_duration_s", "trigger")  # RunOptions fields that have a --cuj-* flag
+_RUN_OPTIONS += ("max_duration_s", "trigger", "executor", "ray_address")  # with a --cuj-* flag
 _URL_VARIABLES = ("CUJEVAL_RAG_URL", "CUJEVAL_AGENT_URL")  # of the bundled suites
 _SNIFF_BYTES = 256 * 1024
 _TOP_KEY = r"^{}[ \t]*:"
@@ -130,6 +130,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="cuj_trigger",
         choices=("ci", "nightly", "manual"),
         help=HELP["trigger"],
+    )
+    group.addoption(
+        cuj_flag("executor"), dest="cuj_executor", choices=("local", "ray"), help=HELP["executor"]
+    )
+    group.addoption(
+        cuj_flag("ray_address"), dest="cuj_ray_address", metavar="ADDRESS", help=HELP["ray_address"]
     )
     group.addoption(
         "--cuj-case-items", dest="cuj_case_items", action="store_true", help=HELP["case_items"]

@@ -450,7 +450,10 @@ async def run(suite: Suite, options: RunOptions) -> RunResult:
     from cujeval.executors import build_executor
 
     executor = build_executor(
-        options.executor, suite, address=options.ray_address, judge_epochs=options.judge_epochs
+        options.executor or suite.settings.executor,
+        suite,
+        address=options.ray_address or suite.settings.ray_address,
+        judge_epochs=options.judge_epochs,
     )
     _import_later()
     out = options.output_dir

@@ -47,6 +47,10 @@ class Settings(_Frozen):
     bootstrap_resamples: int = Field(2000, ge=100)
     seed: int = 0
     worst_cases: int = Field(5, ge=0)
+    # where cases run (cujeval.executors): this process, or a Ray cluster (cujeval[ray]) at
+    # ray_address (none: a local Ray that starts and stops with the run)
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = Field(None, min_length=1)
 
 
 class SLOSpec(_Frozen):
