@@ -117,3 +117,15 @@ def test_parse_and_validation() -> None:
             {"name": "lat", "objective": "p95(latency_s) <= 1"},
             {"name": "cps", "objective": "per_success(cost_usd, lat) <= 1"},
         )
+
+
+def test_the_verdict_sentence_names_the_whole_statistic() -> None:
+    from dataclasses import asdict
+
+    from cujeval.reporters.format import sentence
+    from cujeval.results import SLOEntry
+
+    r = run([(0.001, i >= 16) for i in range(20)], per_success(0.001))
+    entry = SLOEntry.model_validate({**asdict(r), "verdict": r.verdict.value})
+    text = sentence("j", entry)
+    assert text.startswith("j/cps BREACHED: per_success(cost_usd, ok) = 0.00125 [")

@@ -63,7 +63,7 @@ def sentence(journey: str, slo: SLOEntry) -> str:
                 f"pass@k {number(slo.pass_any_k, ratio=True)}"
             )
     else:
-        stat = slo.expression.split(" ")[0]
+        stat = slo.expression.partition(")")[0] + ")"  # p95(latency_s), per_success(a, b)
         body = (
             f"{stat} = {number(slo.estimate, ratio=False)} {interval(slo)}; "
             f"objective {slo.expression}"

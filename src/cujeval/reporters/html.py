@@ -10,6 +10,7 @@ Everything a target, a dataset or a suite wrote is untrusted and escaped (an ans
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
@@ -28,6 +29,9 @@ from cujeval.results import JourneyResult, RunResult, SLOEntry
 MAX_CASES = 1000  # rows of each journey's case table
 MAX_ANSWER = 600  # characters of an answer in the case table
 MAX_CONTEXT = 500  # characters of each context shown with a worst case
+MAX_STEPS = 30  # tool calls of an agent's trajectory shown with a worst case
+MAX_TOOL_TEXT = 300  # characters of a tool call's arguments, result or error
+MAX_STATE_TEXT = 2000  # characters of an agent's final world state
 MAX_CONTEXTS = 4
 BINS = 24
 COLOURS = {"MET": "#17692b", "BREACHED": "#b00020", "INCONCLUSIVE": "#8a6100", "NO_DATA": "#7a1fa2"}
@@ -575,6 +579,52 @@ def _error(row: JournalRow) -> str:
     return str(row.observation.get("error") or row.status)
 
 
+def _clip(value: Any, limit: int = MAX_TOOL_TEXT) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _trajectory(obs: dict[str, Any]) -> list[tuple[str, str]]:
+    """An agent case's steps: each tool call with its arguments, result, time and error (the
+    first MAX_STEPS), then the final state of the world, folded."""
+    calls = obs.get("tool_calls")
+    items: list[tuple[str, str]] = []
+    if isinstance(calls, list) and calls:
+        trs = []
+        for i, call in enumerate(calls[:MAX_STEPS], 1):
+            call = call if isinstance(call, dict) else {"name": str(call)}
+            secs = call.get("latency_s")
+            error = call.get("error")
+            result = (
+                f"<span class='err'>{escape(_clip(error))}</span>"
+                if error
+                else escape(_clip(call.get("result")))
+            )
+            trs.append(
+                f"<tr><td>{i}</td><td><code>{escape(_clip(str(call.get('name') or '?'), 80))}"
+                f"</code></td><td><code>{escape(_clip(call.get('arguments') or {}))}</code></td>"
+                f"<td>{result}</td>"
+                f"<td>{f'{secs:.3f} s' if isinstance(secs, int | float) else ''}</td></tr>"
+            )
+        more = len(calls) - MAX_STEPS
+        if more > 0:
+            trs.append(f"<tr><td colspan='5' class='muted'>… {more} more steps</td></tr>")
+        items.append(
+            (
+                f"trajectory ({len(calls)} tool calls)",
+                "<table><tr><th>#</th><th>tool</th><th>arguments</th><th>result / error</th>"
+                "<th>time</th></tr>" + "".join(trs) + "</table>",
+            )
+        )
+    state = obs.get("state")
+    if isinstance(state, dict) and state:
+        text = escape(_clip(state, MAX_STATE_TEXT))
+        items.append(
+            ("final state", f"<details><summary>show</summary><code>{text}</code></details>")
+        )
+    return items
+
+
 def _case_detail(row: JournalRow, slis: list[str]) -> str:
     obs = row.observation
     items = [("input", f"<div class='text'>{escape(row.input)}</div>")]
@@ -582,7 +632,7 @@ def _case_detail(row: JournalRow, slis: list[str]) -> str:
         items.append(("tags", escape(", ".join(row.tags))))
     if not row.ok:  # every SLI of an error row says the same: the target failed
         items.append(("error", f"<span class='err'>{escape(_error(row))}</span>"))
-        return _dl(items)
+        return _dl(items + _trajectory(obs))  # what an agent did before it failed
     items.append(("answer", f"<div class='answer'>{escape(str(obs.get('answer') or ''))}</div>"))
     for sli in slis:
         score = row.scores.get(sli) or {}
@@ -593,7 +643,11 @@ def _case_detail(row: JournalRow, slis: list[str]) -> str:
                 f"<div class='text'>{escape(why)}</div>" if why else "",
             )
         )
+    agent = _trajectory(obs)
+    items += agent
     contexts = obs.get("contexts") or []
+    if agent and not contexts:
+        return _dl(items)
     if isinstance(contexts, list) and contexts:
         lis = []
         for c in contexts[:MAX_CONTEXTS]:

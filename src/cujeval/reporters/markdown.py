@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from cujeval.errors import InputError
 from cujeval.journal import read_rows
@@ -23,6 +24,7 @@ from cujeval.results import JourneyResult, RunResult
 LIMIT = 60_000  # characters; GitHub's comment limit is 65,536
 MAX_CELL = 200  # characters of one name, id or message
 PREVIEW = 100  # characters of an answer shown beside a worst case
+MAX_STEPS_TEXT = 300  # characters of an agent's trajectory shown beside a worst case
 _KEEP = 300  # characters the SLO tables leave for the verdicts block (at least its note)
 _ICON = {"MET": "✅", "BREACHED": "❌", "INCONCLUSIVE": "⚠️", "NO_DATA": "⛔"}
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -149,6 +151,7 @@ def _worst_cases(result: RunResult, directory: Path | None) -> list[str]:
         for w in s.worst_cases
     }
     previews: dict[tuple[str, str, int], str] = {}
+    steps: dict[tuple[str, str, int], str] = {}
     if wanted and directory is not None:
         try:
             for row in read_rows(directory / result.journal):
@@ -158,6 +161,7 @@ def _worst_cases(result: RunResult, directory: Path | None) -> list[str]:
                         obs.get("answer") if row.ok else f"error: {obs.get('error') or row.status}"
                     )
                     previews[row.key] = str(text or "")
+                    steps[row.key] = _steps(obs.get("tool_calls"))
         except InputError:
             pass  # a journal edited by hand: the ids and values still show
     lines = []
@@ -173,8 +177,25 @@ def _worst_cases(result: RunResult, directory: Path | None) -> list[str]:
                     line += f" ({value:.4g})"
                 if previews.get(key):
                     line += f" — {_cell(previews[key], PREVIEW)}"
+                if steps.get(key):
+                    line += f"; steps: {_cell(steps[key], MAX_STEPS_TEXT)}"
                 lines.append(line)
     return lines
+
+
+def _steps(calls: Any) -> str:
+    """An agent's trajectory on one line: ``lookup_order(order_id=ORD-1) → refund(…) ✗``."""
+    if not isinstance(calls, list):
+        return ""
+    out = []
+    for call in calls:
+        call = call if isinstance(call, dict) else {"name": str(call)}
+        args = call.get("arguments")
+        shown = (
+            ", ".join(f"{k}={v}" for k, v in args.items()) if isinstance(args, dict) else str(args)
+        )
+        out.append(f"{call.get('name') or '?'}({shown}){' ✗' if call.get('error') else ''}")
+    return " → ".join(out)
 
 
 def write(result: RunResult, directory: Path) -> Path:
