@@ -160,6 +160,14 @@ def test_score_logs_bad_input_stops_before_any_cluster(tmp_path: Path) -> None:
     with pytest.raises(RunAborted, match="unreachable"):
         score_logs(logs, ["token_f1"], tmp_path / "out", address=f"127.0.0.1:{free_port()}")
     assert not (tmp_path / "out").exists()
+    # the same through the command line: exit 3 naming the head, 2 for a judge, no traceback
+    port = free_port()
+    args = ("score", "--input", str(logs), "-s", "token_f1", "--executor", "ray")
+    done = cujeval(*args, "--ray-address", f"127.0.0.1:{port}", "-o", str(tmp_path / "out"))
+    assert done.returncode == 3 and f"127.0.0.1:{port}" in done.stderr, done.stderr
+    done = cujeval(*args, "--judge-url", "http://127.0.0.1:9/v1", "-o", str(tmp_path / "o2"))
+    assert done.returncode == 2 and "on Ray, offline scorers only" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 # ------------------------------------------------------------------------------------------
@@ -590,15 +598,20 @@ def test_score_logs_on_the_cluster_matches_cujeval_score(
     )
     for source in ("logs.jsonl", "logs.parquet"):
         out = tmp_path / f"scored-{source.split('.')[1]}"
+        src, address = str(tmp_path / source), ray_cluster.address
+        command = [sys.executable, "-c", script, src, str(out), address]
+        if source.endswith(".parquet"):  # the same through the command line
+            command = [sys.executable, "-m", "cujeval.cli", "score", "--input", src]
+            command += ["-s", "faithfulness", "-s", "token_f1", "--executor", "ray"]
+            command += ["--ray-address", address, "--output", str(out)]
         done = subprocess.run(
-            [sys.executable, "-c", script, str(tmp_path / source), str(out), ray_cluster.address],
-            env=ray_cluster.env,
-            capture_output=True,
-            text=True,
-            timeout=600,
+            command, env=ray_cluster.env, capture_output=True, text=True, timeout=600
         )
         assert done.returncode == 0, done.stderr
-        assert done.stdout.strip().splitlines()[-1] == "12"
+        if source.endswith(".parquet"):
+            assert f"scored 12 rows into {out}" in done.stderr
+        else:
+            assert done.stdout.strip().splitlines()[-1] == "12"
         scored = pd.read_parquet(out)
         assert sorted(scored["id"]) == sorted(local)
         assert set(scored.columns) >= {"answer", "contexts", "hallucinated", "scores"}

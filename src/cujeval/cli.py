@@ -332,13 +332,36 @@ def score(
         Path | None,
         typer.Option("--suite", help="Take the judge (and prices) from this suite's judge: block."),
     ] = None,
+    executor: Annotated[
+        Executor, typer.Option("--executor", help="Where rows are scored: 'local' or 'ray'.")
+    ] = Executor.local,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help=HELP["ray_address"])
+    ] = None,
 ) -> None:
     """Score recorded observations without calling any target; each row comes back with its
     ``scores`` (value, explanation, metadata). Judge scorers (llm_faithfulness, ...) need a
-    judge: --judge-url and --judge-model, or --suite FILE."""
+    judge: --judge-url and --judge-model, or --suite FILE. With --executor ray the input may be
+    Parquet or JSON lines (a file or a folder), scored on a Ray cluster and written as Parquet
+    files into the --output folder, each row with ``scores`` and one ``score_<sli>`` column
+    per SLI."""
 
     def go() -> int:
         from cujeval.offline import judge_from_flags, score_file
+
+        if executor is Executor.ray:
+            from cujeval.executors.ray_score import score_logs
+
+            if judge_url or judge_model or suite:
+                raise InputError(
+                    "judge scorers are scored locally; on Ray, offline scorers only",
+                    field="--executor",
+                )
+            if output is None:
+                raise InputError("with --executor ray, name the output folder", field="--output")
+            n = score_logs(input, scorer, output, address=ray_address)
+            print(f"scored {n} rows into {output}", file=sys.stderr)
+            return 0
 
         judge, prices = judge_from_flags(
             url=judge_url, model=judge_model, api_key_env=judge_api_key_env, suite=suite
