@@ -25,7 +25,7 @@ MAX_BYTES = 4 * 1024 * 1024
 MAX_NODES = 100_000  # values after alias expansion
 MAX_DEPTH = 64
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class LineMap(dict[str, Any]):
@@ -41,13 +41,14 @@ class LineList(list[Any]):
 
 
 def expand_env(text: str, *, file: str | Path, line: int, field: str) -> str:
-    """Expand ``${VAR}`` / ``${VAR:-default}`` from the environment."""
+    """Expand ``${VAR}`` / ``${VAR:-default}`` from the environment; a default may itself hold
+    references (``${CANDIDATE_URL:-${RAG_URL:-http://127.0.0.1:8000}}``), expanded only when
+    it is used. Text that is not a complete reference is kept as written."""
 
-    def sub(m: re.Match[str]) -> str:
-        name, default = m.group(1), m.group(2)
-        value = os.environ.get(name)
-        if value:
-            return value
+    def value(name: str, default: str | None) -> str:
+        found = os.environ.get(name)
+        if found:
+            return found
         if default is not None:
             return default
         raise InputError(
@@ -57,7 +58,35 @@ def expand_env(text: str, *, file: str | Path, line: int, field: str) -> str:
             field=field,
         )
 
-    return _VAR.sub(sub, text)
+    def parse(i: int, *, inner: bool, live: bool) -> tuple[str, int | None]:
+        """Expand from ``i`` to the end, or (``inner``) to the ``}`` closing a default: the
+        text and the index after that brace (None: never closed). Not ``live``: a default
+        that is not used, whose references are checked for shape but not looked up."""
+        out: list[str] = []
+        while i < len(text):
+            if text.startswith("${", i):
+                m = _NAME.match(text, i + 2)
+                if m is not None and text.startswith("}", m.end()):
+                    out.append(value(m.group(), None) if live else "")
+                    i = m.end() + 1
+                    continue
+                if m is not None and text.startswith(":-", m.end()):
+                    used = live and not os.environ.get(m.group())
+                    default, after = parse(m.end() + 2, inner=True, live=used)
+                    if after is not None:
+                        out.append(value(m.group(), default) if live else "")
+                        i = after
+                        continue
+                out.append("${")
+                i += 2
+                continue
+            if inner and text[i] == "}":
+                return "".join(out), i + 1
+            out.append(text[i])
+            i += 1
+        return "".join(out), None if inner else i
+
+    return parse(0, inner=False, live=True)[0]
 
 
 def load_yaml(path: Path) -> Any:
