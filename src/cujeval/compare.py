@@ -22,7 +22,7 @@ n = (z_{1−α/2}·√ψ + z_{1−β}·√(ψ − δ²))² / δ²; bootstrap, wi
 at the n cases compared: n' = n·((z_{1−α/2} + z_{1−β})·se / δ)².
 
 :func:`compare` takes two sets of rows and a journey; it serves baselines (``cujeval run
---baseline``), ``cujeval compare A B``, and later a canary (two targets in one run).
+--baseline``), ``cujeval compare A B``, and the same-run canary (cujeval.canary).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from cujeval.budget import DEFAULT_POLICY, BudgetPolicy
 
@@ -469,6 +469,21 @@ class Report:
     comparisons: list[SLOComparison]
     pairing: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # journeys only one run has
+    kind: Literal["compare", "canary"] = "compare"  # canary: both arms in one run
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Report:
+        """The report :meth:`to_dict` wrote (results.json's ``canary``)."""
+        return cls(
+            baseline_label=doc["baseline"]["label"],
+            candidate_label=doc["candidate"]["label"],
+            baseline_run=doc["baseline"]["run_id"],
+            candidate_run=doc["candidate"]["run_id"],
+            comparisons=[SLOComparison(**c) for c in doc["comparisons"]],
+            pairing=doc.get("pairing", {}),
+            skipped=doc.get("skipped_journeys", []),
+            kind=doc.get("kind", "compare"),
+        )
 
     @property
     def regressed(self) -> list[SLOComparison]:
@@ -487,6 +502,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "kind": self.kind,
             "baseline": {"label": self.baseline_label, "run_id": self.baseline_run},
             "candidate": {"label": self.candidate_label, "run_id": self.candidate_run},
             "blocking": self.reasons(),
@@ -511,10 +527,16 @@ class Report:
         return "no SLO regressed"
 
     def to_text(self) -> str:
-        head = (
-            f"compare: candidate {self.candidate_label} ({self.candidate_run}) against "
-            f"baseline {self.baseline_label} ({self.baseline_run})"
-        )
+        if self.kind == "canary":
+            head = (
+                f"{self.kind}: candidate {self.candidate_label} against baseline "
+                f"{self.baseline_label}, both answering every case in run {self.candidate_run}"
+            )
+        else:
+            head = (
+                f"compare: candidate {self.candidate_label} ({self.candidate_run}) against "
+                f"baseline {self.baseline_label} ({self.baseline_run})"
+            )
         lines = [head]
         width = max([len(c.label) for c in self.comparisons] + [10])
         for c in self.comparisons:
@@ -530,7 +552,7 @@ class Report:
             )
             lines.append(f"  {'':<{width}}  {_power(c)}")
         for journey, counts in self.pairing.items():
-            if any(counts.values()):
+            if any(counts.get(k) for k in ("only_baseline", "only_candidate", "changed")):
                 lines.append(
                     f"  {journey}: not paired: {counts['only_baseline']} only in the baseline, "
                     f"{counts['only_candidate']} only in the candidate, "
@@ -538,39 +560,70 @@ class Report:
                 )
         for journey in self.skipped:
             lines.append(f"  {journey}: in one run only, not compared")
-        lines.append(f"compare: {self.summary()}")
+        lines.append(f"{self.kind}: {self.summary()}")
         return "\n".join(lines)
 
-    def to_markdown(self) -> str:
-        """A pull-request comment: a table of every SLO, regressions first."""
+    HEADER: ClassVar[tuple[str, ...]] = (
+        "journey / SLO",
+        "change",
+        "baseline",
+        "candidate",
+        "Δ (interval)",
+        "test",
+        "cases (worse / better)",
+        "blocks",
+    )
+
+    def table(self) -> list[tuple[str, ...]]:
+        """One row of text cells per SLO (columns: :attr:`HEADER`), regressions first."""
         order = sorted(
             self.comparisons,
             key=lambda c: (not c.blocks, c.change != "REGRESSED", c.change != "IMPROVED"),
         )
-        icon = {"REGRESSED": "🔴", "IMPROVED": "🟢", "NO CHANGE": "⚪"}
-        out = [
-            f"### cujeval compare: {_md(self.summary())}",
-            "",
-            f"Candidate `{_md(self.candidate_label)}` against baseline "
-            f"`{_md(self.baseline_label)}`, paired by case id.",
-            "",
-            "| journey / SLO | change | baseline | candidate | Δ (interval) | test | cases "
-            "(worse / better) | blocks |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
+        rows: list[tuple[str, ...]] = []
         for c in order:
             interval = (
                 f" ({_signed(c, c.lower)} … {_signed(c, c.upper)})" if c.lower is not None else ""
             )
-            test = c.test + (f", p = {c.p_value:.3g}" if c.p_value is not None else "")
+            rows.append(
+                (
+                    c.label,
+                    c.change,
+                    _fmt(c, c.baseline),
+                    _fmt(c, c.candidate),
+                    f"{_signed(c, c.diff)}{interval}",
+                    c.test + (f", p = {c.p_value:.3g}" if c.p_value is not None else ""),
+                    f"{c.n_paired} ({c.worse} / {c.better})",
+                    f"{'yes' if c.blocks else 'no'} (allowed {_drop_text(c, c.max_drop)})",
+                )
+            )
+        return rows
+
+    def power_lines(self) -> list[str]:
+        return [f"{c.label}: {_power(c)}" for c in self.comparisons]
+
+    def to_markdown(self) -> str:
+        """A pull-request comment: a table of every SLO, regressions first."""
+        icon = {"REGRESSED": "🔴", "IMPROVED": "🟢", "NO CHANGE": "⚪"}
+        out = [
+            f"### cujeval {self.kind}: {_md(self.summary())}",
+            "",
+            f"Candidate `{_md(self.candidate_label)}` against baseline "
+            f"`{_md(self.baseline_label)}`, paired by case id"
+            + (", both answering every case in the same run." if self.kind == "canary" else "."),
+            "",
+            "| " + " | ".join(self.HEADER) + " |",
+            "|" + "---|" * len(self.HEADER),
+        ]
+        for label, change, *cells, blocks in self.table():
+            blocks = blocks.replace("yes", "**yes**", 1) if blocks.startswith("yes") else blocks
             out.append(
-                f"| {_md(c.label)} | {icon[c.change]} {c.change} | {_fmt(c, c.baseline)} | "
-                f"{_fmt(c, c.candidate)} | {_signed(c, c.diff)}{interval} | {test} | "
-                f"{c.n_paired} ({c.worse} / {c.better}) | "
-                f"{'**yes**' if c.blocks else 'no'} (allowed {_drop_text(c, c.max_drop)}) |"
+                f"| {_md(label)} | {icon[change]} {change} | "
+                + " | ".join(_md(x) for x in cells)
+                + f" | {blocks} |"
             )
         out += ["", "<details><summary>Power</summary>", ""]
-        out += [f"- {_md(c.label)}: {_md(_power(c))}" for c in self.comparisons]
+        out += [f"- {_md(line)}" for line in self.power_lines()]
         out += ["", "</details>"]
         return "\n".join(out) + "\n"
 

@@ -140,6 +140,7 @@ class RunResult(_Model):
     journal: str = "journal.jsonl"
     notes: list[str] = Field(default_factory=list)  # what the run did besides running (resume)
     load: dict[str, Any] | None = None  # `cujeval load`: golden signals, steps, time series
+    canary: dict[str, Any] | None = None  # same-run canary: cujeval.compare.Report.to_dict()
 
     def write(self, directory: Path) -> Path:
         path = directory / "results.json"

@@ -356,7 +356,7 @@ def _feed(plan: JourneyPlan, row: dict[str, Any]) -> None:
 
 
 async def _run_journey(
-    plan: JourneyPlan,
+    group: list[JourneyPlan],
     settings: Settings,
     journal: Journal,
     done: set[RowKey],
@@ -364,32 +364,49 @@ async def _run_journey(
     limit: int | None,
     executor: Executor,
 ) -> None:
-    name = plan.journey.name
+    """One journey's cases through the executor; a canary journey and its baseline arm (a
+    group of two, same dataset) case by case together (cujeval.canary)."""
+    names = [p.journey.name for p in group]
 
-    def work() -> Iterator[tuple[GoldenCase, int]]:
-        for i, case in enumerate(dataset.iter_cases(plan.info.path)):
+    def todo(case: GoldenCase, epoch: int) -> tuple[int, ...]:
+        return tuple(k for k, n in enumerate(names) if (n, case.id, epoch) not in done)
+
+    def work() -> Iterator[tuple[GoldenCase, int, tuple[int, ...]]]:
+        for i, case in enumerate(dataset.iter_cases(group[0].info.path)):
             if limit is not None and i >= limit:
                 return
             for epoch in range(settings.epochs):
-                if (name, case.id, epoch) not in done:
-                    yield case, epoch
+                arms = todo(case, epoch)
+                if arms:
+                    yield case, epoch, arms
 
-    def emit(row: dict[str, Any]) -> None:
-        key = (name, str(row["case_id"]), int(row.get("epoch", 0)))
-        if key in done:  # a shard retried elsewhere: the first finished row is kept
-            return
-        done.add(key)
-        journal.append(row)
-        _feed(plan, row)
-        tick()
+    def emitter(plan: JourneyPlan) -> Callable[[dict[str, Any]], None]:
+        name = plan.journey.name
 
-    await executor.run(plan, work(), settings, emit)
-    n = len(plan.columns)
-    if n and plan.statuses["ok"] == 0:
-        raise RunAborted(
-            f"target {plan.target.name!r} failed every call of journey {name!r} "
-            f"({n} of {n}); first: {plan.first_error}"
-        )
+        def emit(row: dict[str, Any]) -> None:
+            key = (name, str(row["case_id"]), int(row.get("epoch", 0)))
+            if key in done:  # a shard retried elsewhere: the first finished row is kept
+                return
+            done.add(key)
+            journal.append(row)
+            _feed(plan, row)
+            tick()
+
+        return emit
+
+    if len(group) == 1:
+        items = ((case, epoch) for case, epoch, _ in work())
+        await executor.run(group[0], items, settings, emitter(group[0]))
+    else:
+        paired: Any = executor  # LocalExecutor: run() checked it has run_paired
+        await paired.run_paired(group, work(), settings, [emitter(p) for p in group])
+    for plan in group:
+        n = len(plan.columns)
+        if n and plan.statuses["ok"] == 0:
+            raise RunAborted(
+                f"target {plan.target.name!r} failed every call of journey "
+                f"{plan.journey.name!r} ({n} of {n}); first: {plan.first_error}"
+            )
 
 
 def _resume(
@@ -445,7 +462,13 @@ async def run(suite: Suite, options: RunOptions) -> RunResult:
 
     Bad input raises InputError before any call. A run that cannot complete (target
     unreachable, auth refused, judge unavailable, the deadline, cancellation) returns a result
-    with ``status == "aborted"`` and exit code 3, holding every case that finished."""
+    with ``status == "aborted"`` and exit code 3, holding every case that finished.
+
+    A canary journey (``baseline_target``) runs with its baseline arm at the same time
+    (cujeval.canary); the paired comparison is folded into the gate."""
+    from cujeval.canary import arms, groups, with_arms
+
+    suite = with_arms(suite)
     settings, plans = prepare(suite, options)
     from cujeval.executors import build_executor
 
@@ -455,6 +478,13 @@ async def run(suite: Suite, options: RunOptions) -> RunResult:
         address=options.ray_address or suite.settings.ray_address,
         judge_epochs=options.judge_epochs,
     )
+    if arms(suite) and not hasattr(executor, "run_paired"):
+        await executor.aclose()
+        raise InputError(
+            f"journeys {', '.join(map(repr, arms(suite)))} are canaries (baseline_target): they "
+            "run on the local executor, which sends each case to both targets at once",
+            field="--executor",
+        )
     _import_later()
     out = options.output_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -475,8 +505,12 @@ async def run(suite: Suite, options: RunOptions) -> RunResult:
     try:
         with progress_bar(total, initial=len(done), enabled=options.progress) as tick:
             async with asyncio.timeout(settings.max_duration_s):
-                for plan in plans:
-                    await _run_journey(plan, settings, journal, done, tick, options.limit, executor)
+                by_name = {p.journey.name: p for p in plans}
+                for names in groups(by_name, suite):
+                    group = [by_name[n] for n in names]
+                    await _run_journey(
+                        group, settings, journal, done, tick, options.limit, executor
+                    )
     except TimeoutError:
         abort_reason = str(
             DeadlineExceeded(f"the run's deadline of {settings.max_duration_s:g} s passed")
@@ -549,7 +583,7 @@ def finish(
         )
         for p in plans
     ]
-    return RunResult(
+    result = RunResult(
         run_id=options.output_dir.name,
         suite=suite.name,
         suite_path=str(suite.path),
@@ -566,6 +600,22 @@ def finish(
         gate=gate.entry(),
         notes=notes or [],
     )
+    return _canary(suite, settings, result, options.output_dir / JOURNAL_NAME)
+
+
+def _canary(suite: Suite, settings: Settings, result: RunResult, journal: Path) -> RunResult:
+    """A canary journey's paired comparison with its baseline arm, folded into the gate (a
+    regression beyond the allowed drop blocks). Not for an aborted run: it exits 3 anyway."""
+    from cujeval.canary import compare_arms
+    from cujeval.gate import amend
+
+    if result.status != "completed" or not any(j.baseline_target for j in suite.journeys):
+        return result
+    report = compare_arms(suite, read_rows(journal), settings, result.run_id)
+    if report is None:
+        return result
+    result = result.model_copy(update={"canary": report.to_dict()})
+    return amend(result, report.reasons())
 
 
 def _judge_account(plan: JourneyPlan, journal: Path) -> dict[str, Any] | None:

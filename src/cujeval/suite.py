@@ -123,6 +123,9 @@ class Journey(_Frozen):
     description: str = ""
     dataset: str
     target: str
+    # a same-run canary (cujeval.canary): this target answers every case too, interleaved
+    # with ``target``, and each SLO is also judged as a paired comparison against it
+    baseline_target: str | None = None
     scorers: tuple[ScorerSpec, ...]
     slos: tuple[SLOSpec, ...] = ()
     instructions: tuple[dict[str, Any], ...] = ()
@@ -252,11 +255,26 @@ def _check_references(suite: Suite, tree: LineMap) -> None:
                 field=dotted(loc),
             )
         seen.add(journey.name)
-        if journey.target not in suite.targets:
-            loc = ["journeys", i, "target"]
+        for key in ("target", "baseline_target"):
+            name = getattr(journey, key)
+            if name is not None and name not in suite.targets:
+                loc = ["journeys", i, key]
+                raise SuiteError(
+                    f"names target {name!r}; defined targets: "
+                    f"{', '.join(sorted(suite.targets)) or 'none'}",
+                    file=suite.path,
+                    line=line_of(tree, loc),
+                    field=dotted(loc),
+                )
+    from cujeval.canary import arm_name
+
+    names = {j.name for j in suite.journeys}
+    for i, journey in enumerate(suite.journeys):
+        if journey.baseline_target is not None and arm_name(journey.name) in names:
+            loc = ["journeys", i, "baseline_target"]
             raise SuiteError(
-                f"names target {journey.target!r}; defined targets: "
-                f"{', '.join(sorted(suite.targets)) or 'none'}",
+                f"the baseline arm of journey {journey.name!r} is called "
+                f"{arm_name(journey.name)!r}, which another journey is called already",
                 file=suite.path,
                 line=line_of(tree, loc),
                 field=dotted(loc),

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from cujeval.suite import Settings, Suite
 
 Item = tuple["GoldenCase", int]  # (case, epoch)
+PairedItem = tuple["GoldenCase", int, tuple[int, ...]]  # (case, epoch, the arms that need it)
 Emit = Callable[[dict[str, Any]], None]
 
 

@@ -58,6 +58,10 @@ def render(result: RunResult, console: Console | None = None) -> None:
             )
     if result.status == "aborted":
         console.print(f"[bold red]RUN ABORTED[/]: {result.abort_reason} (finished cases kept)")
+    if result.canary is not None:
+        from cujeval.compare import Report
+
+        console.print(Report.from_dict(result.canary).to_text(), markup=False, highlight=False)
     for journey in result.journeys:
         for slo in journey.slos:
             if slo.verdict != "MET":

@@ -86,6 +86,8 @@ def render(result: RunResult, directory: Path) -> str:
         body.append(_list("Warnings", gate.warnings, "warn"))
     if result.notes:
         body.append(_list("Notes", result.notes, "muted"))
+    if result.canary is not None:
+        body.append(_canary(result.canary))
     if len(result.journeys) > 1:
         body.append(
             "<nav>"
@@ -108,6 +110,25 @@ def _list(title: str, items: Sequence[str], cls: str) -> str:
     shown = "".join(f"<li>{escape(i)}</li>" for i in items[:50])
     more = f"<li class='muted'>… and {len(items) - 50} more</li>" if len(items) > 50 else ""
     return f"<p><span class='badge {cls}'>{escape(title)}</span></p><ul>{shown}{more}</ul>"
+
+
+def _canary(doc: dict[str, Any]) -> str:
+    """The same-run canary: every SLO of the candidate against its baseline arm."""
+    from cujeval.compare import Report
+
+    report = Report.from_dict(doc)
+    head = "".join(f"<th>{escape(h)}</th>" for h in report.HEADER)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>"
+        for row in report.table()
+    )
+    return (
+        f"<h2>Canary: {escape(report.summary())}</h2>"
+        f"<p class='meta'>candidate {escape(report.candidate_label)} against baseline "
+        f"{escape(report.baseline_label)}, both answering every case in this run, paired by "
+        f"case id</p><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        + _list("Power", report.power_lines(), "muted")
+    )
 
 
 def _anchor(name: str) -> str:

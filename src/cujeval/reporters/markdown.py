@@ -107,6 +107,12 @@ def render(result: RunResult, directory: Path | None = None, *, limit: int = LIM
             left = len(result.journeys) - k
             page.add([_left_out(left, "journeys"), ""])
             break
+    if result.canary is not None:
+        from cujeval.compare import Report
+
+        report = Report.from_dict(result.canary)
+        canary = report.to_markdown().splitlines()  # six lines of head, a row per SLO, power
+        page.block(canary[:6], canary[6 : 6 + len(report.comparisons)], [""], "SLOs")
     notes = [
         f"- {_cell(sentence(j.name, s), 1000)}"
         for j in result.journeys

@@ -141,6 +141,24 @@ def _budget_metrics(journey: str, directory: Path) -> dict[str, float]:
     return m
 
 
+def canary_metrics(result: RunResult, journey: str) -> dict[str, float]:
+    """A same-run canary's comparison, on the candidate journey's run: per SLO the baseline
+    arm's and the candidate's value, the change, and whether it regressed and blocks."""
+    comparisons = (result.canary or {}).get("comparisons") or ()
+    out: dict[str, float] = {}
+    for c in comparisons:
+        if c.get("journey") != journey:
+            continue
+        base = f"canary.{key(c['slo'])}"
+        for name in ("baseline", "candidate", "diff", "p_value"):
+            v = c.get(name)
+            if isinstance(v, int | float) and math.isfinite(v):
+                out[f"{base}.{name}"] = float(v)
+        out[f"{base}.regressed"] = float(c.get("change") == "REGRESSED")
+        out[f"{base}.blocks"] = float(bool(c.get("blocks")))
+    return out
+
+
 def _judge_metrics(j: JourneyResult) -> dict[str, float]:
     """The LLM judge's account of the journey (calls, failures by reason, tokens, cost,
     agreement with the offline scorer) as ``judge.*`` metrics; none without a judge."""
@@ -347,6 +365,7 @@ def log(
                     "gate.passed": float(result.gate.journeys.get(j.name) != "block"),
                     **_budget_metrics(j.name, directory),
                     **_judge_metrics(j),
+                    **canary_metrics(result, j.name),
                 },
                 tags=jtags,
                 step_ms=now_ms,
@@ -499,6 +518,12 @@ def _parent_artifacts(c: MlflowClient, run_id: str, result: RunResult, directory
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "openslo.yaml").write_text(text, encoding="utf-8")
         c.log_artifact(run_id, str(Path(tmp) / "openslo.yaml"))
+        if result.canary is not None:
+            from cujeval.compare import Report
+
+            markdown = Report.from_dict(result.canary).to_markdown()
+            (Path(tmp) / "canary.md").write_text(markdown, encoding="utf-8")
+            c.log_artifact(run_id, str(Path(tmp) / "canary.md"))
 
 
 def _dataset_input(c: MlflowClient, run_id: str, j: JourneyResult) -> None:
