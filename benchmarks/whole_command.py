@@ -4,10 +4,14 @@ latency, beside a bare aiohttp loop making the same requests.
 
     .venv/bin/python benchmarks/whole_command.py                 # N = 10 and 1,000, C = 64
     .venv/bin/python benchmarks/whole_command.py --before /tmp/old/src   # also an older tree
+    .venv/bin/python benchmarks/whole_command.py --mlflow        # also with MLflow logging on
 
 ``--before SRC`` runs the same command with ``PYTHONPATH=SRC`` (a checkout's src folder, e.g.
 from ``git worktree add /tmp/old <commit>``), so both trees are measured in one run on one
-machine state. Each figure is the median of ``--repeat`` runs.
+machine state. ``--mlflow`` adds the current tree with MLflow on (a SQLite store in the
+work folder, created by an untimed first run, as a CI job's second invocation finds it; traces
+included) and the overhead it adds per invocation. Each figure is the median of ``--repeat``
+runs.
 """
 
 from __future__ import annotations
@@ -84,6 +88,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--before", type=Path, help="src folder of an older checkout")
+    parser.add_argument("--mlflow", action="store_true", help="also the current tree, MLflow on")
     args = parser.parse_args()
 
     import socket
@@ -107,7 +112,8 @@ def main() -> None:
         if args.before:
             trees["before"] = str(args.before.resolve())
         print(f"C = {args.concurrency}, L = {args.latency * 1000:g} ms; median of {args.repeat}")
-        print(f"{'N':>6} {'bound':>7} {'bare':>7} " + " ".join(f"{t:>8}" for t in trees))
+        heads = [*trees, *(["+mlflow", "overhead"] if args.mlflow else [])]
+        print(f"{'N':>6} {'bound':>7} {'bare':>7} " + " ".join(f"{t:>8}" for t in heads))
         for n in args.n:
             bound = math.ceil(n / args.concurrency) * args.latency
             with tempfile.TemporaryDirectory() as tmp:
@@ -129,6 +135,18 @@ def main() -> None:
                     walls.append(
                         statistics.median(timed(cmd, env, work) for _ in range(args.repeat))
                     )
+                if args.mlflow:
+                    env = {
+                        **os.environ,
+                        "PYTHONPATH": trees["now"],
+                        "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
+                        "MLFLOW_DISABLE_TELEMETRY": "true",
+                    }
+                    cmd = [sys.executable, "-m", "cujeval.cli", "run", str(suite), "--mlflow"]
+                    cmd += ["--no-progress", "--output", str(work / "out")]
+                    timed(cmd, env, work)  # creates the store
+                    on = statistics.median(timed(cmd, env, work) for _ in range(args.repeat))
+                    walls += [on, on - walls[0]]
             print(f"{n:>6} {bound:>6.2f}s {bare:>6.2f}s " + " ".join(f"{w:>7.2f}s" for w in walls))
     finally:
         server.terminate()
