@@ -520,3 +520,13 @@ def test_executor_flags_reach_the_run(pytester: pytest.Pytester) -> None:
     result = run(pytester, "--cuj-executor", "ray", "--cuj-ray-address", f"127.0.0.1:{port}")
     assert result.ret != 0
     assert f"the Ray head at 127.0.0.1:{port} is unreachable" in result.stdout.str()
+
+
+def test_an_objective_at_a_load_rate_is_skipped_with_the_command_that_judges_it(
+    pytester: pytest.Pytester,
+) -> None:
+    at_rate = {"name": "fast-at-20", "objective": "p99(latency_s) <= 0.000001 at 20/s"}
+    make_suite(pytester, slos=[LOOSE, at_rate])
+    result = run(pytester)
+    result.assert_outcomes(passed=2, skipped=1)
+    result.stdout.fnmatch_lines(["*judged under load only*cujeval load --rate 20*"])

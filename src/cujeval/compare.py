@@ -220,6 +220,8 @@ def compare(
     cand = [r for r in candidate_rows if r.case_id in paired]
     out = []
     for spec in journey.slos:
+        if spec.kind == "aggregate" and spec.parsed_objective.at_rate is not None:
+            continue  # judged under load only: runs without load measured no rate
         max_drop = policy.max_drop_for(journey.name, spec.name)
         want = detect if detect is not None else (max_drop or DEFAULT_DETECT)
         if spec.kind == "aggregate":

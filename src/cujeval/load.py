@@ -812,9 +812,9 @@ class LoadRun:
 
     def verdicts(self, i: int) -> list[SLOResult]:
         """The journey's SLOs at step ``i``, in the suite's order."""
-        from cujeval.slo import evaluate_journey
+        from cujeval.slo import evaluate_journey, under_rate
 
-        journey = self.plan.journey
+        journey = under_rate(self.plan.journey, self.stats[i].step.rate)
         ops = [s for s in journey.slos if per_request(s, journey)]
         by_name: dict[str, SLOResult] = {}
         if ops:
@@ -1181,6 +1181,16 @@ def assemble(suite: Suite, options: RunOptions, run: LoadRun, started: str) -> R
                 ],
             )
         )
+    from cujeval.slo import at_rate
+
+    rates = [s.step.rate for s in run.stats]
+    for spec in journey.slos:
+        rate = at_rate(spec)
+        if rate is not None and not any(math.isclose(rate, x, rel_tol=1e-9) for x in rates):
+            run.notes.append(
+                f"SLO {spec.name} ({spec.objective}) not judged: no step at {rate:g}/s "
+                f"(steps: {', '.join(f'{x:g}/s' for x in rates)})"
+            )
     gate = decide(
         verdicts,
         run.settings,

@@ -32,7 +32,7 @@ _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _PRED = re.compile(rf"^\s*({_SLI})\s*(>=|<=|==|!=|>|<)\s*({_NUM}|true|false|True|False)\s*$")
 _OBJ = re.compile(
     rf"^\s*([a-z][a-z0-9_]*)\s*\(\s*({_SLI})\s*(?:,\s*([A-Za-z0-9][A-Za-z0-9_.\-]*)\s*)?\)"
-    rf"\s*(>=|<=|==|!=|>|<)\s*({_NUM})\s*$"
+    rf"\s*(>=|<=|==|!=|>|<)\s*({_NUM})(?:\s+at\s+({_NUM})\s*/\s*s)?\s*$"
 )
 _STAT = re.compile(r"^(mean|median|min|max|p\d{1,2}(?:\.\d+)?|per_success)$")
 PER_SUCCESS = "per_success"
@@ -69,6 +69,7 @@ class Objective:
     op: str
     bound: float
     success: str | None = None  # per_success: the ratio or journey SLO that counts successes
+    at_rate: float | None = None  # `... at 20/s`: judged only under load at that rate
 
     def holds(self, x: float) -> bool:
         return _OPS[self.op](x, self.bound)
@@ -79,7 +80,8 @@ class Objective:
 
     def __str__(self) -> str:
         args = self.sli if self.success is None else f"{self.sli}, {self.success}"
-        return f"{self.statistic}({args}) {self.op} {self.bound:g}"
+        at = "" if self.at_rate is None else f" at {self.at_rate:g}/s"
+        return f"{self.statistic}({args}) {self.op} {self.bound:g}{at}"
 
 
 def parse_predicate(text: str) -> Predicate:
@@ -98,9 +100,13 @@ def parse_objective(text: str) -> Objective:
     if not m:
         raise ValueError(
             f"cannot parse objective {text!r}; expected 'STAT(SLI) OP NUMBER', "
-            "e.g. 'p95(latency_s) <= 2.0', or 'per_success(SLI, SLO) OP NUMBER'"
+            "e.g. 'p95(latency_s) <= 2.0', or 'per_success(SLI, SLO) OP NUMBER', optionally "
+            "judged under load at a rate: 'p99(latency_s) <= 2.0 at 20/s'"
         )
-    stat, sli, success, op, bound = m.groups()
+    stat, sli, success, op, bound, at = m.groups()
+    at_rate = None if at is None else float(at)
+    if at_rate is not None and not 0 < at_rate < float("inf"):
+        raise ValueError(f"{text!r}: the rate after 'at' must be above 0 requests per second")
     if not _STAT.match(stat):
         raise ValueError(
             f"unknown statistic {stat!r} in {text!r}; use mean, median, min, max, pNN (p95) "
@@ -115,4 +121,6 @@ def parse_objective(text: str) -> Objective:
         raise ValueError(f"{text!r}: only per_success takes a second argument (an SLO name)")
     if stat.startswith("p") and stat != PER_SUCCESS and not 0 < float(stat[1:]) < 100:
         raise ValueError(f"percentile {stat!r} must be between p0 and p100")
-    return Objective(statistic=stat, sli=sli, op=op, bound=float(bound), success=success)
+    return Objective(
+        statistic=stat, sli=sli, op=op, bound=float(bound), success=success, at_rate=at_rate
+    )

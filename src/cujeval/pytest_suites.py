@@ -188,6 +188,13 @@ class SLOItem(_SuiteItem):
         self.journey_name = self.parent.journey.name
 
     def runtest(self) -> None:
+        from cujeval.slo import at_rate
+
+        rate = at_rate(self.spec)
+        if rate is not None:
+            pytest.skip(
+                f"judged under load only ({self.spec.objective}): cujeval load --rate {rate:g}"
+            )
         result, out = self.result()
         journey = str(self.journey_name)
         entry = result.slo(self.spec.name, journey=journey)

@@ -548,10 +548,23 @@ def finish(
 ) -> RunResult:
     """SLO verdicts and the one gate decision, from the journeys' columns."""
     from cujeval.aggregate import summarise
+    from cujeval.canary import ARM
     from cujeval.gate import decide
-    from cujeval.slo import evaluate_journey
+    from cujeval.slo import at_rate, evaluate_journey, under_rate
 
-    verdicts = {p.journey.name: evaluate_journey(p.journey, p.columns, settings) for p in plans}
+    verdicts = {
+        p.journey.name: evaluate_journey(under_rate(p.journey, None), p.columns, settings)
+        for p in plans
+    }
+    notes = list(notes or [])
+    for p in plans:
+        for s in p.journey.slos:
+            rate = at_rate(s)
+            if rate is not None and not p.journey.name.endswith(ARM):
+                notes.append(
+                    f"{p.journey.name}/{s.name} is judged under load only "
+                    f"({s.objective}): cujeval load --journey {p.journey.name} --rate {rate:g}"
+                )
     gate = decide(
         verdicts,
         settings,
@@ -598,7 +611,7 @@ def finish(
         price_table=prices,
         journeys=journeys,
         gate=gate.entry(),
-        notes=notes or [],
+        notes=notes,
     )
     return _canary(suite, settings, result, options.output_dir / JOURNAL_NAME)
 

@@ -399,6 +399,23 @@ def unscorable_share(r: SLOResult) -> float:
     return r.n_unscorable / total if total else 1.0
 
 
+def at_rate(spec: SLOSpec) -> float | None:
+    """The load rate an objective is judged at (``... at 20/s``); None: any run judges it."""
+    return spec.parsed_objective.at_rate if spec.kind == "aggregate" else None
+
+
+def under_rate(journey: Journey, rate: float | None) -> Journey:
+    """The journey with the SLOs a run at ``rate`` judges (None: a run without load): an
+    objective ``at R/s`` only at a load step of R requests per second."""
+    keep = tuple(
+        s
+        for s in journey.slos
+        if at_rate(s) is None
+        or (rate is not None and math.isclose(at_rate(s) or 0.0, rate, rel_tol=1e-9))
+    )
+    return journey if len(keep) == len(journey.slos) else journey.model_copy(update={"slos": keep})
+
+
 def evaluate_journey(journey: Journey, columns: Columns, settings: Settings) -> list[SLOResult]:
     """Every SLO of a journey, in the suite's order. An SLO that could judge too few of the
     cases (unscorable share above ``max_unscorable_share``) is never MET: it has not measured
