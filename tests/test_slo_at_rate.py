@@ -77,3 +77,23 @@ def test_a_run_without_load_leaves_them_out_and_says_how_to_judge_them(tmp_path:
     assert "cujeval load --journey j --rate 40" in notes[1]
     doc = json.loads(result.model_dump_json())
     assert doc["notes"] == result.notes
+
+
+def test_the_load_section_reaches_summary_and_html_report(tmp_path: Path) -> None:
+    from tests.helpers import cujeval
+
+    path = _suite(tmp_path, TARGET, SLOS)
+    out = tmp_path / "load"
+    r = cujeval(
+        "load", str(path), "--steps", "20,40", "--duration", "1s", "--no-progress",
+        "--no-mlflow", "-o", str(out),
+    )  # fmt: skip
+    assert r.returncode == 1, r.stderr  # instant-at-40 breaches
+    lines = (out / "summary.md").read_text().splitlines()
+    assert lines[0].startswith("## cujeval · loadtest")
+    assert {"### Load: loadtest / j", "#### Golden signals per step", "##### 40/s for 1 s"} < set(
+        lines
+    )
+    page = (out / "report.html").read_text()
+    assert "<h2>Load: j</h2>" in page
+    assert "<td>20/s for 1 s</td>" in page and "<td>40/s for 1 s</td>" in page

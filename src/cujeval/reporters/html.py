@@ -86,6 +86,8 @@ def render(result: RunResult, directory: Path) -> str:
         body.append(_list("Warnings", gate.warnings, "warn"))
     if result.notes:
         body.append(_list("Notes", result.notes, "muted"))
+    if result.load:
+        body.append(_load(result.load))
     if result.canary is not None:
         body.append(_canary(result.canary))
     if len(result.journeys) > 1:
@@ -110,6 +112,63 @@ def _list(title: str, items: Sequence[str], cls: str) -> str:
     shown = "".join(f"<li>{escape(i)}</li>" for i in items[:50])
     more = f"<li class='muted'>… and {len(items) - 50} more</li>" if len(items) > 50 else ""
     return f"<p><span class='badge {cls}'>{escape(title)}</span></p><ul>{shown}{more}</ul>"
+
+
+def _load(load: dict[str, Any]) -> str:
+    """``cujeval load``: the golden signals of each step, the knee and the notes (load.md has
+    the per-step tail, saturation and cost in full)."""
+
+    def ms(v: Any) -> str:
+        return "—" if v is None else f"{v * 1000:.1f}"
+
+    def num(v: Any, fmt: str = ".2f") -> str:
+        return "—" if v is None else format(v, fmt)
+
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "step",
+            "offered /s",
+            "achieved /s",
+            "errors",
+            "error rate",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "max ms",
+        )
+    )
+    rows = []
+    for step in load.get("steps") or ():
+        t, e, lat = step["traffic"], step["errors"], step["latency"]
+        cells = (
+            f"{step['rate']:g}/s for {step['duration_s']:g} s",
+            num(t.get("offered_rate")),
+            num(t.get("achieved_rate")),
+            str(e.get("n")),
+            num(e.get("rate"), ".1%"),
+            ms(lat.get("p50")),
+            ms(lat.get("p95")),
+            ms(lat.get("p99")),
+            ms(lat.get("max")),
+        )
+        rows.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
+    out = [
+        f"<h2>Load: {escape(str(load.get('journey')))}</h2>",
+        f"<p class='meta'>{escape(str(load.get('target')))}; open loop, "
+        f"{escape(str((load.get('profile') or {}).get('arrival')))} arrivals, latency from each "
+        "request's scheduled start</p>",
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>",
+    ]
+    knee = load.get("knee")
+    if knee and knee.get("broke_at_rate") is not None:
+        out.append(
+            f"<p>Knee: broke at {knee['broke_at_rate']:g}/s: "
+            f"{escape('; '.join(knee.get('reasons') or ()))}</p>"
+        )
+    if load.get("notes"):
+        out.append(_list("Load notes", [str(n) for n in load["notes"]], "muted"))
+    return "\n".join(out)
 
 
 def _canary(doc: dict[str, Any]) -> str:

@@ -107,6 +107,11 @@ def render(result: RunResult, directory: Path | None = None, *, limit: int = LIM
             left = len(result.journeys) - k
             page.add([_left_out(left, "journeys"), ""])
             break
+    if result.load:
+        from cujeval.load_report import render as render_load
+
+        lines = ["##" + x if x.startswith("#") else x for x in render_load(result).splitlines()]
+        page.block(lines[:4], lines[4:], [""], "lines of the load report (see load.md)")
     if result.canary is not None:
         from cujeval.compare import Report
 
