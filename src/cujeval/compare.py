@@ -214,14 +214,16 @@ def compare(
     detect: float | None = None,
 ) -> list[SLOComparison]:
     """Every SLO of ``journey`` compared over the cases both sets of rows hold."""
+    from cujeval.slo import load_only
+
     policy = policy or DEFAULT_POLICY
     paired = set(pair(baseline_rows, candidate_rows).common)
     base = [r for r in baseline_rows if r.case_id in paired]
     cand = [r for r in candidate_rows if r.case_id in paired]
     out = []
     for spec in journey.slos:
-        if spec.kind == "aggregate" and spec.parsed_objective.at_rate is not None:
-            continue  # judged under load only: runs without load measured no rate
+        if load_only(spec) is not None:
+            continue  # judged under load only: runs without load measured neither
         max_drop = policy.max_drop_for(journey.name, spec.name)
         want = detect if detect is not None else (max_drop or DEFAULT_DETECT)
         if spec.kind == "aggregate":

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from cujeval.aggregate import Columns
 from cujeval.errors import InputError, RunAborted
 from cujeval.load_hist import LogHistogram, SparseHistogram, bucket_of, quantile_label
+from cujeval.predicates import SATURATION
 from cujeval.records import GoldenCase, Observation
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ MAX_POINTS = 3600  # time-series windows kept; longer runs get wider windows
 MAX_STEPS = 50
 MAX_STEP_NAMES = 32
 MAX_SATURATION_SERIES = 16
+MAX_SATURATION_SAMPLES = 3600  # per series and step: an hour of scrapes
 TAIL_QUANTILE = 0.99
 
 T = TypeVar("T")
@@ -407,6 +409,9 @@ class _Saturation:
     total: float = 0.0
     max: float = -math.inf
     last: float = math.nan
+    # the scrapes themselves (one a second), for SLOs on ``saturation.<name>``: the first
+    # MAX_SATURATION_SAMPLES of a step (an hour), so memory stays bounded
+    samples: list[float] = field(default_factory=list)
 
     def add(self, value: float) -> None:
         if math.isfinite(value):
@@ -414,6 +419,8 @@ class _Saturation:
             self.total += value
             self.max = max(self.max, value)
             self.last = value
+            if len(self.samples) < MAX_SATURATION_SAMPLES:
+                self.samples.append(value)
 
     def report(self) -> dict[str, float | None]:
         if not self.n:
@@ -485,6 +492,18 @@ def _slo_slis(spec: SLOSpec, journey: Journey) -> list[str]:
     if spec.kind == "ratio":
         return [spec.predicate.sli]
     return [s.predicate.sli for s in journey.slos if s.name in (spec.all_of or ())]
+
+
+def saturation_columns(stats: StepStats) -> Columns:
+    """A step's scrapes as rows, one per second: SLI ``saturation.<series>`` holds the value.
+    Scrapes ten seconds apart or less share a cluster (a gauge read each second is not
+    independent from one second to the next), which widens a ratio SLO's interval."""
+    columns = Columns()
+    series = {k: v.samples for k, v in stats.saturation.items()}
+    for i in range(max((len(v) for v in series.values()), default=0)):
+        values = {f"{SATURATION}{k}": v[i] for k, v in series.items() if i < len(v)}
+        columns.add(f"scrape-{i}", 0, True, values, cluster=f"scrapes-{i // 10}")
+    return columns
 
 
 def per_request(spec: SLOSpec, journey: Journey) -> bool:
@@ -653,8 +672,14 @@ class LoadRun:
             self.notes.append("saturation: no /metrics to scrape")
             return None
         from cujeval.load_metrics import Scraper
+        from cujeval.slo import is_saturation_slo, sli_of
 
-        self.scraper = Scraper(url, self._on_saturation, wanted=self.profile.saturation)
+        named = tuple(
+            (sli_of(s) or "").removeprefix(SATURATION).removesuffix(":rate")
+            for s in self.plan.journey.slos
+            if is_saturation_slo(s)
+        )
+        self.scraper = Scraper(url, self._on_saturation, wanted=self.profile.saturation, also=named)
         return asyncio.create_task(self.scraper.run(self._stop))
 
     def _on_saturation(self, now: float, values: dict[str, float]) -> None:
@@ -812,11 +837,19 @@ class LoadRun:
 
     def verdicts(self, i: int) -> list[SLOResult]:
         """The journey's SLOs at step ``i``, in the suite's order."""
-        from cujeval.slo import evaluate_journey, under_rate
+        from cujeval.slo import evaluate_journey, is_saturation_slo, under_rate
 
-        journey = under_rate(self.plan.journey, self.stats[i].step.rate)
-        ops = [s for s in journey.slos if per_request(s, journey)]
+        judged = journey = under_rate(self.plan.journey, self.stats[i].step.rate)
         by_name: dict[str, SLOResult] = {}
+        gauges = [s for s in journey.slos if is_saturation_slo(s)]
+        if gauges:
+            subset = journey.model_copy(update={"slos": tuple(gauges)})
+            for r in evaluate_journey(subset, saturation_columns(self.stats[i]), self.settings):
+                by_name[r.name] = r
+            journey = journey.model_copy(
+                update={"slos": tuple(s for s in journey.slos if not is_saturation_slo(s))}
+            )
+        ops = [s for s in journey.slos if per_request(s, journey)]
         if ops:
             subset = journey.model_copy(update={"slos": tuple(ops)})
             for r in evaluate_journey(subset, self.request_columns(self.stats[i]), self.settings):
@@ -825,7 +858,7 @@ class LoadRun:
             columns = self.case_columns[i] if self.case_columns else Columns()
             for r in evaluate_journey(journey, columns, self.settings):
                 by_name.setdefault(r.name, r)
-        return [by_name[s.name] for s in journey.slos]
+        return [by_name[s.name] for s in judged.slos]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1181,8 +1214,16 @@ def assemble(suite: Suite, options: RunOptions, run: LoadRun, started: str) -> R
                 ],
             )
         )
-    from cujeval.slo import at_rate
+    from cujeval.slo import at_rate, is_saturation_slo, sli_of
 
+    scraped = sorted({k for s in run.stats for k in s.saturation})
+    for spec in journey.slos:
+        gauge = (sli_of(spec) or "").removeprefix(SATURATION)
+        if is_saturation_slo(spec) and gauge not in scraped:
+            run.notes.append(
+                f"SLO {spec.name}: no series {gauge!r} was scraped (scraped: "
+                f"{', '.join(scraped) or 'none'}); its verdict is NO_DATA"
+            )
     rates = [s.step.rate for s in run.stats]
     for spec in journey.slos:
         rate = at_rate(spec)

@@ -119,16 +119,22 @@ def _type_of(name: str, types: dict[str, str]) -> str:
 
 
 def select(
-    types: dict[str, str], samples: Iterable[Sample], wanted: tuple[str, ...]
+    types: dict[str, str],
+    samples: Iterable[Sample],
+    wanted: tuple[str, ...],
+    also: tuple[str, ...] = (),
 ) -> dict[str, tuple[str, float]]:
-    """Series key -> (kind, value): the wanted ones, else the saturation-looking ones."""
+    """Series key -> (kind, value): the wanted ones, else the saturation-looking ones; and
+    those named in ``also`` (the suite's saturation SLOs) in either case."""
     out: dict[str, tuple[str, float]] = {}
     for s in samples:
         kind = _type_of(s.name, types)
         if kind in ("histogram", "summary", "other"):
             continue
         key = s.key
-        if wanted:
+        if s.name in also or key in also:
+            pass
+        elif wanted:
             if s.name not in wanted and key not in wanted:
                 continue
         elif not _SATURATION.search(s.name):
@@ -148,6 +154,7 @@ class Scraper:
     on_values: Callable[[float, dict[str, float]], None]
     wanted: tuple[str, ...] = ()
     interval_s: float = 1.0
+    also: tuple[str, ...] = ()  # read whatever ``wanted`` says (the suite's saturation SLOs)
     timeout_s: float = 2.0
     clock: Callable[[], float] = time.perf_counter
     scrapes: int = 0
@@ -173,7 +180,7 @@ class Scraper:
         now = self.clock()
         types, samples = parse_prometheus(body.decode("utf-8", "replace"))
         values: dict[str, float] = {}
-        for key, (kind, value) in select(types, samples, self.wanted).items():
+        for key, (kind, value) in select(types, samples, self.wanted, self.also).items():
             self.kinds[key] = kind
             if kind == "gauge":
                 values[key] = value

@@ -36,6 +36,9 @@ _OBJ = re.compile(
 )
 _STAT = re.compile(r"^(mean|median|min|max|p\d{1,2}(?:\.\d+)?|per_success)$")
 PER_SUCCESS = "per_success"
+# SLIs read from the target's /metrics during `cujeval load` (one value per scrape), not
+# written by a scorer: ``saturation.cujeval_rag_queue_depth``
+SATURATION = "saturation."
 
 
 def _value(text: str) -> float:

@@ -188,12 +188,13 @@ class SLOItem(_SuiteItem):
         self.journey_name = self.parent.journey.name
 
     def runtest(self) -> None:
-        from cujeval.slo import at_rate
+        from cujeval.slo import load_only
 
-        rate = at_rate(self.spec)
+        rate = load_only(self.spec)
         if rate is not None:
             pytest.skip(
-                f"judged under load only ({self.spec.objective}): cujeval load --rate {rate:g}"
+                f"judged under load only ({self.spec.objective or self.spec.good}): cujeval load"
+                + (f" --rate {rate:g}" if rate else "")
             )
         result, out = self.result()
         journey = str(self.journey_name)

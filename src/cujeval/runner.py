@@ -33,6 +33,7 @@ from cujeval.errors import (
 )
 from cujeval.journal import JOURNAL_NAME, Journal, JournalRow, RowKey, case_hash, read_rows
 from cujeval.options import RunOptions, effective_settings
+from cujeval.predicates import SATURATION
 from cujeval.records import GoldenCase, Observation
 from cujeval.results import (
     DatasetEntry,
@@ -143,6 +144,8 @@ def check_slis(suite: Suite, index: int, journey: Journey, scorers: list[BuiltSc
         if slo.kind == "journey":
             continue
         sli = slo.parsed_objective.sli if slo.kind == "aggregate" else slo.predicate.sli
+        if sli.startswith(SATURATION):
+            continue  # scraped from the target's /metrics under load (cujeval.load)
         if not any(s.writes(sli) for s in scorers):
             form = "objective" if slo.kind == "aggregate" else "good"
             raise UnknownNameError(
@@ -550,7 +553,7 @@ def finish(
     from cujeval.aggregate import summarise
     from cujeval.canary import ARM
     from cujeval.gate import decide
-    from cujeval.slo import at_rate, evaluate_journey, under_rate
+    from cujeval.slo import evaluate_journey, load_only, under_rate
 
     verdicts = {
         p.journey.name: evaluate_journey(under_rate(p.journey, None), p.columns, settings)
@@ -559,11 +562,12 @@ def finish(
     notes = list(notes or [])
     for p in plans:
         for s in p.journey.slos:
-            rate = at_rate(s)
+            rate = load_only(s)
             if rate is not None and not p.journey.name.endswith(ARM):
                 notes.append(
                     f"{p.journey.name}/{s.name} is judged under load only "
-                    f"({s.objective}): cujeval load --journey {p.journey.name} --rate {rate:g}"
+                    f"({s.objective or s.good}): cujeval load --journey {p.journey.name}"
+                    + (f" --rate {rate:g}" if rate else "")
                 )
     gate = decide(
         verdicts,

@@ -13,7 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cujeval.budget import BudgetPolicy
 from cujeval.errors import SuiteError
-from cujeval.predicates import Objective, Predicate, parse_objective, parse_predicate
+from cujeval.predicates import (
+    SATURATION,
+    Objective,
+    Predicate,
+    parse_objective,
+    parse_predicate,
+)
 from cujeval.scenarios import Degradation
 from cujeval.targets.config import TargetSpec
 from cujeval.yamlsource import LineList, LineMap, dotted, line_of, load_yaml
@@ -171,7 +177,11 @@ class Journey(_Frozen):
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             raise ValueError(f"duplicate SLO names: {', '.join(sorted(dupes))}")
-        ratio = {s.name for s in self.slos if s.kind == "ratio"}
+        ratio = {
+            s.name
+            for s in self.slos
+            if s.kind == "ratio" and not s.predicate.sli.startswith(SATURATION)
+        }  # a case is good or bad on these; saturation SLOs count scrapes, not cases
         counted = ratio | {s.name for s in self.slos if s.kind == "journey"}
         for slo in self.slos:
             success = slo.parsed_objective.success if slo.kind == "aggregate" else None
