@@ -70,7 +70,7 @@ def apply(checks: Checks, result: RunResult, directory: Path) -> RunResult:
 
     for name in FILES:  # an earlier run into this folder must not look current
         (directory / name).unlink(missing_ok=True)
-    if result.status != "completed":
+    if result.status != "completed" or not (checks.budgets or checks.baseline is not None):
         return result
     rows = list(read_rows(directory / result.journal))
     reasons: list[str] = []
