@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +55,29 @@ def test_user_error_is_a_target_error() -> None:
 def test_bad_import_path(path: str) -> None:
     with pytest.raises(InputError):
         call(path)
+
+
+def test_the_console_command_finds_a_module_in_the_working_folder(tmp_path: Path) -> None:
+    """`cujeval run` (the installed script, not `python -m`) imports the user's module from the
+    folder it runs in, as `python -m` and uvicorn do."""
+    (tmp_path / "my_service.py").write_text(
+        "def answer(case):\n    return 'yes: ' + case.question\n"
+    )
+    (tmp_path / "cases.jsonl").write_text('{"id": "a", "input": "q"}\n')
+    (tmp_path / "suite.yaml").write_text(
+        "name: here\ntargets:\n  t: {kind: python, callable: 'my_service:answer'}\n"
+        "journeys:\n  - {name: j, dataset: cases.jsonl, target: t, scorers: [error]}\n"
+    )
+    script = Path(sys.executable).parent / "cujeval"
+    args = [str(script), "run", "suite.yaml", "--no-mlflow", "--no-progress", "-o", "out"]
+    r = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    row = json.loads((tmp_path / "out" / "journal.jsonl").read_text().splitlines()[0])
+    assert row["observation"]["answer"] == "yes: q"
+    (tmp_path / "suite.yaml").write_text(
+        (tmp_path / "suite.yaml").read_text().replace("my_service:", "not_here:")
+    )
+    r = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "cannot import 'not_here' (looked in the installed packages and in the " in r.stderr
+    assert f"working folder {tmp_path})" in r.stderr

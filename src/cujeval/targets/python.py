@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import os
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,10 +25,16 @@ def load_callable(path: str) -> Callable[..., Any]:
     module_name, sep, attr = path.partition(":")
     if not sep or not module_name or not attr:
         raise InputError(f"callable {path!r} must look like 'package.module:function'")
+    here = os.getcwd()
+    if here not in sys.path and "" not in sys.path:
+        sys.path.append(here)  # the user's own modules beside the suite, as `python -m` finds
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise InputError(f"cannot import {module_name!r}: {exc}") from None
+        raise InputError(
+            f"cannot import {module_name!r} (looked in the installed packages and in the "
+            f"working folder {here}): {exc}"
+        ) from None
     obj: Any = module
     for part in attr.split("."):
         obj = getattr(obj, part, None)
