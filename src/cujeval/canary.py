@@ -90,13 +90,7 @@ def compare_arms(
     canaries = [j for j in suite.journeys if j.name in pairs]
     for j in canaries:
         base, cand = by_journey[pairs[j.name]], by_journey[j.name]
-        p = pair(base, cand)
-        pairing[j.name] = {
-            "paired": len(p.common),
-            "only_baseline": p.only_baseline,
-            "only_candidate": p.only_candidate,
-            "changed": p.changed,
-        }
+        pairing[j.name] = pair(base, cand).counts()
         comparisons += compare(base, cand, j, settings, policy=policy)
     return Report(
         baseline_label=_targets(j.baseline_target or "" for j in canaries),

@@ -166,6 +166,15 @@ class Pairing:
     only_candidate: int
     changed: int  # same id, different golden row
 
+    def counts(self) -> dict[str, int]:
+        """As reports hold it (``pairing`` per journey)."""
+        return {
+            "paired": len(self.common),
+            "only_baseline": self.only_baseline,
+            "only_candidate": self.only_candidate,
+            "changed": self.changed,
+        }
+
 
 def pair(baseline: Sequence[JournalRow], candidate: Sequence[JournalRow]) -> Pairing:
     hb, hc = _hashes(baseline), _hashes(candidate)
@@ -214,15 +223,13 @@ def compare(
     detect: float | None = None,
 ) -> list[SLOComparison]:
     """Every SLO of ``journey`` compared over the cases both sets of rows hold."""
-    from cujeval.slo import load_only
-
     policy = policy or DEFAULT_POLICY
     paired = set(pair(baseline_rows, candidate_rows).common)
     base = [r for r in baseline_rows if r.case_id in paired]
     cand = [r for r in candidate_rows if r.case_id in paired]
     out = []
     for spec in journey.slos:
-        if load_only(spec) is not None:
+        if spec.load_only:
             continue  # judged under load only: runs without load measured neither
         max_drop = policy.max_drop_for(journey.name, spec.name)
         want = detect if detect is not None else (max_drop or DEFAULT_DETECT)
@@ -677,13 +684,7 @@ def compare_runs(
         journey = specs.get(j.name) or journey_from_result(j)
         b_rows = [r for r in baseline.rows if r.journey == j.name]
         c_rows = [r for r in candidate.rows if r.journey == j.name]
-        p = pair(b_rows, c_rows)
-        pairing[j.name] = {
-            "paired": len(p.common),
-            "only_baseline": p.only_baseline,
-            "only_candidate": p.only_candidate,
-            "changed": p.changed,
-        }
+        pairing[j.name] = pair(b_rows, c_rows).counts()
         comparisons += compare(b_rows, c_rows, journey, settings, policy=policy, detect=detect)
     skipped += sorted(base_names - {j.name for j in candidate.result.journeys})
     return Report(

@@ -672,12 +672,11 @@ class LoadRun:
             self.notes.append("saturation: no /metrics to scrape")
             return None
         from cujeval.load_metrics import Scraper
-        from cujeval.slo import is_saturation_slo, sli_of
 
         named = tuple(
-            (sli_of(s) or "").removeprefix(SATURATION).removesuffix(":rate")
+            (s.sli or "").removeprefix(SATURATION).removesuffix(":rate")
             for s in self.plan.journey.slos
-            if is_saturation_slo(s)
+            if s.saturation
         )
         self.scraper = Scraper(url, self._on_saturation, wanted=self.profile.saturation, also=named)
         return asyncio.create_task(self.scraper.run(self._stop))
@@ -837,17 +836,17 @@ class LoadRun:
 
     def verdicts(self, i: int) -> list[SLOResult]:
         """The journey's SLOs at step ``i``, in the suite's order."""
-        from cujeval.slo import evaluate_journey, is_saturation_slo, under_rate
+        from cujeval.slo import evaluate_journey, under_rate
 
         judged = journey = under_rate(self.plan.journey, self.stats[i].step.rate)
         by_name: dict[str, SLOResult] = {}
-        gauges = [s for s in journey.slos if is_saturation_slo(s)]
+        gauges = [s for s in journey.slos if s.saturation]
         if gauges:
             subset = journey.model_copy(update={"slos": tuple(gauges)})
             for r in evaluate_journey(subset, saturation_columns(self.stats[i]), self.settings):
                 by_name[r.name] = r
             journey = journey.model_copy(
-                update={"slos": tuple(s for s in journey.slos if not is_saturation_slo(s))}
+                update={"slos": tuple(s for s in journey.slos if not s.saturation)}
             )
         ops = [s for s in journey.slos if per_request(s, journey)]
         if ops:
@@ -1214,19 +1213,16 @@ def assemble(suite: Suite, options: RunOptions, run: LoadRun, started: str) -> R
                 ],
             )
         )
-    from cujeval.slo import at_rate, is_saturation_slo, sli_of
-
     scraped = sorted({k for s in run.stats for k in s.saturation})
+    rates = [s.step.rate for s in run.stats]
     for spec in journey.slos:
-        gauge = (sli_of(spec) or "").removeprefix(SATURATION)
-        if is_saturation_slo(spec) and gauge not in scraped:
+        gauge = (spec.sli or "").removeprefix(SATURATION)
+        if spec.saturation and gauge not in scraped:
             run.notes.append(
                 f"SLO {spec.name}: no series {gauge!r} was scraped (scraped: "
                 f"{', '.join(scraped) or 'none'}); its verdict is NO_DATA"
             )
-    rates = [s.step.rate for s in run.stats]
-    for spec in journey.slos:
-        rate = at_rate(spec)
+        rate = spec.at_rate
         if rate is not None and not any(math.isclose(rate, x, rel_tol=1e-9) for x in rates):
             run.notes.append(
                 f"SLO {spec.name} ({spec.objective}) not judged: no step at {rate:g}/s "

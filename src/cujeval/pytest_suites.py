@@ -188,13 +188,11 @@ class SLOItem(_SuiteItem):
         self.journey_name = self.parent.journey.name
 
     def runtest(self) -> None:
-        from cujeval.slo import load_only
-
-        rate = load_only(self.spec)
-        if rate is not None:
+        spec = self.spec
+        if spec.load_only:
             pytest.skip(
-                f"judged under load only ({self.spec.objective or self.spec.good}): cujeval load"
-                + (f" --rate {rate:g}" if rate else "")
+                f"judged under load only ({spec.objective or spec.good}): cujeval load"
+                + (f" --rate {spec.at_rate:g}" if spec.at_rate is not None else "")
             )
         result, out = self.result()
         journey = str(self.journey_name)

@@ -33,7 +33,6 @@ from cujeval.errors import (
 )
 from cujeval.journal import JOURNAL_NAME, Journal, JournalRow, RowKey, case_hash, read_rows
 from cujeval.options import RunOptions, effective_settings
-from cujeval.predicates import SATURATION
 from cujeval.records import GoldenCase, Observation
 from cujeval.results import (
     DatasetEntry,
@@ -143,9 +142,9 @@ def check_slis(suite: Suite, index: int, journey: Journey, scorers: list[BuiltSc
     for j, slo in enumerate(journey.slos):
         if slo.kind == "journey":
             continue
-        sli = slo.parsed_objective.sli if slo.kind == "aggregate" else slo.predicate.sli
-        if sli.startswith(SATURATION):
+        if slo.saturation:
             continue  # scraped from the target's /metrics under load (cujeval.load)
+        sli = slo.sli or ""
         if not any(s.writes(sli) for s in scorers):
             form = "objective" if slo.kind == "aggregate" else "good"
             raise UnknownNameError(
@@ -551,23 +550,25 @@ def finish(
 ) -> RunResult:
     """SLO verdicts and the one gate decision, from the journeys' columns."""
     from cujeval.aggregate import summarise
-    from cujeval.canary import ARM
+    from cujeval.canary import arms
     from cujeval.gate import decide
-    from cujeval.slo import evaluate_journey, load_only, under_rate
+    from cujeval.slo import evaluate_journey, under_rate
 
     verdicts = {
         p.journey.name: evaluate_journey(under_rate(p.journey, None), p.columns, settings)
         for p in plans
     }
     notes = list(notes or [])
+    baseline_arms = set(arms(suite).values())
     for p in plans:
+        if p.journey.name in baseline_arms:
+            continue  # its canary journey says it
         for s in p.journey.slos:
-            rate = load_only(s)
-            if rate is not None and not p.journey.name.endswith(ARM):
+            if s.load_only:
                 notes.append(
                     f"{p.journey.name}/{s.name} is judged under load only "
                     f"({s.objective or s.good}): cujeval load --journey {p.journey.name}"
-                    + (f" --rate {rate:g}" if rate else "")
+                    + (f" --rate {s.at_rate:g}" if s.at_rate is not None else "")
                 )
     gate = decide(
         verdicts,
@@ -626,7 +627,7 @@ def _canary(suite: Suite, settings: Settings, result: RunResult, journal: Path) 
     from cujeval.canary import compare_arms
     from cujeval.gate import amend
 
-    if result.status != "completed" or not any(j.baseline_target for j in suite.journeys):
+    if result.status != "completed":
         return result
     report = compare_arms(suite, read_rows(journal), settings, result.run_id)
     if report is None:

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cujeval import stats
 from cujeval.aggregate import Columns
-from cujeval.predicates import SATURATION
 from cujeval.suite import Journey, Settings, SLOSpec
 
 if TYPE_CHECKING:
@@ -400,31 +399,6 @@ def unscorable_share(r: SLOResult) -> float:
     return r.n_unscorable / total if total else 1.0
 
 
-def at_rate(spec: SLOSpec) -> float | None:
-    """The load rate an objective is judged at (``... at 20/s``); None: any run judges it."""
-    return spec.parsed_objective.at_rate if spec.kind == "aggregate" else None
-
-
-def sli_of(spec: SLOSpec) -> str | None:
-    """The SLI a ratio or aggregate SLO reads (None for a journey SLO)."""
-    if spec.kind == "aggregate":
-        return spec.parsed_objective.sli
-    return spec.predicate.sli if spec.kind == "ratio" else None
-
-
-def is_saturation_slo(spec: SLOSpec) -> bool:
-    """An SLO on a gauge scraped during `cujeval load` (``saturation.<name>``)."""
-    return (sli_of(spec) or "").startswith(SATURATION)
-
-
-def load_only(spec: SLOSpec) -> float | None:
-    """Why a run without load leaves the SLO out: the rate it is judged at, 0.0 for a
-    saturation SLO (any load step judges it); None: every run judges it."""
-    if is_saturation_slo(spec):
-        return at_rate(spec) or 0.0
-    return at_rate(spec)
-
-
 def under_rate(journey: Journey, rate: float | None) -> Journey:
     """The journey with the SLOs a run at ``rate`` judges (None: a run without load): an
     objective ``at R/s`` only at a load step of R requests per second, a saturation SLO only
@@ -432,11 +406,8 @@ def under_rate(journey: Journey, rate: float | None) -> Journey:
     keep = tuple(
         s
         for s in journey.slos
-        if load_only(s) is None
-        or (
-            rate is not None
-            and (at_rate(s) is None or math.isclose(at_rate(s) or 0.0, rate, rel_tol=1e-9))
-        )
+        if not s.load_only
+        or (rate is not None and (s.at_rate is None or math.isclose(s.at_rate, rate, rel_tol=1e-9)))
     )
     return journey if len(keep) == len(journey.slos) else journey.model_copy(update={"slos": keep})
 

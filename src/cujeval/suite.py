@@ -117,6 +117,28 @@ class SLOSpec(_Frozen):
     def parsed_objective(self) -> Objective:
         return parse_objective(self.objective or "")
 
+    @property
+    def sli(self) -> str | None:
+        """The SLI a ratio or aggregate SLO reads (None for a journey SLO)."""
+        if self.kind == "journey":
+            return None
+        return self.parsed_objective.sli if self.kind == "aggregate" else self.predicate.sli
+
+    @property
+    def saturation(self) -> bool:
+        """On a series scraped from the target's /metrics during `cujeval load`."""
+        return (self.sli or "").startswith(SATURATION)
+
+    @property
+    def at_rate(self) -> float | None:
+        """The load rate an objective is judged at (``... at 20/s``)."""
+        return self.parsed_objective.at_rate if self.kind == "aggregate" else None
+
+    @property
+    def load_only(self) -> bool:
+        """Judged only under `cujeval load`: at a rate, or on saturation."""
+        return self.saturation or self.at_rate is not None
+
 
 class ScorerSpec(_Frozen):
     name: str
@@ -178,9 +200,7 @@ class Journey(_Frozen):
         if dupes:
             raise ValueError(f"duplicate SLO names: {', '.join(sorted(dupes))}")
         ratio = {
-            s.name
-            for s in self.slos
-            if s.kind == "ratio" and not s.predicate.sli.startswith(SATURATION)
+            s.name for s in self.slos if s.kind == "ratio" and not s.saturation
         }  # a case is good or bad on these; saturation SLOs count scrapes, not cases
         counted = ratio | {s.name for s in self.slos if s.kind == "journey"}
         for slo in self.slos:
@@ -254,40 +274,27 @@ def _check_references(suite: Suite, tree: LineMap) -> None:
 
         block = tree.get("judge", suite.judge)  # the LineMap, so errors point at the key's line
         JudgeConfig.from_mapping(block, file=suite.path, line=tree.lines.get("judge"))
-    seen: set[str] = set()
+    from cujeval.canary import arm_name
+
+    def bad(i: int, key: str, message: str) -> SuiteError:
+        loc: list[str | int] = ["journeys", i, key]
+        return SuiteError(message, file=suite.path, line=line_of(tree, loc), field=dotted(loc))
+
+    names = [j.name for j in suite.journeys]
     for i, journey in enumerate(suite.journeys):
-        if journey.name in seen:
-            loc: list[str | int] = ["journeys", i, "name"]
-            raise SuiteError(
-                f"duplicate journey name {journey.name!r}",
-                file=suite.path,
-                line=line_of(tree, loc),
-                field=dotted(loc),
-            )
-        seen.add(journey.name)
+        if journey.name in names[:i]:
+            raise bad(i, "name", f"duplicate journey name {journey.name!r}")
         for key in ("target", "baseline_target"):
             name = getattr(journey, key)
             if name is not None and name not in suite.targets:
-                loc = ["journeys", i, key]
-                raise SuiteError(
-                    f"names target {name!r}; defined targets: "
-                    f"{', '.join(sorted(suite.targets)) or 'none'}",
-                    file=suite.path,
-                    line=line_of(tree, loc),
-                    field=dotted(loc),
-                )
-    from cujeval.canary import arm_name
-
-    names = {j.name for j in suite.journeys}
-    for i, journey in enumerate(suite.journeys):
+                defined = ", ".join(sorted(suite.targets)) or "none"
+                raise bad(i, key, f"names target {name!r}; defined targets: {defined}")
         if journey.baseline_target is not None and arm_name(journey.name) in names:
-            loc = ["journeys", i, "baseline_target"]
-            raise SuiteError(
+            raise bad(
+                i,
+                "baseline_target",
                 f"the baseline arm of journey {journey.name!r} is called "
                 f"{arm_name(journey.name)!r}, which another journey is called already",
-                file=suite.path,
-                line=line_of(tree, loc),
-                field=dotted(loc),
             )
 
 
