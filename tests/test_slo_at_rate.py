@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from cujeval.load import LoadProfile, LoadStep, run_load
 from cujeval.options import RunOptions
@@ -97,3 +98,16 @@ def test_the_load_section_reaches_summary_and_html_report(tmp_path: Path) -> Non
     page = (out / "report.html").read_text()
     assert "<h2>Load: j</h2>" in page
     assert "<td>20/s for 1 s</td>" in page and "<td>40/s for 1 s</td>" in page
+
+
+def test_a_bad_rate_is_bad_input_naming_file_line_and_field(tmp_path: Path) -> None:
+    from tests.helpers import cujeval
+
+    slos = [*SLOS[:1], {"name": "zero", "objective": "p99(latency_s) <= 1 at 0/s"}]
+    path = _suite(tmp_path, TARGET, slos)
+    path.write_text(yaml.safe_dump(json.loads(path.read_text()), sort_keys=False))
+    line = next(i for i, x in enumerate(path.read_text().splitlines(), 1) if "at 0/s" in x)
+    r = cujeval("run", str(path), "--no-mlflow", "--no-progress", "-o", str(tmp_path / "o"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"suite.yaml:{line}: field 'journeys[0].slos[1].objective'" in r.stderr, r.stderr
+    assert "the rate after 'at' must be above 0" in r.stderr
