@@ -121,43 +121,50 @@ def _run(
     baseline: str | None = None,
     **flags: Any,
 ) -> int:
-    from cujeval.options import RunOptions
-    from cujeval.paths import latest_run_dir, new_run_dir
-    from cujeval.suite import load_suite
+    # MLflow starts in a second process while the suite loads and the cases run
+    with contextlib.ExitStack() as stack:
+        tracking = None
+        if mlflow:
+            from cujeval.tracking import Tracking
 
-    suite = load_suite(suite_path)
-    base = Path("reports")
-    if output is None:
-        found = latest_run_dir(base, suite.name) if resume else None
-        if resume and found is None:
-            raise InputError(f"--resume: no earlier run of suite {suite.name!r} under {base}/")
-        output = found or new_run_dir(base, suite.name)
-    elif resume and not (output / "journal.jsonl").exists():
-        raise InputError(f"--resume: no journal in {output}", field="--output")
-    trigger = flags.pop("trigger", None) or _default_trigger()
-    options = RunOptions.build(
-        output_dir=output,
-        resume=resume,
-        resume_strict=resume_strict,
-        trigger=trigger.value if isinstance(trigger, Trigger) else trigger,
-        **{k: (v.value if isinstance(v, StrEnum) else v) for k, v in flags.items()},
-    )
-    from cujeval import ledger
+            tracking = stack.enter_context(_PRESTARTED.pop() if _PRESTARTED else Tracking())
+        from cujeval.options import RunOptions
+        from cujeval.paths import latest_run_dir, new_run_dir
+        from cujeval.suite import load_suite
 
-    checks = ledger.prepare(suite, baseline=baseline, mlflow=mlflow)
-    result = ledger.apply(checks, _run_with_signals(suite, options), output)
-    from cujeval.reporters import write_all
-
-    write_all(result, output, mlflow=mlflow)
-    print(f"results: {output}/results.json", file=sys.stderr)
-    if result.status == "aborted":
-        advice = (
-            f" (complete it with --resume --output {output})"
-            if (output / "journal.jsonl").exists()
-            else ""
+        suite = load_suite(suite_path)
+        base = Path("reports")
+        if output is None:
+            found = latest_run_dir(base, suite.name) if resume else None
+            if resume and found is None:
+                raise InputError(f"--resume: no earlier run of suite {suite.name!r} under {base}/")
+            output = found or new_run_dir(base, suite.name)
+        elif resume and not (output / "journal.jsonl").exists():
+            raise InputError(f"--resume: no journal in {output}", field="--output")
+        trigger = flags.pop("trigger", None) or _default_trigger()
+        options = RunOptions.build(
+            output_dir=output,
+            resume=resume,
+            resume_strict=resume_strict,
+            trigger=trigger.value if isinstance(trigger, Trigger) else trigger,
+            **{k: (v.value if isinstance(v, StrEnum) else v) for k, v in flags.items()},
         )
-        _err(f"run aborted: {result.abort_reason}; finished cases are kept in {output}{advice}")
-    return int(result.gate.exit_code)
+        from cujeval import ledger
+
+        checks = ledger.prepare(suite, baseline=baseline, mlflow=mlflow, tracking=tracking)
+        result = ledger.apply(checks, _run_with_signals(suite, options), output)
+        from cujeval.reporters import write_all
+
+        write_all(result, output, mlflow=mlflow, tracking=tracking)
+        print(f"results: {output}/results.json", file=sys.stderr)
+        if result.status == "aborted":
+            advice = (
+                f" (complete it with --resume --output {output})"
+                if (output / "journal.jsonl").exists()
+                else ""
+            )
+            _err(f"run aborted: {result.abort_reason}; finished cases are kept in {output}{advice}")
+        return int(result.gate.exit_code)
 
 
 def _run_with_signals(suite: Any, options: Any) -> Any:
@@ -449,9 +456,26 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+# A `cujeval run` that will log to MLflow starts MLflow's process before its options are even
+# parsed: start-up is most of what MLflow costs a short run. Closed at exit if nothing used it.
+_PRESTARTED: list[Any] = []
+
+
+def _prestart(argv: list[str]) -> None:
+    if argv[:1] != ["run"] or {"--no-mlflow", "--help", "-h"} & set(argv):
+        return
+    import atexit
+
+    from cujeval.tracking import Tracking
+
+    _PRESTARTED.append(Tracking())
+    atexit.register(lambda: [t.close() for t in _PRESTARTED])
+
+
 def main() -> None:
     import importlib
 
+    _prestart(sys.argv[1:])
     for module in COMMAND_MODULES:
         importlib.import_module(module)
     app()

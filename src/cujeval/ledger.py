@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cujeval.budget import DEFAULT_POLICY
 from cujeval.errors import SuiteError
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from cujeval.journal import JournalRow
     from cujeval.results import RunResult
     from cujeval.suite import Suite
+    from cujeval.tracking import Tracking
 
 FILES = ("budget.json", "compare.json", "compare.md")
 
@@ -36,13 +38,20 @@ class Checks:
     baseline: LoadedRun | None
     budgets: bool  # read the history and record the budgets' state
     tracking_uri: str | None = None
+    tracking: Tracking | None = None  # MLflow in a second process, when one was started
 
 
 def prepare(
-    suite: Suite, *, baseline: str | None, mlflow: bool, tracking_uri: str | None = None
+    suite: Suite,
+    *,
+    baseline: str | None,
+    mlflow: bool,
+    tracking_uri: str | None = None,
+    tracking: Tracking | None = None,
 ) -> Checks:
     """Before the run: the baseline is found and read (bad input → exit 2, MLflow down →
-    exit 3, in both cases before any call to the target) and the policy checked."""
+    exit 3, in both cases before any call to the target) and the policy checked. With a
+    ``tracking`` worker, the budget history is asked for now and read while the run goes on."""
     policy = suite.budget
     if policy is not None:
         known = {f"{j.name}/{s.name}" for j in suite.journeys for s in j.slos}
@@ -60,7 +69,11 @@ def prepare(
         from cujeval.history import load_run
 
         loaded = load_run(baseline, tracking_uri=tracking_uri)
-    return Checks(suite, loaded, budgets=policy is not None or mlflow, tracking_uri=tracking_uri)
+    budgets = policy is not None or mlflow
+    if budgets and tracking is not None:
+        window = policy or DEFAULT_POLICY
+        tracking.prefetch_journeys(suite.name, trigger=window.trigger, runs=window.window)
+    return Checks(suite, loaded, budgets, tracking_uri=tracking_uri, tracking=tracking)
 
 
 def apply(checks: Checks, result: RunResult, directory: Path) -> RunResult:
@@ -87,7 +100,6 @@ def apply(checks: Checks, result: RunResult, directory: Path) -> RunResult:
 def _budgets(
     checks: Checks, result: RunResult, rows: list[JournalRow], directory: Path, notes: list[str]
 ) -> list[str]:
-    from cujeval.budget import DEFAULT_POLICY
     from cujeval.errors import ReporterError
     from cujeval.history import (
         TrackingUnavailable,
@@ -101,9 +113,14 @@ def _budgets(
     policy = suite.budget or DEFAULT_POLICY
     counted = policy.trigger is None or policy.trigger == result.trigger
     try:
-        records = read_journeys(
-            client(checks.tracking_uri), suite.name, trigger=policy.trigger, runs=policy.window
-        )
+        if checks.tracking is not None:
+            records = checks.tracking.read_journeys(
+                suite.name, trigger=policy.trigger, runs=policy.window
+            )
+        else:
+            records = read_journeys(
+                client(checks.tracking_uri), suite.name, trigger=policy.trigger, runs=policy.window
+            )
     except (TrackingUnavailable, ReporterError) as exc:
         note = f"error budgets not checked: {exc}"
         print(f"warning: {note}", file=sys.stderr)

@@ -6,15 +6,25 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cujeval.results import RunResult
 
+if TYPE_CHECKING:
+    from cujeval.tracking import Tracking
+
 
 def write_all(
-    result: RunResult, directory: Path, *, mlflow: bool = True, console: bool = True
+    result: RunResult,
+    directory: Path,
+    *,
+    mlflow: bool = True,
+    console: bool = True,
+    tracking: Tracking | None = None,
 ) -> list[str]:
     """results.json first (the record every other view and `cujeval log` reads), then the
-    other views, each in isolation. Returns failure notes."""
+    other views, each in isolation. Returns failure notes. MLflow logging goes through
+    ``tracking`` (a worker process that has MLflow loaded already) when given."""
     from cujeval.reporters import html, junit, markdown
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -29,15 +39,12 @@ def write_all(
 
         steps.append(("console", lambda: console_reporter.render(result)))
     if mlflow:
-        from cujeval.reporters import mlflow as mlflow_reporter
 
         def to_mlflow() -> None:
-            run_id = mlflow_reporter.log(result, directory)
-            print(
-                f"mlflow: run {run_id} in experiment {result.suite!r} at "
-                f"{mlflow_reporter.tracking_uri()}",
-                file=sys.stderr,
-            )
+            from cujeval.tracking import Tracking
+
+            run_id, uri = (tracking or Tracking(spawn=False)).log(result, directory)
+            print(f"mlflow: run {run_id} in experiment {result.suite!r} at {uri}", file=sys.stderr)
 
         steps.append(("mlflow", to_mlflow))
     failures = []

@@ -16,7 +16,9 @@ a retriever span, tool calls as tool spans, token usage, latency), with each SLI
 assessment, so MLflow's evaluation views show the run case by case.
 
 Cost: runs, params, metrics and tags go in one ``log_batch`` per run; traces are logged after
-the run, in bulk (one span upload for all cases, then one small request per trace).
+the run, in bulk (one span upload for all cases, then one small request per trace). ``cujeval
+run`` calls this from a second process (cujeval.tracking) that has imported MLflow and opened
+the store while the cases ran.
 Idempotent: runs are found by ``cujeval.run_id`` before any is created, so logging a folder
 twice updates its runs (and replaces its traces) instead of adding new ones.
 ``CUJEVAL_MLFLOW_TRACES=0`` turns traces off; ``CUJEVAL_MLFLOW_MAX_TRACES`` (2,000) caps
