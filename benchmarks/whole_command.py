@@ -8,10 +8,11 @@ latency, beside a bare aiohttp loop making the same requests.
 
 ``--before SRC`` runs the same command with ``PYTHONPATH=SRC`` (a checkout's src folder, e.g.
 from ``git worktree add /tmp/old <commit>``), so both trees are measured in one run on one
-machine state. ``--mlflow`` adds the current tree with MLflow on (a SQLite store in the
-work folder, created by an untimed first run, as a CI job's second invocation finds it; traces
-included) and the overhead it adds per invocation. Each figure is the median of ``--repeat``
-runs.
+machine state. ``--mlflow`` adds, for each tree, the command with MLflow on (a SQLite store in
+the work folder, created by an untimed first run, as a CI job's second invocation finds it):
+``+mlflow`` logs runs, params, metrics, tags, tables and artifacts (traces off), ``+traces``
+also every case as a trace; ``overhead`` is ``+mlflow`` minus the same tree without MLflow.
+Each figure is the median of ``--repeat`` runs.
 """
 
 from __future__ import annotations
@@ -120,8 +121,10 @@ def main() -> None:
         if args.before:
             trees["before"] = str(args.before.resolve())
         print(f"C = {args.concurrency}, L = {args.latency * 1000:g} ms; median of {args.repeat}")
-        heads = [*trees, *(["+mlflow", "overhead"] if args.mlflow else [])]
-        print(f"{'N':>6} {'bound':>7} {'bare':>7} " + " ".join(f"{t:>8}" for t in heads))
+        heads = []
+        for t in trees:
+            heads += [t, *([f"{t}+mlflow", "overhead", f"{t}+traces"] if args.mlflow else [])]
+        print(f"{'N':>6} {'bound':>7} {'bare':>7} " + " ".join(f"{h:>12}" for h in heads))
         for n in args.n:
             bound = math.ceil(n / args.concurrency) * args.latency
             with tempfile.TemporaryDirectory() as tmp:
@@ -136,26 +139,31 @@ def main() -> None:
                     for _ in range(args.repeat)
                 )
                 walls = []
-                for src in trees.values():
+                for tree, src in trees.items():
                     env = environment(PYTHONPATH=src)
                     cmd = [sys.executable, "-m", "cujeval.cli", "run", str(suite)]
-                    cmd += ["--no-mlflow", "--no-progress", "--output", str(work / "out")]
-                    timed(cmd, env, work)  # untimed: writes the tree's bytecode caches
-                    walls.append(
-                        statistics.median(timed(cmd, env, work) for _ in range(args.repeat))
-                    )
-                if args.mlflow:
-                    env = environment(
-                        PYTHONPATH=trees["now"],
-                        MLFLOW_TRACKING_URI=f"sqlite:///{work / 'mlflow.db'}",
-                        MLFLOW_DISABLE_TELEMETRY="true",
-                    )
-                    cmd = [sys.executable, "-m", "cujeval.cli", "run", str(suite), "--mlflow"]
                     cmd += ["--no-progress", "--output", str(work / "out")]
-                    timed(cmd, env, work)  # creates the store
-                    on = statistics.median(timed(cmd, env, work) for _ in range(args.repeat))
-                    walls += [on, on - walls[0]]
-            print(f"{n:>6} {bound:>6.2f}s {bare:>6.2f}s " + " ".join(f"{w:>7.2f}s" for w in walls))
+                    timed([*cmd, "--no-mlflow"], env, work)  # untimed: writes bytecode caches
+                    off = statistics.median(
+                        timed([*cmd, "--no-mlflow"], env, work) for _ in range(args.repeat)
+                    )
+                    walls.append(off)
+                    if not args.mlflow:
+                        continue
+                    store = f"sqlite:///{work / f'mlflow-{tree}.db'}"
+                    for traces in ("0", "1"):
+                        env = environment(
+                            PYTHONPATH=src,
+                            MLFLOW_TRACKING_URI=store,
+                            MLFLOW_DISABLE_TELEMETRY="true",
+                            CUJEVAL_MLFLOW_TRACES=traces,
+                        )
+                        timed([*cmd, "--mlflow"], env, work)  # creates the store
+                        on = statistics.median(
+                            timed([*cmd, "--mlflow"], env, work) for _ in range(args.repeat)
+                        )
+                        walls += [on, on - off] if traces == "0" else [on]
+            print(f"{n:>6} {bound:>6.2f}s {bare:>6.2f}s " + " ".join(f"{w:>11.2f}s" for w in walls))
     finally:
         server.terminate()
         server.wait(5)
