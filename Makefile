@@ -6,6 +6,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 LLAMA  := $(VENV)/.llama-cpp
+# MLflow's newest client beside the pinned stack, for the interoperation tests only: mlflow
+# 3.18.0 needs mlflow-tracing 3.18.0, which the index does not serve; mlflow-skinny 3.18.0
+# (the same client code) installs into a folder of its own and is put first on PYTHONPATH.
+MLFLOW_NEXT := $(VENV)/mlflow-3.18
 
 .PHONY: demo test lint typecheck pytest install clean benchmarks
 
@@ -19,6 +23,10 @@ $(LLAMA): $(STAMP) scripts/install_llama_cpp.sh
 	bash scripts/install_llama_cpp.sh $(PY)
 	@touch $(LLAMA)
 
+$(MLFLOW_NEXT)/.installed: $(STAMP)
+	$(PY) -m pip install --quiet --no-deps --target $(MLFLOW_NEXT) mlflow-skinny==3.18.0
+	@touch $(MLFLOW_NEXT)/.installed
+
 install: $(STAMP)
 
 demo: $(STAMP)
@@ -31,7 +39,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy src
 
-pytest: $(STAMP) $(LLAMA)
+pytest: $(STAMP) $(LLAMA) $(MLFLOW_NEXT)/.installed
 	$(PY) -m pytest -q
 
 test: lint typecheck pytest

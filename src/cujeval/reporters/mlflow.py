@@ -382,7 +382,7 @@ def log(
         )
     if traces and rows:
         with guard(c, f"logging the traces of run {result.run_id}", directory=directory):
-            log_traces(c, exp_id, result, rows, journey_runs, start_ms)
+            log_traces(c, exp_id, result, rows, journey_runs, start_ms, run_key=tags[RUN_KEY])
     return parent_id
 
 
@@ -568,9 +568,15 @@ def log_traces(
     rows: Sequence[JournalRow],
     journey_runs: dict[str, str],
     start_ms: int,
+    *,
+    run_key: str,
 ) -> int:
     """One trace per journal row, linked to its journey run, with each SLI as an assessment.
-    Traces logged earlier for these runs are replaced. Returns how many were logged."""
+    Traces logged earlier for these runs are replaced. Returns how many were logged.
+
+    Trace ids derive from ``run_key`` (the run id, its start and its journal), never from the
+    run id alone: runs written to folders of one name (``-o reports/pr`` on every pull
+    request) share a run id, and their traces must not take each other's place."""
     from mlflow.tracing.client import TracingClient
 
     tc = TracingClient(c.tracking_uri)
@@ -593,7 +599,7 @@ def log_traces(
         for i in range(0, len(old), 100):
             c.delete_traces(exp_id, trace_ids=old[i : i + 100])
         for row in mine[:limit]:
-            s, info = _trace(exp_id, result.run_id, run_id, row, start_ms)
+            s, info = _trace(exp_id, result.run_id, run_key, run_id, row, start_ms)
             spans.extend(s)
             infos.append(info)
         done[run_id] = mark
@@ -633,7 +639,7 @@ def _ids(*parts: object) -> tuple[int, str]:
 
 
 def _trace(
-    exp_id: str, cujeval_run: str, run_id: str, row: JournalRow, start_ms: int
+    exp_id: str, cujeval_run: str, run_key: str, run_id: str, row: JournalRow, start_ms: int
 ) -> tuple[list[Any], Any]:
     """The spans and the TraceInfo (with assessments) of one journal row."""
     from mlflow.entities import (
@@ -645,7 +651,7 @@ def _trace(
         TraceState,
     )
 
-    otel_id, trace_id = _ids(cujeval_run, row.journey, row.case_id, row.epoch)
+    otel_id, trace_id = _ids(run_key, row.journey, row.case_id, row.epoch)
     obs = row.observation
     latency_ms = max(int(float(obs.get("latency_s") or 0.0) * 1000), 0)
     t0 = start_ms * 1_000_000
