@@ -152,6 +152,7 @@ def _run(
         from cujeval import ledger
 
         checks = ledger.prepare(suite, baseline=baseline, mlflow=mlflow, tracking=tracking)
+        _collect_from_here()
         result = ledger.apply(checks, _run_with_signals(suite, options), output)
         from cujeval.reporters import write_all
 
@@ -165,6 +166,15 @@ def _run(
             )
             _err(f"run aborted: {result.abort_reason}; finished cases are kept in {output}{advice}")
         return int(result.gate.exit_code)
+
+
+def _collect_from_here() -> None:
+    """Cyclic garbage collection on (main() turned it off for start-up), over what is made
+    from now on: what start-up made is moved out of its way."""
+    import gc
+
+    gc.freeze()
+    gc.enable()
 
 
 def _run_with_signals(suite: Any, options: Any) -> Any:
@@ -473,8 +483,14 @@ def _prestart(argv: list[str]) -> None:
 
 
 def main() -> None:
+    import gc
     import importlib
 
+    if sys.argv[1:2] == ["run"]:
+        # Start-up builds many objects that live as long as the process (modules, models,
+        # the suite) and little garbage: cyclic collection waits until the run starts, and
+        # then passes them over (_collect_from_here).
+        gc.disable()
     _prestart(sys.argv[1:])
     for module in COMMAND_MODULES:
         importlib.import_module(module)

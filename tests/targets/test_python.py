@@ -81,3 +81,23 @@ def test_the_console_command_finds_a_module_in_the_working_folder(tmp_path: Path
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "cannot import 'not_here' (looked in the installed packages and in the " in r.stderr
     assert f"working folder {tmp_path})" in r.stderr
+
+
+def test_cyclic_garbage_collection_is_on_while_cases_run(tmp_path: Path) -> None:
+    """`cujeval run` holds cyclic collection off while it starts up (it makes no garbage worth
+    collecting then) and turns it on before the first case: a long run must not grow."""
+    (tmp_path / "probe.py").write_text(
+        "import gc\n"
+        "def answer(case):\n"
+        "    return f'gc={gc.isenabled()} frozen={gc.get_freeze_count() > 0}'\n"
+    )
+    (tmp_path / "cases.jsonl").write_text('{"id": "a", "input": "q"}\n')
+    (tmp_path / "suite.yaml").write_text(
+        "name: gc\ntargets:\n  t: {kind: python, callable: 'probe:answer'}\n"
+        "journeys:\n  - {name: j, dataset: cases.jsonl, target: t, scorers: [error]}\n"
+    )
+    args = [sys.executable, "-m", "cujeval.cli", "run", "suite.yaml", "--no-mlflow", "-o", "out"]
+    r = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    row = json.loads((tmp_path / "out" / "journal.jsonl").read_text().splitlines()[0])
+    assert row["observation"]["answer"] == "gc=True frozen=True"
