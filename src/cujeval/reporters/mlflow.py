@@ -22,7 +22,7 @@ the store while the cases ran.
 Idempotent: runs are found by ``cujeval.run_id`` before any is created, so logging a folder
 twice updates its runs (and replaces its traces) instead of adding new ones.
 ``CUJEVAL_MLFLOW_TRACES=0`` turns traces off; ``CUJEVAL_MLFLOW_MAX_TRACES`` (2,000) caps
-them per journey run (MLflow commits each trace on its own: ~40 ms a case on SQLite). If the
+them per journey run (MLflow commits each trace on its own: ~6 ms a case on SQLite). If the
 server is down nothing is lost: the files stay in the run folder and ``cujeval log DIR`` logs
 them later (exit 3 while it is down).
 """
@@ -558,7 +558,7 @@ def _journey_gate(result: RunResult, j: JourneyResult) -> str:
 # ---- traces ------------------------------------------------------------------------------
 
 SPAN_CHUNK = 2000
-MAX_TRACES = 2000  # per journey run (CUJEVAL_MLFLOW_MAX_TRACES): ~40 ms each on SQLite
+MAX_TRACES = 2000  # per journey run (CUJEVAL_MLFLOW_MAX_TRACES): ~6 ms each on SQLite
 
 
 def log_traces(
