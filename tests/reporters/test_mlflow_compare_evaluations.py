@@ -66,7 +66,16 @@ def test_compare_evaluations_pairs_cujeval_runs_case_by_case(
         journey_runs.append(run.info.run_id)
     baseline, candidate = journey_runs
     for run_id in journey_runs:  # each run keeps its own 40 traces
-        assert len(c.search_traces(locations=[exp.experiment_id], run_id=run_id)) == 40
+        traces = c.search_traces(locations=[exp.experiment_id], run_id=run_id)
+        assert len(traces) == 40
+        # the cost is MLflow's own trace cost too, where the case has one
+        costs = [
+            (json.loads(t.info.trace_metadata["mlflow.trace.cost"])["total_cost"], a.value)
+            for t in traces
+            for a in t.info.assessments
+            if a.name == "cost_usd" and a.error is None
+        ]
+        assert costs and all(got == pytest.approx(want) for got, want in costs)
 
     p = subprocess.run(
         [sys.executable, "-c", COMPARE, baseline, candidate],

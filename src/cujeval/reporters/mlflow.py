@@ -12,7 +12,7 @@ bounds, n, good, target, verdict as 0/1; each SLI's mean, p50, p95 and ``<sli>/m
 rate; the budget's remaining share and burn rates when known; the LLM judge's calls,
 failures by reason, tokens and cost as ``judge.*``), a tag per SLO verdict, the per-case
 table. Each case is a trace linked to its journey run (input, answer, retrieved contexts as
-a retriever span, tool calls as tool spans, token usage, latency), with each SLI as an
+a retriever span, tool calls as tool spans, token usage, cost, latency), with each SLI as an
 assessment, so MLflow's evaluation views show the run case by case.
 
 Cost: runs, params, metrics and tags go in one ``log_batch`` per run; traces are logged after
@@ -769,6 +769,11 @@ def _trace(
     metadata = {"mlflow.sourceRun": run_id}
     if token_usage:
         metadata["mlflow.trace.tokenUsage"] = json.dumps(token_usage)
+    cost = (row.scores.get("cost_usd") or {}).get("value")
+    if isinstance(cost, int | float) and not isinstance(cost, bool) and math.isfinite(cost):
+        # MLflow's own cost field: its trace list and overview show and sum it (the cost_usd
+        # assessment alone is rounded to 0 in its tables: cases cost fractions of a cent)
+        metadata["mlflow.trace.cost"] = json.dumps({"total_cost": float(cost)})
     info = TraceInfo(
         trace_id=trace_id,
         trace_location=TraceLocation.from_experiment_id(exp_id),
