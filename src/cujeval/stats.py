@@ -180,7 +180,11 @@ def bootstrap_interval(
     if arr.size == 1:
         return float(arr[0]), float(arr[0])
     [dist] = _resampled([arr], reduce, n_resamples, seed)
-    return _percentile_interval(dist, confidence, one_sided)
+    lo, hi = _percentile_interval(dist, confidence, one_sided)
+    # every statistic here (mean, quantiles, max) of a resample lies within the sample's range;
+    # a mean of equal values can round one ulp past it
+    low, high = float(arr.min()), float(arr.max())
+    return min(max(lo, low), high), max(min(hi, high), low)
 
 
 def paired_bootstrap_diff(
