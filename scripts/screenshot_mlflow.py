@@ -1,6 +1,7 @@
 """Screenshots of MLflow's UI for two cujeval runs, taken by headless Chromium: the compare
-view of their journey runs side by side, the experiment's run table and a journey run's
-traces. The pictures go to ``reports/screenshots/`` (not committed).
+view of their journey runs side by side, the experiment's run table, a journey run's
+traces, and the experiment's trace list. The pictures go to
+``reports/screenshots/`` (not committed).
 
     .venv/bin/python scripts/screenshot_mlflow.py                   # two demo runs, fresh server
     .venv/bin/python scripts/screenshot_mlflow.py --runs reports/a reports/b
@@ -151,6 +152,9 @@ def main() -> None:
         shoot(f"{uri}/#/experiments/{exp_id}/runs", args.out / "runs.png", "1600,1000")
         shoot(f"{uri}/#/experiments/{exp_id}/runs/{ids[-1]}/traces", args.out / "traces.png",
               "1600,1000")  # fmt: skip
+        # the experiment's own trace list (wide: its token and cost columns come last)
+        shoot(f"{uri}/#/experiments/{exp_id}/traces", args.out / "experiment-traces.png",
+              "2800,1000")  # fmt: skip
     finally:
         if server is not None:
             server.terminate()
