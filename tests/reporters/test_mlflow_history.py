@@ -331,21 +331,3 @@ def test_journey_runs_are_input_to_mlflow_paired_comparison(history: History) ->
     assert len(base) == len(cand) == N and set(base) == set(cand)  # every case pairs
     worse = [k for k in base if base[k]["error"] is False and cand[k]["error"] is True]
     assert len(worse) == 9
-
-
-def test_mlflow_compare_evaluations(history: History) -> None:
-    import mlflow
-    import mlflow.genai
-
-    compare_evaluations = getattr(mlflow.genai, "compare_evaluations", None)
-    if compare_evaluations is None:
-        pytest.skip(
-            f"mlflow {mlflow.__version__} has no mlflow.genai.compare_evaluations (3.18 has; "
-            "its mlflow-tracing 3.18 is not served, so the pinned stack stays on 3.17)"
-        )
-    mlflow.set_tracking_uri(history.uri)
-    got = compare_evaluations(
-        candidate_run_id=_journey_run(history, "r2")[1],
-        baseline_run_id=_journey_run(history, "r1")[1],
-    )
-    assert "error" in got.scorers
