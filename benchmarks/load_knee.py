@@ -35,6 +35,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # tests.helpers
+
+from tests.helpers import write_rag_suite  # noqa: E402
 
 from cujeval.reference.launch import free_port, start_rag_service  # noqa: E402
 
@@ -215,26 +218,15 @@ def soak(args: argparse.Namespace) -> None:
         [sys.executable, str(ROOT / "benchmarks" / "fixed_latency_server.py"), "--port", str(port)]
     )
     work = Path(tempfile.mkdtemp(prefix="cujeval-soak-"))
-    suite = work / "soak.yaml"
-    suite.write_text(
-        json.dumps(
-            {
-                "name": "soak",
-                "targets": {"fixed": {"kind": "http", "url": f"http://127.0.0.1:{port}/answer"}},
-                "journeys": [
-                    {
-                        "name": "steady",
-                        "dataset": str(ROOT / "datasets" / "support_rag.jsonl"),
-                        "target": "fixed",
-                        "scorers": ["error", "latency_s", "token_f1"],
-                        "slos": [
-                            {"name": "no-errors", "good": "error == false", "target": 0.99},
-                            {"name": "p99", "objective": "p99(latency_s) <= 0.5"},
-                        ],
-                    }
-                ],
-            }
-        )
+    suite = write_rag_suite(
+        work / "soak.yaml",
+        f"http://127.0.0.1:{port}",
+        [
+            {"name": "no-errors", "good": "error == false", "target": 0.99},
+            {"name": "p99", "objective": "p99(latency_s) <= 0.5"},
+        ],
+        name="soak",
+        scorers=["error", "latency_s", "token_f1"],
     )
     time.sleep(1.0)
     command = [

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def write_dataset(path: Path, n: int, **extra: Any) -> Path:
     with path.open("w") as f:
@@ -70,3 +72,44 @@ def cujeval(
         cwd=cwd,
         env=dict(env) if env is not None else None,
     )
+
+
+def write_rag_suite(
+    path: Path,
+    url: str,
+    slos: list[dict[str, Any]],
+    *,
+    name: str = "rag",
+    scorers: list[str] | None = None,
+) -> Path:
+    """One journey (``answer``) over the bundled RAG dataset against the HTTP service at
+    ``url`` (its ``/answer`` route), written to ``path``."""
+    doc = {
+        "name": name,
+        "targets": {"rag": {"kind": "http", "url": f"{url}/answer"}},
+        "journeys": [
+            {
+                "name": "answer",
+                "dataset": str(ROOT / "datasets" / "support_rag.jsonl"),
+                "target": "rag",
+                "scorers": scorers or ["error", "latency_s"],
+                "slos": slos,
+            }
+        ],
+    }
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def run_folder(directory: Path, url: str, n: int) -> Path:
+    """The folder a finished run leaves when nothing is logged to MLflow: write_suite's suite
+    of ``n`` cases against ``url``, run, and its reports written (``directory / "run"``)."""
+    from cujeval.reporters import write_all
+    from cujeval.runner import RunOptions, run_suite
+    from cujeval.suite import load_suite
+
+    out = directory / "run"
+    suite = write_suite(directory, url=url, n=n)
+    result = run_suite(load_suite(suite), RunOptions(output_dir=out, progress=False))
+    write_all(result, out, mlflow=False, console=False)
+    return out

@@ -37,6 +37,7 @@ from cujeval.load_metrics import parse_prometheus, select
 from cujeval.options import RunOptions
 from cujeval.records import GoldenCase, Observation, Usage
 from cujeval.suite import load_suite
+from tests.helpers import write_rag_suite
 
 # ------------------------------------------------------------------ profile and arrivals
 
@@ -312,25 +313,11 @@ def test_a_stall_shows_in_p99_and_max(tmp_path: Path, rag_service: str) -> None:
         with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request) as r:
             assert r.status == 200
 
-    suite_path = tmp_path / "suite.yaml"
-    suite_path.write_text(
-        json.dumps(
-            {
-                "name": "stall",
-                "targets": {"rag": {"kind": "http", "url": f"{rag_service}/answer"}},
-                "journeys": [
-                    {
-                        "name": "answer",
-                        "dataset": str(
-                            Path(__file__).resolve().parents[1] / "datasets/support_rag.jsonl"
-                        ),
-                        "target": "rag",
-                        "scorers": ["error", "latency_s"],
-                        "slos": [{"name": "latency-p99", "objective": "p99(latency_s) <= 1.0"}],
-                    }
-                ],
-            }
-        )
+    suite_path = write_rag_suite(
+        tmp_path / "suite.yaml",
+        rag_service,
+        [{"name": "latency-p99", "objective": "p99(latency_s) <= 1.0"}],
+        name="stall",
     )
     post({"latency_ms": 50})
     timer = threading.Timer(1.0, post, args=({"stall_ms": 2000},))

@@ -5,7 +5,6 @@ step, against the real reference RAG service's /metrics; left out of runs withou
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,9 @@ import pytest
 
 from cujeval.load import LoadProfile, LoadStep, run_load
 from cujeval.options import RunOptions
-from cujeval.paths import project_root
 from cujeval.runner import run_sync
 from cujeval.suite import load_suite
+from tests.helpers import write_rag_suite
 
 IN_FLIGHT = "cujeval_rag_in_flight_requests"
 SLOS = [
@@ -27,25 +26,7 @@ SLOS = [
 
 
 def suite(tmp_path: Path, url: str, slos: list[dict[str, Any]]) -> Path:
-    path = tmp_path / "suite.yaml"
-    path.write_text(
-        json.dumps(
-            {
-                "name": "sat",
-                "targets": {"rag": {"kind": "http", "url": f"{url}/answer"}},
-                "journeys": [
-                    {
-                        "name": "answer",
-                        "dataset": str(project_root() / "datasets/support_rag.jsonl"),
-                        "target": "rag",
-                        "scorers": ["error", "latency_s"],
-                        "slos": slos,
-                    }
-                ],
-            }
-        )
-    )
-    return path
+    return write_rag_suite(tmp_path / "suite.yaml", url, slos, name="sat")
 
 
 def test_saturation_slos_are_judged_over_the_scrapes_of_a_step(

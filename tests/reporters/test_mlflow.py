@@ -7,13 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import cujeval, write_suite
+from tests.helpers import cujeval, run_folder, write_suite
 from tests.servers import free_port
 
-from cujeval.reporters import write_all
 from cujeval.reporters.mlflow import key, log
-from cujeval.runner import RunOptions, run_suite
-from cujeval.suite import load_suite
 
 
 def test_key_sanitises() -> None:
@@ -24,11 +21,7 @@ def test_key_sanitises() -> None:
 @pytest.fixture
 def finished_run(tmp_path: Path, fault_server: tuple[str, Any]) -> Path:
     url, _ = fault_server
-    suite = write_suite(tmp_path, url=f"{url}/answer", n=30)
-    out = tmp_path / "run"
-    result = run_suite(load_suite(suite), RunOptions(output_dir=out, progress=False))
-    write_all(result, out, mlflow=False, console=False)
-    return out
+    return run_folder(tmp_path, f"{url}/answer", n=30)
 
 
 def test_logs_parent_and_journey_runs(finished_run: Path, mlflow_server: str) -> None:

@@ -10,25 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import cujeval, write_suite
+from tests.helpers import cujeval, run_folder, write_suite
 
 from cujeval.history import TrackingUnavailable, client, read_journeys
-from cujeval.reporters import write_all
 from cujeval.reporters.mlflow import log
 from cujeval.results import RunResult
-from cujeval.runner import RunOptions, run_suite
-from cujeval.suite import load_suite
 from cujeval.tracking import Tracking
 
 
 @pytest.fixture
 def finished_run(tmp_path: Path, fault_server: tuple[str, Any]) -> Path:
     url, _ = fault_server
-    suite = write_suite(tmp_path, url=f"{url}/answer", n=20)
-    out = tmp_path / "run"
-    result = run_suite(load_suite(suite), RunOptions(output_dir=out, progress=False))
-    write_all(result, out, mlflow=False, console=False)
-    return out
+    return run_folder(tmp_path, f"{url}/answer", n=20)
 
 
 def _logged(uri: str, run_id: str) -> dict[str, Any]:
