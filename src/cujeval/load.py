@@ -34,7 +34,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -674,9 +674,7 @@ class LoadRun:
         from cujeval.load_metrics import Scraper
 
         named = tuple(
-            (s.sli or "").removeprefix(SATURATION).removesuffix(":rate")
-            for s in self.plan.journey.slos
-            if s.saturation
+            s.series.removesuffix(":rate") for s in self.plan.journey.slos if s.series is not None
         )
         self.scraper = Scraper(url, self._on_saturation, wanted=self.profile.saturation, also=named)
         return asyncio.create_task(self.scraper.run(self._stop))
@@ -838,24 +836,25 @@ class LoadRun:
         """The journey's SLOs at step ``i``, in the suite's order."""
         from cujeval.slo import evaluate_journey, under_rate
 
-        judged = journey = under_rate(self.plan.journey, self.stats[i].step.rate)
+        judged = under_rate(self.plan.journey, self.stats[i].step.rate)
+
+        def only(slos: Iterable[SLOSpec]) -> Journey:
+            return judged.model_copy(update={"slos": tuple(slos)})
+
         by_name: dict[str, SLOResult] = {}
-        gauges = [s for s in journey.slos if s.saturation]
-        if gauges:
-            subset = journey.model_copy(update={"slos": tuple(gauges)})
-            for r in evaluate_journey(subset, saturation_columns(self.stats[i]), self.settings):
-                by_name[r.name] = r
-            journey = journey.model_copy(
-                update={"slos": tuple(s for s in journey.slos if not s.saturation)}
-            )
-        ops = [s for s in journey.slos if per_request(s, journey)]
-        if ops:
-            subset = journey.model_copy(update={"slos": tuple(ops)})
-            for r in evaluate_journey(subset, self.request_columns(self.stats[i]), self.settings):
-                by_name[r.name] = r
-        if len(ops) < len(journey.slos):
+        gauges = only(s for s in judged.slos if s.saturation)  # over the step's scrapes
+        rest = only(s for s in judged.slos if not s.saturation)
+        ops = only(s for s in rest.slos if per_request(s, rest))  # over the step's requests
+        for journey, columns in (
+            (gauges, saturation_columns(self.stats[i])),
+            (ops, self.request_columns(self.stats[i])),
+        ):
+            if journey.slos:
+                for r in evaluate_journey(journey, columns, self.settings):
+                    by_name[r.name] = r
+        if len(ops.slos) < len(rest.slos):  # the rest over the step's golden cases
             columns = self.case_columns[i] if self.case_columns else Columns()
-            for r in evaluate_journey(journey, columns, self.settings):
+            for r in evaluate_journey(rest, columns, self.settings):
                 by_name.setdefault(r.name, r)
         return [by_name[s.name] for s in judged.slos]
 
@@ -1216,10 +1215,9 @@ def assemble(suite: Suite, options: RunOptions, run: LoadRun, started: str) -> R
     scraped = sorted({k for s in run.stats for k in s.saturation})
     rates = [s.step.rate for s in run.stats]
     for spec in journey.slos:
-        gauge = (spec.sli or "").removeprefix(SATURATION)
-        if spec.saturation and gauge not in scraped:
+        if spec.series is not None and spec.series not in scraped:
             run.notes.append(
-                f"SLO {spec.name}: no series {gauge!r} was scraped (scraped: "
+                f"SLO {spec.name}: no series {spec.series!r} was scraped (scraped: "
                 f"{', '.join(scraped) or 'none'}); its verdict is NO_DATA"
             )
         rate = spec.at_rate

@@ -125,9 +125,16 @@ class SLOSpec(_Frozen):
         return self.parsed_objective.sli if self.kind == "aggregate" else self.predicate.sli
 
     @property
+    def series(self) -> str | None:
+        """The series a saturation SLO reads, as scraped from the target's /metrics during
+        `cujeval load` (``NAME``, or ``NAME:rate`` for a counter); None for any other SLO."""
+        sli = self.sli or ""
+        return sli.removeprefix(SATURATION) if sli.startswith(SATURATION) else None
+
+    @property
     def saturation(self) -> bool:
         """On a series scraped from the target's /metrics during `cujeval load`."""
-        return (self.sli or "").startswith(SATURATION)
+        return self.series is not None
 
     @property
     def at_rate(self) -> float | None:
