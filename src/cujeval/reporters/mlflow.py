@@ -61,7 +61,7 @@ if TYPE_CHECKING:
     from cujeval.budget import SLOCount
     from cujeval.journal import JournalRow
 
-__all__ = ["key", "log", "tracking_uri"]
+__all__ = ["key", "log"]
 
 PARENT_ARTIFACTS = (
     "results.json",
@@ -541,13 +541,6 @@ def _dataset_input(c: MlflowClient, run_id: str, j: JourneyResult) -> None:
         profile=json.dumps({"num_rows": j.dataset.n_cases}),
     )
     c.log_inputs(run_id, [DatasetInput(dataset, [InputTag("mlflow.data.context", "eval")])])
-
-
-def tracking_uri() -> str:
-    """Where runs go, with credentials and secret query parameters removed."""
-    from cujeval.history import client, shown_uri
-
-    return shown_uri(client())
 
 
 def _journey_gate(result: RunResult, j: JourneyResult) -> str:
