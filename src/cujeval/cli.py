@@ -471,8 +471,9 @@ COMMAND_MODULES: tuple[str, ...] = (
 _PRESTARTED: list[Any] = []
 
 
-def _prestart(argv: list[str]) -> None:
-    if argv[:1] != ["run"] or {"--no-mlflow", "--help", "-h"} & set(argv):
+def _prestart(args: list[str]) -> None:
+    """``args``: what follows ``run`` on the command line."""
+    if {"--no-mlflow", "--help", "-h"} & set(args):
         return
     import atexit
 
@@ -491,7 +492,7 @@ def main() -> None:
         # the suite) and little garbage: cyclic collection waits until the run starts, and
         # then passes them over (_collect_from_here).
         gc.disable()
-    _prestart(sys.argv[1:])
+        _prestart(sys.argv[2:])
     for module in COMMAND_MODULES:
         importlib.import_module(module)
     app()
