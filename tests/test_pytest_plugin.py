@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 import cujeval.gate
+import cujeval.history
 import cujeval.paths
 import cujeval.progress
 import cujeval.reporters.console
@@ -317,7 +318,9 @@ def test_mlflow_logging_and_tracking_uri(
         return "run-1"
 
     monkeypatch.setattr(cujeval.reporters.mlflow, "log", log)
-    monkeypatch.setattr(cujeval.reporters.mlflow, "tracking_uri", lambda: "fake")
+    # and so is the tracking URI it reports (no MLflow client is made)
+    monkeypatch.setattr(cujeval.history, "client", lambda uri=None: None)
+    monkeypatch.setattr(cujeval.history, "shown_uri", lambda c: "fake")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     make_suite(pytester, n=3)
     pytester.runpytest("--cuj-output", "out", "--cuj-tracking-uri", "sqlite:///x.db")
