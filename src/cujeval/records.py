@@ -11,6 +11,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 EMPTY = "empty"  # Observation.status of an answer with no text
+CUT = "cut"  # Observation.status of an answer the model stopped at its token limit
+# statuses of a target that answered (badly): the gate judges them through the error SLI;
+# any other status is a call that got no answer (unreachable, timeouts, 5xx, 429)
+ANSWERED = frozenset({"ok", EMPTY, CUT, "truncated", "protocol", "too_large"})
 
 
 class _Frozen(BaseModel):
@@ -206,6 +210,11 @@ class Observation(_Frozen):
         """The target answered, with nothing: a failure of the target, not missing evidence."""
         return self.status == EMPTY
 
+    @property
+    def answered(self) -> bool:
+        """The target sent an answer, good or bad (see ANSWERED)."""
+        return self.status in ANSWERED
+
     def mark_empty(self) -> Observation:
         """This observation with status ``empty`` when it carries no answer text and no tool
         call; unchanged otherwise."""
@@ -215,6 +224,20 @@ class Observation(_Frozen):
         if self.finish_reason:
             why += f" (finish_reason {self.finish_reason})"
         return self.model_copy(update={"status": EMPTY, "error": why})
+
+    def mark_cut(self) -> Observation:
+        """This observation with status ``cut`` when the model stopped at its token limit
+        (``finish_reason: length``); the partial answer is kept for the reports."""
+        if not self.ok or self.finish_reason != "length":
+            return self
+        why = "the answer was cut at the model's token limit (finish_reason length)"
+        return self.model_copy(update={"status": CUT, "error": why})
+
+    def judged(self, *, empty: str = "error", cut: str = "error") -> Observation:
+        """The observation as the suite's ``empty_answer`` and ``cut_answer`` settings judge
+        it: an empty or cut answer is an error of the target unless the setting says ok."""
+        obs = self.mark_empty() if empty == "error" else self
+        return obs.mark_cut() if cut == "error" else obs
 
     @property
     def retrieved_ids(self) -> list[str]:

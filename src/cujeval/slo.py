@@ -10,9 +10,13 @@ confidence. Lower bound >= target: MET. Upper bound < target: BREACHED. Otherwis
 with the number of further cases that would decide it if the observed rate held. Cases that
 share a ``cluster`` are not independent: the Wilson bounds use the effective sample size
 n / deff, with the design effect deff = V_cluster / V_independent of the mean (>= 1).
-Aggregate SLO (``p95(latency_s) <= 2``): one-sided bounds of the statistic (order statistics
-for a quantile of a large sample, else the percentile bootstrap), same three-way logic, and
-INCONCLUSIVE below the fewest cases the statistic's bound needs (p95 at 95 %: 59 cases).
+``every_case: true`` asks each case to be good: BREACHED by the first bad case, MET when every
+valid case is good (the per-case assertion of a unit test, at any n).
+Aggregate SLO (``p95(latency_s) <= 2``): one-sided bounds of the statistic (exact order
+statistics for a quantile, else the percentile bootstrap), same three-way logic. A verdict uses
+all the evidence: the bound on the objective's good side proves a breach at any n (20 of 20
+cases above the bound breach ``p95(x) <= b``), while MET needs the fewest cases the other
+bound needs (p95 at 95 %: 59 cases).
 Journey success: a case is good only when every step predicate is good in that case.
 No valid case at all: NO_DATA, never a pass by default. ``gate: point`` judges by the point
 estimate alone (NO_DATA stays NO_DATA).
@@ -31,6 +35,9 @@ from cujeval.suite import Journey, Settings, SLOSpec
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from cujeval.predicates import Objective
+    from cujeval.results import GateReason
 
 MIN_CASES_BOOTSTRAP = 10  # a bootstrap of fewer cases understates the statistic's spread
 
@@ -160,6 +167,8 @@ def evaluate_ratio(
     expression = spec.good or "all of: " + ", ".join(spec.all_of or ())
     if spec.repeats != "share":
         expression += f" ({'every' if spec.repeats == 'all' else 'any'} repeat)"
+    if spec.every_case:
+        expression += " (every case)"
     base: dict[str, Any] = {
         "name": spec.name,
         "kind": spec.kind,
@@ -182,7 +191,9 @@ def evaluate_ratio(
     n_eff = n / deff
     estimate = g / n
     lower, upper = stats.wilson_bounds(estimate * n_eff, n_eff, settings.confidence)
-    if settings.gate == "point":
+    if spec.every_case:
+        verdict = Verdict.MET if g == n else Verdict.BREACHED
+    elif settings.gate == "point":
         verdict = Verdict.MET if estimate >= target else Verdict.BREACHED
     else:
         verdict = _three_way(lower, upper, lambda x: x >= target)
@@ -253,6 +264,48 @@ def min_cases(statistic: str, confidence: float) -> int:
     if q is None or not 0.0 < q < 1.0:
         return MIN_CASES_BOOTSTRAP
     return max(1, math.ceil(math.log(1.0 - confidence) / math.log(max(q, 1.0 - q)) - 1e-9))
+
+
+def aggregate_bounds(
+    vals: np.ndarray, statistic: str, settings: Settings
+) -> tuple[float | None, float | None]:
+    """One-sided bounds of the statistic, each None where n cases cannot give it.
+
+    Quantiles: exact order-statistic bounds at any n (:func:`cujeval.stats.quantile_bounds`).
+    Mean, min, max: the percentile bootstrap from MIN_CASES_BOOTSTRAP cases on; below that
+    only what is certain: the true max is at least the largest value seen, the true min at most
+    the smallest.
+    """
+    q = stats.quantile_of(statistic)
+    if q is not None and 0.0 < q < 1.0:
+        return stats.quantile_bounds(vals, q, settings.confidence)
+    lower: float | None = None
+    upper: float | None = None
+    if vals.size >= MIN_CASES_BOOTSTRAP:
+        lower, upper = stats.aggregate_interval(
+            vals,
+            statistic,
+            settings.confidence,
+            n_resamples=settings.bootstrap_resamples,
+            seed=settings.seed,
+            one_sided=True,
+        )
+    if statistic == "max":
+        lower = float(vals.max())
+    elif statistic == "min":
+        upper = float(vals.min())
+    return lower, upper
+
+
+def _bounded_verdict(lower: float | None, upper: float | None, obj: Objective) -> Verdict:
+    """BREACHED when the bound on the objective's good side already fails it (at any n), MET
+    when the bound on its bad side holds it, else INCONCLUSIVE."""
+    best, worst = (upper, lower) if obj.higher_is_better else (lower, upper)
+    if best is not None and not obj.holds(best):
+        return Verdict.BREACHED
+    if worst is not None and obj.holds(worst):
+        return Verdict.MET
+    return Verdict.INCONCLUSIVE
 
 
 def evaluate_per_success(
@@ -362,21 +415,14 @@ def evaluate_aggregate(
             verdict=Verdict.NO_DATA, estimate=None, lower=None, upper=None, n=0, **base
         )
     estimate = stats.statistic_value(vals, obj.statistic)
-    lower, upper = stats.aggregate_interval(
-        vals,
-        obj.statistic,
-        settings.confidence,
-        n_resamples=settings.bootstrap_resamples,
-        seed=settings.seed,
-        one_sided=True,
-    )
+    lower, upper = aggregate_bounds(vals, obj.statistic, settings)
     decide = None
     if settings.gate == "point":
         verdict = Verdict.MET if obj.holds(estimate) else Verdict.BREACHED
-    elif vals.size < needed:
-        verdict, decide = Verdict.INCONCLUSIVE, needed - int(vals.size)
     else:
-        verdict = _three_way(lower, upper, obj.holds)
+        verdict = _bounded_verdict(lower, upper, obj)
+        if verdict is not Verdict.BREACHED and vals.size < needed:
+            verdict, decide = Verdict.INCONCLUSIVE, needed - int(vals.size)
     order = np.argsort(vals if obj.higher_is_better else -vals, kind="stable")
     worst = [
         {"case_id": case_ids[i], "value": float(vals[i])} for i in order[: settings.worst_cases]
@@ -425,4 +471,58 @@ def evaluate_journey(journey: Journey, columns: Columns, settings: Settings) -> 
         if r.verdict is Verdict.MET and unscorable_share(r) > settings.max_unscorable_share:
             r = replace(r, verdict=Verdict.INCONCLUSIVE)
         out.append(r)
+    return out
+
+
+def small_sample_reasons(journey: Journey, n_cases: int, settings: Settings) -> list[GateReason]:
+    """Before the run: SLOs that ``n_cases`` golden cases can never prove MET, even if every
+    case is good (a warning naming the count needed). A ratio target t needs n with
+    n / (n + z²) >= t (the one-sided Wilson lower bound at n of n good), 25 cases for 90 % at
+    95 % confidence; a quantile objective needs :func:`min_cases`. Nothing under
+    ``gate: point`` (the estimate alone decides) or for ``every_case`` SLOs."""
+    from cujeval.results import GateReason
+
+    if settings.gate == "point":
+        return []
+    out = []
+    z2 = stats.z_one_sided(settings.confidence) ** 2
+    for spec in journey.slos:
+        if spec.load_only or spec.every_case:
+            continue
+        detail = None
+        if spec.kind in ("ratio", "journey") and spec.target is not None:
+            t = float(spec.target)
+            if n_cases and n_cases / (n_cases + z2) >= t:
+                continue
+            if t >= 1.0:
+                detail = (
+                    "a target of 100 % is never proven by a confidence bound: use "
+                    "'every_case: true' (each case must be good)"
+                )
+            else:
+                need = math.ceil(t * z2 / (1.0 - t) - 1e-9)
+                detail = (
+                    f"{n_cases} case(s) can show at most "
+                    f"{(n_cases / (n_cases + z2) if n_cases else 0.0):.1%} at "
+                    f"{settings.confidence:.0%} confidence, below the target {t:.1%}: it can "
+                    f"never be MET; {need} cases could prove it"
+                )
+        elif spec.kind == "aggregate" and spec.parsed_objective.success is None:
+            need = min_cases(spec.parsed_objective.statistic, settings.confidence)
+            if n_cases >= need:
+                continue
+            detail = (
+                f"{n_cases} case(s) cannot prove {spec.objective} MET (a bound of "
+                f"{spec.parsed_objective.statistic} needs {need}); only a breach can show"
+            )
+        if detail is not None:
+            out.append(
+                GateReason(
+                    kind="small_sample",
+                    action="warn",
+                    journey=journey.name,
+                    slo=spec.name,
+                    detail=detail,
+                )
+            )
     return out

@@ -31,6 +31,11 @@ def _z(confidence: float, one_sided: bool) -> float:
     return NormalDist().inv_cdf(1.0 - tail)
 
 
+def z_one_sided(confidence: float) -> float:
+    """Φ⁻¹(c): the normal quantile of a one-sided bound at ``confidence``."""
+    return _z(confidence, True)
+
+
 def _wilson(
     good: npt.NDArray[np.int64], n: npt.NDArray[np.int64], z: float
 ) -> tuple[FloatArray, FloatArray]:
@@ -240,6 +245,48 @@ def quantile_of(statistic: str) -> float | None:
     return float(m.group(1)) / 100.0 if m else None
 
 
+def _binomial_cdf(n: int, q: float) -> FloatArray:
+    """P[B <= k] for k = 0..n, B ~ Binomial(n, q) (log-space pmf, stable for large n)."""
+    k = np.arange(n + 1, dtype=np.float64)
+    log_fact = np.concatenate(([0.0], np.cumsum(np.log(np.arange(1, n + 1, dtype=np.float64)))))
+    with np.errstate(divide="ignore"):
+        log_pmf = (
+            log_fact[n]
+            - log_fact[: n + 1]
+            - log_fact[n::-1]
+            + k * math.log(q)
+            + (n - k) * math.log1p(-q)
+        )
+    cdf: FloatArray = np.cumsum(np.exp(log_pmf))
+    return np.minimum(cdf, 1.0)
+
+
+def quantile_bounds(
+    values: Sequence[float] | FloatArray, q: float, confidence: float = 0.95
+) -> tuple[float | None, float | None]:
+    """Exact distribution-free one-sided bounds for the q-quantile ξ from order statistics, at
+    any n; a bound that n values cannot give is None.
+
+    B, the number of values below ξ, is Binomial(n, q), so P[x₍ₗ₎ <= ξ] = P[B >= l] and
+    P[x₍ᵤ₎ >= ξ] = P[B <= u − 1]. The lower bound is x₍ₗ₎ for the largest l with
+    P[B >= l] >= c (none when (1 − q)ⁿ > 1 − c); the upper bound is x₍ᵤ₎ for the smallest
+    u <= n with P[B <= u − 1] >= c (none when qⁿ > 1 − c: p95 at 95 % needs 59 values). So 20
+    values all above a bound prove p95 above it, while proving it below needs 59.
+    """
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"q must be in (0, 1), got {q}")
+    _z(confidence, True)
+    arr = np.sort(_as_array(values))
+    n = arr.size
+    cdf = _binomial_cdf(n, q)
+    alpha = 1.0 - confidence
+    below = np.flatnonzero(cdf[:n] <= alpha + 1e-12)  # k = l - 1: P[B >= l] >= c
+    lower = float(arr[below[-1]]) if below.size else None
+    above = np.flatnonzero(cdf[:n] >= confidence - 1e-12)  # k = u - 1: P[B < u] >= c
+    upper = float(arr[above[0]]) if above.size else None
+    return lower, upper
+
+
 def quantile_interval(
     values: Sequence[float] | FloatArray,
     q: float,
@@ -247,23 +294,12 @@ def quantile_interval(
     *,
     one_sided: bool = True,
 ) -> tuple[float, float]:
-    """Distribution-free bounds for the q-quantile from order statistics.
-
-    The number of sample values below the true q-quantile is B ~ Binomial(n, q), so the order
-    statistics x₍ₗ₎ and x₍ᵤ₎ with l = ⌊nq − z·√(nq(1−q))⌋ and u = ⌈nq + z·√(nq(1−q))⌉ + 1
-    (1-based, clipped to [1, n]) bound it at ``confidence`` (normal approximation to the
-    binomial; accurate when nq(1−q) ≥ 25). One sort: O(n log n), where a bootstrap of a
-    percentile costs O(n · resamples). Raises ValueError for q outside (0, 1) or no values.
-    """
-    if not 0.0 < q < 1.0:
-        raise ValueError(f"q must be in (0, 1), got {q}")
-    arr = np.sort(_as_array(values))
-    n = arr.size
-    z = _z(confidence, one_sided)
-    spread = z * math.sqrt(n * q * (1.0 - q))
-    lo = min(max(math.floor(n * q - spread), 1), n)
-    hi = min(max(math.ceil(n * q + spread) + 1, 1), n)
-    return float(arr[lo - 1]), float(arr[hi - 1])
+    """:func:`quantile_bounds` (two-sided: each tail (1 − c)/2), a missing bound clipped to the
+    sample's extreme value. Raises ValueError for q outside (0, 1) or no values."""
+    level = confidence if one_sided else 1.0 - (1.0 - confidence) / 2.0
+    lo, hi = quantile_bounds(values, q, level)
+    arr = _as_array(values)
+    return (float(arr.min()) if lo is None else lo), (float(arr.max()) if hi is None else hi)
 
 
 def aggregate_interval(
@@ -275,11 +311,10 @@ def aggregate_interval(
     seed: int = 0,
     one_sided: bool = True,
 ) -> tuple[float, float]:
-    """Bounds of ``statistic`` for an aggregate SLO: order-statistic bounds for a quantile when
-    the sample is large enough for them (nq(1−q) ≥ 25), else the percentile bootstrap."""
+    """Bounds of ``statistic`` for an aggregate SLO: exact order-statistic bounds for a
+    quantile (:func:`quantile_interval`), else the percentile bootstrap."""
     q = quantile_of(statistic)
-    n = len(values)
-    if q is not None and 0.0 < q < 1.0 and n * q * (1.0 - q) >= 25:
+    if q is not None and 0.0 < q < 1.0:
         return quantile_interval(values, q, confidence, one_sided=one_sided)
     return bootstrap_interval(
         values, statistic, confidence, n_resamples=n_resamples, seed=seed, one_sided=one_sided
