@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from cujeval.predicates import Predicate, parse_objective
 
@@ -62,7 +62,11 @@ class BudgetPolicy(BaseModel):
     slow_window: int = Field(7, ge=1)
     slow_burn: float = Field(1.0, gt=0)
     max_drop: float = Field(0.0, ge=0)
-    history_unavailable: Literal["warn", "block"] = "warn"
+    # the budget history cannot be read (the tracking store is down): block the gate (the
+    # default: an unknown budget is not a pass) or only warn
+    on_unavailable: Literal["warn", "block"] = Field(
+        "block", validation_alias=AliasChoices("on_unavailable", "history_unavailable")
+    )
     slos: dict[str, SLOPolicy] = Field(default_factory=dict)
 
     def for_slo(self, journey: str, slo: str) -> SLOPolicy:

@@ -12,6 +12,12 @@ Cases are paired by id (a case whose golden row changed between the runs is left
 - aggregate SLOs (``p95(latency_s) <= 1.5``): the paired bootstrap of stat(candidate) −
   stat(baseline) over the same cases; REGRESSED when the whole interval lies on the worse side.
 
+A change that is not significant is NO CHANGE only when the test could have seen the allowed
+drop (the paired cases reach the number the power figure below asks for); with fewer pairs it
+is INCONCLUSIVE (5 of 5 good falling to 0 of 5 is not "no change": p = 0.0625 is what 5 pairs
+can show at best). An aggregate with fewer pairs than its statistic's bound needs is
+INCONCLUSIVE, with both runs' figures. Nothing paired at all is bad input, never NO CHANGE.
+
 Allowed drop (the suite's ``budget.max_drop``, per SLO ``budget.slos.<slo>.max_drop``): share
 points for ratio SLOs (0.02 = two points), the relative change of the statistic for aggregate
 SLOs (0.1 = 10 % worse). A REGRESSED SLO blocks when its drop exceeds what is allowed.
@@ -41,10 +47,10 @@ from cujeval.budget import DEFAULT_POLICY, BudgetPolicy
 if TYPE_CHECKING:
     from cujeval.history import LoadedRun
     from cujeval.journal import JournalRow
-    from cujeval.results import JourneyResult, RunResult
+    from cujeval.results import GateReason, JourneyResult, RunResult
     from cujeval.suite import Journey, Settings, SLOSpec, Suite
 
-Change = Literal["REGRESSED", "IMPROVED", "NO CHANGE"]
+Change = Literal["REGRESSED", "IMPROVED", "NO CHANGE", "INCONCLUSIVE"]
 POWER = 0.8
 DEFAULT_DETECT = 0.05
 
@@ -283,7 +289,7 @@ def _ratio(
             p_value=None,
             worse=0,
             better=0,
-            change="NO CHANGE",
+            change="INCONCLUSIVE",
             drop=0.0,
             blocks=False,
             cases_needed=mcnemar_cases_needed(detect, detect, alpha),
@@ -325,8 +331,13 @@ def _ratio(
         needed = bootstrap_cases_needed(n, se, detect, alpha)
         test = "bootstrap"
     drop = max(-diff, 0.0)
+    note = ""
+    if change == "NO CHANGE" and (needed is None or needed > n):
+        change = "INCONCLUSIVE"
+        note = _too_few(n, needed, detect, "ratio")
     return SLOComparison(
         test=test,
+        note=note,
         baseline=pb,
         candidate=pc,
         diff=diff,
@@ -341,6 +352,12 @@ def _ratio(
         cases_needed=needed,
         **common,
     )
+
+
+def _too_few(n: int, needed: int | None, detect: float, kind: str) -> str:
+    drop = f"{detect * 100:.1f} points" if kind == "ratio" else f"{detect:.0%}"
+    need = f"about {needed}" if needed is not None else "more"
+    return f"too few pairs to detect a drop of {drop}: {n} paired, {need} needed"
 
 
 def _aggregate(
@@ -374,15 +391,7 @@ def _aggregate(
     from cujeval.slo import min_cases
 
     needed = min_cases(obj.statistic, settings.confidence) if obj.success is None else 2
-    if n < max(2, needed) or obj.success is not None:
-        note = "fewer than two cases with a value in both runs"
-        if 2 <= n < needed:  # as for the SLO itself: no bound of this statistic exists yet
-            note = f"needs {needed} paired cases for a bound of {obj.statistic} (has {n})"
-        if obj.success is not None:
-            note = (
-                f"a ratio over the whole run is not compared case by case: compare "
-                f"{obj.success!r} and {obj.sli!r}"
-            )
+    if obj.success is not None:
         return SLOComparison(
             baseline=None,
             candidate=None,
@@ -395,8 +404,31 @@ def _aggregate(
             change="NO CHANGE",
             drop=0.0,
             blocks=False,
-            cases_needed=needed if 2 <= n < needed else None,
-            note=note,
+            cases_needed=None,
+            note=f"a ratio over the whole run is not compared case by case: compare "
+            f"{obj.success!r} and {obj.sli!r}",
+            **common,
+        )
+    if n < max(2, needed):
+        a = [vb[k] for k in ids]
+        b = [vc[k] for k in ids]
+        sb_ = stats.statistic_value(a, obj.statistic) if a else None
+        sc_ = stats.statistic_value(b, obj.statistic) if b else None
+        return SLOComparison(
+            baseline=sb_,
+            candidate=sc_,
+            diff=None if sb_ is None or sc_ is None else sc_ - sb_,
+            lower=None,
+            upper=None,
+            p_value=None,
+            worse=sum(1 for x, y in zip(a, b, strict=True) if (y < x if up else y > x)),
+            better=sum(1 for x, y in zip(a, b, strict=True) if (y > x if up else y < x)),
+            change="INCONCLUSIVE",
+            drop=0.0,
+            blocks=False,
+            cases_needed=max(2, needed),
+            note=f"too few pairs: {n} paired case(s), a bound of {obj.statistic} needs "
+            f"{max(2, needed)}",
             **common,
         )
     a = [vb[k] for k in ids]
@@ -419,6 +451,11 @@ def _aggregate(
     scale = abs(sb) if sb != 0 else 1.0
     worsening = (-diff if up else diff) / scale
     se = (upper - lower) / (2 * _z(1 - alpha / 2))
+    needed_pairs = bootstrap_cases_needed(n, se / scale, detect, alpha)
+    note = "" if se > 0 else "identical values: any change would show"
+    if change == "NO CHANGE" and needed_pairs is not None and needed_pairs > n:
+        change = "INCONCLUSIVE"
+        note = _too_few(n, needed_pairs, detect, "aggregate")
     return SLOComparison(
         baseline=sb,
         candidate=sc,
@@ -431,8 +468,8 @@ def _aggregate(
         change=change,
         drop=max(worsening, 0.0),
         blocks=change == "REGRESSED" and worsening > max_drop + 1e-12,
-        cases_needed=bootstrap_cases_needed(n, se / scale, detect, alpha),
-        note="" if se > 0 else "identical values: any change would show",
+        cases_needed=needed_pairs,
+        note=note,
         **common,
     )
 
@@ -506,10 +543,43 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.blocking else 0
+        """As the gate decides it from :meth:`gate_reasons` (cujeval.gate.exit_code)."""
+        from cujeval.gate import exit_code
+
+        return exit_code(self.gate_reasons())
 
     def reasons(self) -> list[str]:
         return [c.reason(self.baseline_label) for c in self.blocking]
+
+    def gate_reasons(self, *, strict: bool = False) -> list[GateReason]:
+        """What the comparison does to the gate: a regression beyond the allowed drop blocks;
+        a comparison too small to see the allowed drop warns (blocks under ``strict``)."""
+        from cujeval.results import GateReason
+
+        out = []
+        for c in self.comparisons:
+            if c.blocks:
+                detail = c.reason(self.baseline_label).removeprefix(f"{c.label} REGRESSED ")
+                out.append(
+                    GateReason(
+                        kind="regressed",
+                        action="block",
+                        journey=c.journey,
+                        slo=c.slo,
+                        detail=detail,
+                    )
+                )
+            elif c.change == "INCONCLUSIVE":
+                out.append(
+                    GateReason(
+                        kind="comparison_inconclusive",
+                        action="block" if strict else "warn",
+                        journey=c.journey,
+                        slo=c.slo,
+                        detail=f"against baseline {self.baseline_label}: {c.note}",
+                    )
+                )
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -531,11 +601,14 @@ class Report:
 
     def summary(self) -> str:
         n_reg, n_block = len(self.regressed), len(self.blocking)
+        unsure = sum(1 for c in self.comparisons if c.change == "INCONCLUSIVE")
+        more = f"; {unsure} SLO(s) INCONCLUSIVE: too few pairs to see the allowed drop"
+        more = more if unsure else ""
         if n_block:
-            return f"{n_block} SLO(s) regressed beyond the allowed drop: blocks"
+            return f"{n_block} SLO(s) regressed beyond the allowed drop: blocks" + more
         if n_reg:
-            return f"{n_reg} SLO(s) regressed, within the allowed drop"
-        return "no SLO regressed"
+            return f"{n_reg} SLO(s) regressed, within the allowed drop" + more
+        return ("no SLO shown to regress" if unsure else "no SLO regressed") + more
 
     def to_text(self) -> str:
         if self.kind == "canary":
@@ -562,6 +635,8 @@ class Report:
                 f"n={c.n_paired} (-{c.worse}/+{c.better}){block}"
             )
             lines.append(f"  {'':<{width}}  {_power(c)}")
+            if c.note and c.cases_needed is not None:
+                lines.append(f"  {'':<{width}}  {c.note}")
         for journey, counts in self.pairing.items():
             if any(counts.get(k) for k in ("only_baseline", "only_candidate", "changed")):
                 lines.append(
@@ -615,7 +690,7 @@ class Report:
 
     def to_markdown(self) -> str:
         """A pull-request comment: a table of every SLO, regressions first."""
-        icon = {"REGRESSED": "🔴", "IMPROVED": "🟢", "NO CHANGE": "⚪"}
+        icon = {"REGRESSED": "🔴", "IMPROVED": "🟢", "NO CHANGE": "⚪", "INCONCLUSIVE": "🟡"}
         out = [
             f"### cujeval {self.kind}: {_md(self.summary())}",
             "",
@@ -687,6 +762,18 @@ def compare_runs(
         pairing[j.name] = pair(b_rows, c_rows).counts()
         comparisons += compare(b_rows, c_rows, journey, settings, policy=policy, detect=detect)
     skipped += sorted(base_names - {j.name for j in candidate.result.journeys})
+    if not any(p["paired"] for p in pairing.values()):
+        from cujeval.errors import InputError
+
+        why = (
+            "no journey is in both runs"
+            if not pairing
+            else "they share no case id (or every shared case changed)"
+        )
+        raise InputError(
+            f"nothing to compare: baseline {baseline.label} and candidate {candidate.label}: {why}",
+            field="baseline",
+        )
     return Report(
         baseline_label=baseline.label,
         candidate_label=candidate.label,

@@ -2,13 +2,15 @@
 ``cujeval compare`` names.
 
 Every run cujeval logs is tagged: the invocation (parent) run ``cujeval.kind=invocation``,
-each journey run ``cujeval.kind=journey``, both with ``cujeval.run_id`` (the run folder's
-name) and ``cujeval.trigger``. A journey run's metrics ``slo.<key>.n``, ``.good`` and
-``.target`` are the evidence a budget needs, so history costs one search, not a download.
+each journey run ``cujeval.kind=journey``, both with ``cujeval.run_id`` (unique per
+invocation: the run folder's name and a random suffix) and ``cujeval.trigger``. A journey
+run's metrics ``slo.<key>.n``, ``.good`` and ``.target`` are the evidence a budget needs, so
+history costs one search, not a download.
 
-A run is named by an MLflow run id (an invocation's or a journey's), cujeval's own run id,
-``tag:NAME`` (the run ``cujeval tag RUN NAME`` marked, e.g. the last release) or the path of
-a ``results.json`` (or its folder). mlflow is imported only here, and only when called.
+A run is named by an MLflow run id (an invocation's or a journey's), cujeval's own run id or
+a prefix of it (an ambiguous one is an error listing the candidates), ``tag:NAME`` (the run
+``cujeval tag RUN NAME`` marked, e.g. the last release) or the path of a ``results.json`` (or
+its folder). mlflow is imported only here, and only when called.
 """
 
 from __future__ import annotations
@@ -360,28 +362,57 @@ def find_invocation(c: MlflowClient, spec: str) -> str:
                     return str(parent)
                 return str(run.info.run_id)
         runs = _search_all(
-            c, f"tags.`{RUN_ID}` = '{_quote(spec)}' and tags.`{KIND}` = 'invocation'"
+            c,
+            f"tags.`{RUN_ID}` LIKE '{_like(spec)}%' and tags.`{KIND}` = 'invocation'",
+            max_results=50,
         )
-        if not runs:
-            raise InputError(
-                f"no run {spec!r}: not a results.json path, an MLflow run id, a cujeval run "
-                "id nor tag:NAME",
-                field="baseline",
-            )
-        return str(runs[0].info.run_id)
+        return _one_run(spec, runs)
+
+
+def _one_run(spec: str, runs: list[Any]) -> str:
+    """The one invocation a cujeval run id (or a prefix of one) names; InputError listing the
+    candidates when none or several match."""
+    exact = [r for r in runs if r.data.tags.get(RUN_ID) == spec]
+    found = exact or [r for r in runs if str(r.data.tags.get(RUN_ID, "")).startswith(spec)]
+    if len(found) == 1:
+        return str(found[0].info.run_id)
+    if not found:
+        raise InputError(
+            f"no run {spec!r}: not a results.json path, an MLflow run id, a cujeval run "
+            "id (or a prefix of one) nor tag:NAME",
+            field="baseline",
+        )
+    listed = [f"{r.data.tags.get(RUN_ID)} (MLflow {r.info.run_id})" for r in found[:10]]
+    raise InputError(
+        f"run {spec!r} is ambiguous: it matches {len(found)} runs"
+        + (" with that very id (logged before run ids were unique)" if exact else "")
+        + ": "
+        + "; ".join(listed)
+        + ("; …" if len(found) > 10 else "")
+        + ". Give more of the id, or the MLflow run id",
+        field="baseline",
+    )
 
 
 def _quote(text: str) -> str:
     return text.replace("'", "")
 
 
-def _search_all(c: MlflowClient, flt: str) -> list[Any]:
+def _like(text: str) -> str:
+    """``text`` as a prefix in a LIKE pattern (``_`` may match more: callers filter)."""
+    return _quote(text).replace("%", "")
+
+
+def _search_all(c: MlflowClient, flt: str, *, max_results: int = 5) -> list[Any]:
     ids = [e.experiment_id for e in c.search_experiments(max_results=1000)]
     if not ids:
         return []
     return list(
         c.search_runs(
-            ids, filter_string=flt, order_by=["attributes.start_time DESC"], max_results=5
+            ids,
+            filter_string=flt,
+            order_by=["attributes.start_time DESC"],
+            max_results=max_results,
         )
     )
 

@@ -1,7 +1,8 @@
-"""A finished run held against its history before any reporter reads it: the error budgets
-over the last runs (from MLflow) and, with ``--baseline``, the paired comparison. What blocks
-(an exhausted budget under the suite's ``budget:`` policy, a regression beyond the allowed
-drop) is folded into the one gate decision with :func:`cujeval.gate.amend`.
+"""The ledger stage of the pipeline: a finished run held against its history before the gate
+is decided: the error budgets over the last runs (from MLflow), the paired comparison with a
+baseline (``--baseline``) and a same-run canary's comparison of its two arms. What it finds
+comes back as typed gate reasons (cujeval.results.GateReason); the pipeline decides the gate
+once, with them.
 
 Files written into the run folder for the reporters (and ``cujeval log`` later):
 ``budget.json`` (every budget's state, logged as metrics so it plots across runs) and
@@ -12,19 +13,20 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cujeval.budget import DEFAULT_POLICY
-from cujeval.errors import SuiteError
+from cujeval.errors import InputError, SuiteError
+from cujeval.results import GateReason
 
 if TYPE_CHECKING:
     from cujeval.budget import BudgetPolicy, BudgetState
     from cujeval.history import LoadedRun
     from cujeval.journal import JournalRow
     from cujeval.results import RunResult
-    from cujeval.suite import Suite
+    from cujeval.suite import Settings, Suite
     from cujeval.tracking import Tracking
 
 FILES = ("budget.json", "compare.json", "compare.md")
@@ -41,17 +43,29 @@ class Checks:
     tracking: Tracking | None = None  # MLflow in a second process, when one was started
 
 
+@dataclass
+class Findings:
+    """What the ledger found: reasons for the gate, notes for the reports, the canary's
+    comparison (results.json's ``canary``)."""
+
+    reasons: list[GateReason] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    canary: dict[str, Any] | None = None
+
+
 def prepare(
     suite: Suite,
     *,
     baseline: str | None,
-    mlflow: bool,
+    budgets: bool,
     tracking_uri: str | None = None,
     tracking: Tracking | None = None,
 ) -> Checks:
-    """Before the run: the baseline is found and read (bad input → exit 2, MLflow down →
-    exit 3, in both cases before any call to the target) and the policy checked. With a
-    ``tracking`` worker, the budget history is asked for now and read while the run goes on."""
+    """Before the run: the budget policy checked, the baseline found, read and paired with
+    the datasets (bad input → exit 2, MLflow down → exit 3, in both cases before any call to
+    the target). ``budgets``: read the history and record the budgets' state (with MLflow on,
+    or a ``budget:`` policy). With a ``tracking`` worker, the budget history is asked for now
+    and read while the run goes on."""
     policy = suite.budget
     if policy is not None:
         known = {f"{j.name}/{s.name}" for j in suite.journeys for s in j.slos}
@@ -69,37 +83,62 @@ def prepare(
         from cujeval.history import load_run
 
         loaded = load_run(baseline, tracking_uri=tracking_uri)
-    budgets = policy is not None or mlflow
+        _check_pairs(suite, loaded)
     if budgets and tracking is not None:
         window = policy or DEFAULT_POLICY
         tracking.prefetch_journeys(suite.name, trigger=window.trigger, runs=window.window)
     return Checks(suite, loaded, budgets, tracking_uri=tracking_uri, tracking=tracking)
 
 
-def apply(checks: Checks, result: RunResult, directory: Path) -> RunResult:
-    """The run's budgets and baseline comparison, their files, and the amended gate."""
-    from cujeval.gate import amend
+def _check_pairs(suite: Suite, baseline: LoadedRun) -> None:
+    """A baseline that shares no journey and case id with the suite compares nothing: bad
+    input, before any call."""
+    from cujeval.dataset import iter_cases
+
+    ids: dict[str, set[str]] = {}
+    for row in baseline.rows:
+        ids.setdefault(row.journey, set()).add(row.case_id)
+    for journey in suite.journeys:
+        theirs = ids.get(journey.name)
+        path = suite.dataset_path(journey)
+        if theirs and path.exists() and any(c.id in theirs for c in iter_cases(path)):
+            return
+    raise InputError(
+        f"baseline {baseline.label} shares no case with this suite's journeys "
+        f"({', '.join(j.name for j in suite.journeys)}): nothing would be compared",
+        field="--baseline",
+    )
+
+
+def apply(checks: Checks, record: RunResult, directory: Path, settings: Settings) -> Findings:
+    """The run's budgets, baseline and canary comparisons, their files, and what they do to
+    the gate. Nothing for an incomplete run: it exits 3 whatever its history says."""
     from cujeval.journal import read_rows
 
     for name in FILES:  # an earlier run into this folder must not look current
         (directory / name).unlink(missing_ok=True)
-    if result.status != "completed" or not (checks.budgets or checks.baseline is not None):
-        return result
-    rows = list(read_rows(directory / result.journal))
-    reasons: list[str] = []
-    notes: list[str] = []
+    found = Findings()
+    if record.status != "completed":
+        return found
+    wanted = checks.budgets or checks.baseline is not None or record_has_canary(checks.suite)
+    if not wanted:
+        return found
+    rows = list(read_rows(directory / record.journal))
     if checks.budgets:
-        reasons += _budgets(checks, result, rows, directory, notes)
+        _budgets(checks, record, rows, directory, found)
     if checks.baseline is not None:
-        reasons += _baseline(checks, checks.baseline, result, rows, directory)
-    if notes:
-        result = result.model_copy(update={"notes": [*result.notes, *notes]})
-    return amend(result, reasons)
+        _baseline(checks, checks.baseline, record, rows, directory, settings, found)
+    _canary(checks.suite, record, rows, settings, found)
+    return found
+
+
+def record_has_canary(suite: Suite) -> bool:
+    return any(j.baseline_target is not None for j in suite.journeys)
 
 
 def _budgets(
-    checks: Checks, result: RunResult, rows: list[JournalRow], directory: Path, notes: list[str]
-) -> list[str]:
+    checks: Checks, record: RunResult, rows: list[JournalRow], directory: Path, found: Findings
+) -> None:
     from cujeval.errors import ReporterError
     from cujeval.history import (
         TrackingUnavailable,
@@ -111,7 +150,7 @@ def _budgets(
 
     suite = checks.suite
     policy = suite.budget or DEFAULT_POLICY
-    counted = policy.trigger is None or policy.trigger == result.trigger
+    counted = policy.trigger is None or policy.trigger == record.trigger
     try:
         if checks.tracking is not None:
             records = checks.tracking.read_journeys(
@@ -124,31 +163,51 @@ def _budgets(
     except (TrackingUnavailable, ReporterError) as exc:
         note = f"error budgets not checked: {exc}"
         print(f"warning: {note}", file=sys.stderr)
-        notes.append(note)
-        if suite.budget is not None and suite.budget.history_unavailable == "block":
-            return [f"{j.name}: error budget unknown (history unavailable)" for j in suite.journeys]
-        return []
+        found.notes.append(note)
+        if suite.budget is not None:
+            action = "block" if suite.budget.on_unavailable == "block" else "warn"
+            found.reasons += [
+                GateReason(
+                    kind="budget_unknown",
+                    action=action,
+                    journey=j.name,
+                    detail=f"the budget history cannot be read ({_short(exc)})",
+                )
+                for j in suite.journeys
+            ]
+        return
     states = budget_states(
         suite,
         records,
         policy=policy,
-        current=result if counted else None,
+        current=record if counted else None,
         current_rows=rows if counted else None,
-        current_key=run_key(result, directory),
+        current_key=run_key(record, directory),
     )
     write_budget(directory, states, policy, counted=counted)
     for s in states:
         if s.exhausted or s.alert != "none":
             print(f"budget: {describe(s)}", file=sys.stderr)
-    if suite.budget is None or not suite.budget.block_exhausted:
-        return []
-    return [
-        f"{s.journey}/{s.slo} error budget exhausted: {s.bad:g} bad of {s.budget:.3g} allowed "
-        f"over the last {s.runs} run(s)"
-        + (f"; most spent by run {s.worst.run_id}" if s.worst else "")
+    if suite.budget is None:
+        return  # no policy: the budgets are recorded, not enforced
+    action = "block" if suite.budget.block_exhausted else "warn"
+    found.reasons += [
+        GateReason(
+            kind="budget_exhausted",
+            action=action,
+            journey=s.journey,
+            slo=s.slo,
+            detail=f"{s.bad:g} bad of {s.budget:.3g} allowed over the last {s.runs} run(s)"
+            + (f"; most spent by run {s.worst.run_id}" if s.worst else ""),
+        )
         for s in states
         if s.exhausted
     ]
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def describe(s: BudgetState) -> str:
@@ -177,15 +236,36 @@ def write_budget(
 def _baseline(
     checks: Checks,
     baseline: LoadedRun,
-    result: RunResult,
+    record: RunResult,
     rows: list[JournalRow],
     directory: Path,
-) -> list[str]:
+    settings: Settings,
+    found: Findings,
+) -> None:
     from cujeval.compare import compare_runs
     from cujeval.history import LoadedRun
 
-    candidate = LoadedRun(result, rows, "this run", directory=directory)
-    report = compare_runs(baseline, candidate, suite=checks.suite)
+    candidate = LoadedRun(record, rows, "this run", directory=directory)
+    try:
+        report = compare_runs(baseline, candidate, suite=checks.suite)
+    except InputError as exc:  # the cases this run judged pair with none of the baseline's
+        found.reasons.append(
+            GateReason(kind="comparison_inconclusive", action="block", detail=exc.message)
+        )
+        return
     report.write(directory)
     print(report.to_text())
-    return report.reasons()
+    found.reasons += report.gate_reasons(strict=settings.strict)
+
+
+def _canary(
+    suite: Suite, record: RunResult, rows: list[JournalRow], settings: Settings, found: Findings
+) -> None:
+    """A canary journey's paired comparison with its baseline arm (cujeval.canary)."""
+    from cujeval.canary import compare_arms, with_arms
+
+    report = compare_arms(with_arms(suite), rows, settings, record.run_id)
+    if report is None:
+        return
+    found.canary = report.to_dict()
+    found.reasons += report.gate_reasons(strict=settings.strict)

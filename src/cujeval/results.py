@@ -3,13 +3,16 @@
 ``results.json`` holds the suite-level verdicts; the per-case rows (observation and scores)
 stay in the run's ``journal.jsonl`` beside it, one JSON object a line.
 
-Schema version 2 (fields of ``SLOEntry`` per SLO): name, kind (ratio | aggregate | journey),
+Schema version 3 (fields of ``SLOEntry`` per SLO): name, kind (ratio | aggregate | journey),
 expression, verdict (MET | BREACHED | INCONCLUSIVE | NO_DATA), estimate, lower, upper (one-sided
-bounds at ``settings.confidence``), n (cases: repeats count once), good (sum over cases of the
-share of good repeats), target (ratio: required share of good cases), bound and op (aggregate),
-cases_to_decide (INCONCLUSIVE), min_cases (aggregate), n_rows, n_unscorable, n_scorer_errors,
-design_effect (clustered cases), pass_all_k / pass_any_k (epochs > 1), blocking, worst_cases.
-``gate`` holds the one gate decision: per SLO its action (pass | warn | block) and reason.
+bounds at ``settings.confidence``; either may be None where the cases cannot give it), n
+(cases: repeats count once), good (sum over cases of the share of good repeats), target (ratio:
+required share of good cases), bound and op (aggregate), cases_to_decide (INCONCLUSIVE),
+min_cases (aggregate), n_rows, n_unscorable, n_scorer_errors, design_effect (clustered cases),
+pass_all_k / pass_any_k (epochs > 1), blocking, worst_cases.
+``gate`` holds the one gate decision: its typed ``reasons`` (kind, action, journey, SLO,
+detail), per SLO its action (pass | warn | block), and the exit code derived from the reasons.
+Version 2 files (reasons as text only) are read and upgraded.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 VerdictName = Literal["MET", "BREACHED", "INCONCLUSIVE", "NO_DATA"]
 
 
@@ -96,29 +99,126 @@ class JourneyResult(_Model):
         return sum(self.scorer_errors.values())
 
 
+Action = Literal["pass", "warn", "block"]
+ReasonKind = Literal[
+    "breached",  # an SLO's verdict: BREACHED
+    "no_data",  # an SLO with no valid case
+    "inconclusive",  # an SLO INCONCLUSIVE (blocks under strict)
+    "unscorable",  # an SLO that could judge too few of the cases
+    "small_sample",  # before the run: a target the journey's cases cannot prove MET
+    "scorer_errors",  # more scorer errors in a journey than the policy allows
+    "budget_exhausted",  # an SLO's error budget is spent
+    "budget_unknown",  # the budget history could not be read
+    "regressed",  # an SLO worse than its baseline beyond the allowed drop
+    "comparison_inconclusive",  # too few pairs to detect the allowed drop
+    "incomplete",  # the run could not complete: exit 3
+]
+
+
+class GateReason(_Model):
+    """One thing the gate weighed: what (``kind``), where (journey, SLO), what it does to the
+    gate (``action``) and the figures behind it (``detail``). Exit codes come from these."""
+
+    kind: ReasonKind
+    action: Literal["warn", "block"]
+    journey: str | None = None
+    slo: str | None = None
+    detail: str = ""
+
+    @property
+    def where(self) -> str:
+        if self.journey is None:
+            return "run"
+        return f"{self.journey}/{self.slo}" if self.slo else self.journey
+
+    @property
+    def short(self) -> str:
+        """What and why, without where: ``budget exhausted: 30 bad of 16 allowed ...``."""
+        what = self.kind.replace("_", " ")
+        return f"{what}: {self.detail}" if self.detail else what
+
+    @property
+    def text(self) -> str:
+        """One line for the console, the reports and pytest."""
+        label = VERDICT_KINDS.get(self.kind)
+        if label:
+            head = f"{self.where} {label}"
+            return f"{head}: {self.detail}" if self.detail else head
+        if self.kind == "incomplete":
+            return f"run incomplete: {self.detail}"
+        return self.short if self.journey is None else f"{self.where}: {self.short}"
+
+
+# reasons that restate an SLO's own verdict (shown as ``journey/slo VERDICT``)
+VERDICT_KINDS: dict[str, str] = {
+    "breached": "BREACHED",
+    "no_data": "NO_DATA",
+    "inconclusive": "INCONCLUSIVE",
+}
+
+
 class GateSLOEntry(_Model):
     journey: str
     slo: str
     verdict: VerdictName
-    action: Literal["pass", "warn", "block"]
+    action: Action
     reason: str
 
 
 class GateEntry(_Model):
+    """The one gate decision (cujeval.gate.decide). ``blocking`` and ``warnings`` are the
+    reasons' texts, kept for readers of results.json; ``reasons`` is the decision itself."""
+
     passed: bool
     exit_code: int
     policy: str
-    blocking: list[str]
-    warnings: list[str]
+    reasons: list[GateReason] = Field(default_factory=list)
     slos: list[GateSLOEntry] = Field(default_factory=list)
-    journeys: dict[str, Literal["pass", "warn", "block"]] = Field(default_factory=dict)
+    journeys: dict[str, Action] = Field(default_factory=dict)
+    blocking: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
 
-    def action(self, journey: str, slo: str) -> str:
+    def action(self, journey: str, slo: str) -> Action:
         """pass, warn or block for one SLO, as the gate decided it."""
         for entry in self.slos:
             if entry.journey == journey and entry.slo == slo:
                 return entry.action
         return "pass"
+
+    def reasons_for(self, journey: str | None, slo: str | None = None) -> list[GateReason]:
+        """The reasons about one SLO (``slo`` given), or about a journey or the run as a
+        whole (``slo`` None: reasons that name no SLO)."""
+        return [r for r in self.reasons if r.journey == journey and r.slo == slo]
+
+
+def _legacy_reasons(gate: dict[str, Any]) -> list[dict[str, Any]]:
+    """Reasons for a results.json of schema version 2, which stored the gate's reasons as
+    text only (read when an older run is a baseline or is logged again)."""
+    kinds = {"BREACHED": "breached", "NO_DATA": "no_data", "INCONCLUSIVE": "inconclusive"}
+    out: list[dict[str, Any]] = []
+    labels = set()
+    for e in gate.get("slos") or ():
+        if e.get("action") in ("warn", "block"):
+            kind = kinds.get(e.get("verdict", ""), "unscorable")
+            out.append(
+                {"kind": kind, "action": e["action"], "journey": e["journey"], "slo": e["slo"]}
+            )
+            labels.add(f"{e['journey']}/{e['slo']} {e.get('verdict')}")
+    for action, texts in (("block", gate.get("blocking")), ("warn", gate.get("warnings"))):
+        for text in texts or ():
+            if text in labels:
+                continue
+            kind = (
+                "incomplete"
+                if text.startswith("run incomplete")
+                else "budget_exhausted"
+                if "error budget" in text
+                else "regressed"
+                if "REGRESSED" in text
+                else "scorer_errors"
+            )
+            out.append({"kind": kind, "action": action, "detail": text})
+    return out
 
 
 class RunResult(_Model):
@@ -141,6 +241,15 @@ class RunResult(_Model):
     notes: list[str] = Field(default_factory=list)  # what the run did besides running (resume)
     load: dict[str, Any] | None = None  # `cujeval load`: golden signals, steps, time series
     canary: dict[str, Any] | None = None  # same-run canary: cujeval.compare.Report.to_dict()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, value: Any) -> Any:
+        if isinstance(value, dict) and int(value.get("schema_version", SCHEMA_VERSION)) < 3:
+            gate = dict(value.get("gate") or {})
+            gate.setdefault("reasons", _legacy_reasons(gate))
+            value = {**value, "gate": gate}
+        return value
 
     def write(self, directory: Path) -> Path:
         path = directory / "results.json"
