@@ -5,9 +5,12 @@ The public API, imported lazily so ``import cujeval`` stays cheap::
     import cujeval
 
     suite = cujeval.load_suite("suites/support_rag.yaml")
-    result = cujeval.run_sync(suite, cujeval.RunOptions(output_dir="reports/x"))
-    # or, inside a running event loop: result = await cujeval.run(suite, options)
+    result = cujeval.evaluate_sync(suite, cujeval.RunOptions(output_dir="reports/x"))
+    # or, inside a running event loop: result = await cujeval.evaluate(suite, options)
     print(result.gate.passed, result.gate.exit_code)
+
+``evaluate`` is the one pipeline every door calls (checks, run, verdicts, error budgets and
+baselines, the gate, the reports); ``run`` and ``run_sync`` are its older names.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ _EXPORTS = {
     "Suite": "cujeval.suite",
     "Settings": "cujeval.suite",
     "RunOptions": "cujeval.options",
-    "run": "cujeval.runner",
-    "run_sync": "cujeval.runner",
+    "evaluate": "cujeval.pipeline",
+    "evaluate_sync": "cujeval.pipeline",
+    "run": "cujeval.pipeline",
+    "run_sync": "cujeval.pipeline",
     "RunResult": "cujeval.results",
     "GoldenCase": "cujeval.records",
     "Observation": "cujeval.records",
@@ -49,6 +54,8 @@ __all__ = [
     "Suite",
     "Verdict",
     "__version__",
+    "evaluate",
+    "evaluate_sync",
     "load_suite",
     "register_target",
     "run",
@@ -59,9 +66,9 @@ __all__ = [
 if TYPE_CHECKING:
     from cujeval.errors import CujevalError, InputError, RunAborted
     from cujeval.options import RunOptions
+    from cujeval.pipeline import evaluate, evaluate_sync, run, run_sync
     from cujeval.records import GoldenCase, Observation
     from cujeval.results import RunResult
-    from cujeval.runner import run, run_sync
     from cujeval.scorers.base import Score, scorer
     from cujeval.slo import Verdict
     from cujeval.suite import Settings, Suite, load_suite

@@ -121,7 +121,9 @@ def _run(
     baseline: str | None = None,
     **flags: Any,
 ) -> int:
-    # MLflow starts in a second process while the suite loads and the cases run
+    """``cujeval run`` (and each suite of ``demo``): arguments into RunOptions, the pipeline,
+    the gate's exit code. MLflow starts in a second process while the suite loads and the
+    cases run."""
     with contextlib.ExitStack() as stack:
         tracking = None
         if mlflow:
@@ -147,16 +149,13 @@ def _run(
             resume=resume,
             resume_strict=resume_strict,
             trigger=trigger.value if isinstance(trigger, Trigger) else trigger,
+            baseline=baseline,
+            mlflow=mlflow,
+            console=True,
             **{k: (v.value if isinstance(v, StrEnum) else v) for k, v in flags.items()},
         )
-        from cujeval import ledger
-
-        checks = ledger.prepare(suite, baseline=baseline, mlflow=mlflow, tracking=tracking)
         _collect_from_here()
-        result = ledger.apply(checks, _run_with_signals(suite, options), output)
-        from cujeval.reporters import write_all
-
-        write_all(result, output, mlflow=mlflow, tracking=tracking)
+        result = _run_with_signals(suite, options, tracking)
         print(f"results: {output}/results.json", file=sys.stderr)
         if result.status == "aborted":
             advice = (
@@ -177,13 +176,13 @@ def _collect_from_here() -> None:
     gc.enable()
 
 
-def _run_with_signals(suite: Any, options: Any) -> Any:
-    """The async run under its own loop, SIGINT and SIGTERM cancelling it: the run stops,
-    keeps what finished and returns an aborted result (exit 3)."""
+def _run_with_signals(suite: Any, options: Any, tracking: Any = None) -> Any:
+    """The pipeline under its own loop, SIGINT and SIGTERM cancelling it: the run stops, keeps
+    what finished and returns an incomplete result (exit 3)."""
     import asyncio
     import signal
 
-    from cujeval.runner import run
+    from cujeval.pipeline import evaluate
 
     async def main() -> Any:
         task = asyncio.current_task()
@@ -192,7 +191,7 @@ def _run_with_signals(suite: Any, options: Any) -> Any:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signal.SIGTERM, task.cancel)
         try:
-            return await run(suite, options)
+            return await evaluate(suite, options, tracking=tracking)
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGTERM)

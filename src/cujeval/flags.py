@@ -14,6 +14,8 @@ FLAGS = {
     "output_dir": "--output",
     "executor": "--executor",
     "ray_address": "--ray-address",
+    "baseline": "--baseline",
+    "tracking_uri": "--tracking-uri",
 }
 
 # One help text per run option, shared by the command line and the pytest plugin (--cuj-*).

@@ -43,12 +43,11 @@ from cujeval.aggregate import Columns
 from cujeval.errors import InputError, RunAborted
 from cujeval.load_hist import LogHistogram, SparseHistogram, bucket_of, quantile_label
 from cujeval.predicates import SATURATION
-from cujeval.records import GoldenCase, Observation
+from cujeval.records import ANSWERED, GoldenCase, Observation
 
 if TYPE_CHECKING:
     from cujeval.options import RunOptions
-    from cujeval.results import RunResult
-    from cujeval.runner import JourneyPlan
+    from cujeval.runner import Execution, JourneyPlan
     from cujeval.scorers.base import BuiltScorer, Score
     from cujeval.slo import SLOResult
     from cujeval.suite import Journey, Settings, SLOSpec, Suite
@@ -624,9 +623,14 @@ class LoadRun:
                     if offset >= stats.half:
                         stats.scheduled_second_half += 1
                 if self.in_flight >= self.profile.max_in_flight:
-                    if stats is not None:
+                    if stats is not None:  # an error of the request SLIs, as a user saw it
                         stats.not_sent += 1
                         stats.statuses["not_sent"] += 1
+                        case = self.cases[self.seq % len(self.cases)]
+                        self.seq += 1
+                        task = asyncio.create_task(self._not_sent(case, self.seq, stats))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
                     continue
                 case = self.cases[self.seq % len(self.cases)]
                 epoch = self.seq // len(self.cases)
@@ -762,6 +766,27 @@ class LoadRun:
         )
         if self.quality and self._sample_rng.random() < self.profile.score_share:
             stats.sampled.offer(_Sampled(case, epoch, obs))
+
+    async def _not_sent(self, case: GoldenCase, seq: int, stats: StepStats) -> None:
+        """A request the in-flight cap kept from being sent: a failed request to every
+        request SLI (error true, no latency), never a silent gap in the evidence."""
+        from cujeval.runner import score_case
+
+        obs = Observation(
+            status="not_sent",
+            error=f"not sent: {self.profile.max_in_flight} requests already in flight",
+        )
+        scores, _ = await score_case(self.cheap, case, obs)
+        stats.requests.offer(
+            _RequestRow(
+                case_id=f"{case.id}#{seq}",
+                seq=seq,
+                cluster=case.id,
+                ok=False,
+                values={k: v.value for k, v in scores.items()},
+                scorer_errors=[k for k, v in scores.items() if v.metadata.get("scorer_error")],
+            )
+        )
 
     @staticmethod
     def _tokens(
@@ -1119,57 +1144,78 @@ def golden_signals(run: LoadRun) -> dict[str, Any]:
 # entry point
 
 
-async def run_load(
-    suite: Suite,
-    options: RunOptions,
-    profile: LoadProfile,
-    *,
-    journey: str | None = None,
-) -> RunResult:
-    """Offer ``profile``'s load to one journey's target and judge its SLOs under it.
+@dataclass
+class PlannedLoad:
+    """A load run checked and ready: one journey, its plan, its cases."""
 
-    Returns a RunResult (one journey entry per load step when there are several, named
-    ``journey@RATE/s``) whose ``load`` section holds the golden signals, per-step timings, cost
-    per successful journey, the knee and the time series. Bad input raises InputError before
-    any request; a refused authorisation or an interrupt ends the run early (exit 3) with what
-    finished."""
-    from cujeval import dataset
-    from cujeval.runner import prepare
+    suite: Suite
+    settings: Settings
+    plan: JourneyPlan
+    cases: list[GoldenCase]
 
-    chosen = pick_journey(suite, journey)
-    one = suite.model_copy(update={"journeys": (chosen,)})
-    opts = options.model_copy(update={"concurrency": min(profile.max_in_flight, 4096)})
-    settings, plans = prepare(one, opts)
-    settings = settings.model_copy(update={"retries": profile.retries})
-    plan = plans[0]
-    if profile.success_slo is not None:
-        success_spec(chosen, profile.success_slo)
-    cases = list(dataset.iter_cases(plan.info.path))
-    if not cases:
-        raise InputError("the journey's dataset holds no case", file=plan.info.path)
-    run = LoadRun(plan, settings, profile, cases, progress=options.progress)
-    started = datetime.now(UTC).isoformat(timespec="seconds")
-    try:
-        await run.go()
-    except asyncio.CancelledError:
-        run.abort_reason = run.abort_reason or "interrupted"
-    finally:
-        await plan.target.aclose()
-    completed = sum(s.completed for s in run.stats)
-    if not run.abort_reason and completed and not any(s.statuses["ok"] for s in run.stats):
-        first = next((k for s in run.stats for k in s.statuses if k != "ok"), "error")
-        run.abort_reason = f"target {plan.target.name!r} failed every call ({first})"
-    await run.score()
-    return assemble(suite, options, run, started)
+    def case_counts(self, limit: int | None) -> dict[str, int]:
+        return {}  # judged per request and per sampled case, not on the golden set once
 
 
-def assemble(suite: Suite, options: RunOptions, run: LoadRun, started: str) -> RunResult:
-    """Verdicts per step, the one gate decision, and the ``load`` section."""
-    from cujeval import __version__
+class LoadEngine:
+    """Open-loop load on one journey's target (``profile``): the run stage of ``cujeval load``
+    (and of a scenario under load). Each load step is judged as a journey of its own, named
+    ``journey@RATE/s`` when there are several."""
+
+    name = "load"
+    ledger = False  # a load step is judged on its own: no budget, no baseline
+
+    def __init__(self, profile: LoadProfile, journey: str | None = None) -> None:
+        self.profile = profile
+        self.journey = journey
+
+    def plan(self, suite: Suite, options: RunOptions) -> PlannedLoad:
+        from cujeval import dataset
+        from cujeval.runner import prepare
+
+        profile = self.profile
+        chosen = pick_journey(suite, self.journey)
+        one = suite.model_copy(update={"journeys": (chosen,)})
+        opts = options.model_copy(update={"concurrency": min(profile.max_in_flight, 4096)})
+        settings, plans = prepare(one, opts)
+        settings = settings.model_copy(update={"retries": profile.retries})
+        plan = plans[0]
+        if profile.success_slo is not None:
+            success_spec(chosen, profile.success_slo)
+        cases = list(dataset.iter_cases(plan.info.path))
+        if not cases:
+            raise InputError("the journey's dataset holds no case", file=plan.info.path)
+        return PlannedLoad(one, settings, plan, cases)
+
+    async def execute(self, planned: PlannedLoad, options: RunOptions) -> Execution:
+        """Offer the profile's load, score, judge each step's SLOs. A refused authorisation
+        or an interrupt ends the run early with what finished."""
+        plan = planned.plan
+        options.output_dir.mkdir(parents=True, exist_ok=True)
+        run = LoadRun(
+            plan, planned.settings, self.profile, planned.cases, progress=options.progress
+        )
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        try:
+            await run.go()
+        except asyncio.CancelledError:
+            run.abort_reason = run.abort_reason or "interrupted"
+        finally:
+            await plan.target.aclose()
+        completed = sum(s.completed for s in run.stats)
+        answered = any(s.statuses[k] for s in run.stats for k in ANSWERED)
+        if not run.abort_reason and completed and not answered:
+            first = next((k for s in run.stats for k in s.statuses if k != "ok"), "error")
+            run.abort_reason = f"target {plan.target.name!r} answered no call ({first})"
+        await run.score()
+        return judge_steps(planned.suite, run, started)
+
+
+def judge_steps(suite: Suite, run: LoadRun, started: str) -> Execution:
+    """Verdicts per step and the ``load`` section."""
     from cujeval.aggregate import summarise
-    from cujeval.gate import decide
-    from cujeval.results import DatasetEntry, JourneyResult, RunResult, SLOEntry
-    from cujeval.runner import _git_commit
+    from cujeval.results import DatasetEntry, JourneyResult
+    from cujeval.runner import Execution, slo_entry
 
     plan, journey = run.plan, run.plan.journey
     prices: dict[str, Any] = {}
@@ -1178,13 +1224,11 @@ def assemble(suite: Suite, options: RunOptions, run: LoadRun, started: str) -> R
 
         prices = price_table_info()
     several = len(run.stats) > 1
-    verdicts: dict[str, list[SLOResult]] = {}
     journeys: list[JourneyResult] = []
     steps: list[dict[str, Any]] = []
     for i, s in enumerate(run.stats):
         name = f"{journey.name}@{s.step.rate:g}/s" if several else journey.name
         results = run.verdicts(i)
-        verdicts[name] = results
         steps.append(step_report(run, i, results))
         req = run.request_columns(s)
         slis = {e.name: e for e in summarise(req) if e.name in OPERATIONAL_SLIS}
@@ -1206,10 +1250,7 @@ def assemble(suite: Suite, options: RunOptions, run: LoadRun, started: str) -> R
                 errors_by_status={k: v for k, v in sorted(s.statuses.items()) if k != "ok"},
                 scorer_errors=dict(sorted(s.scorer_errors.items())),
                 slis=[slis[k] for k in sorted(slis)],
-                slos=[
-                    SLOEntry.model_validate({**asdict(r), "verdict": r.verdict.value})
-                    for r in results
-                ],
+                slos=[slo_entry(r) for r in results],
             )
         )
     scraped = sorted({k for s in run.stats for k in s.saturation})
@@ -1226,12 +1267,6 @@ def assemble(suite: Suite, options: RunOptions, run: LoadRun, started: str) -> R
                 f"SLO {spec.name} ({spec.objective}) not judged: no step at {rate:g}/s "
                 f"(steps: {', '.join(f'{x:g}/s' for x in rates)})"
             )
-    gate = decide(
-        verdicts,
-        run.settings,
-        scorer_errors={j.name: j.n_scorer_errors for j in journeys},
-        aborted=run.abort_reason,
-    )
     load: dict[str, Any] = {
         "journey": journey.name,
         "target": plan.target.description,
@@ -1263,27 +1298,20 @@ def assemble(suite: Suite, options: RunOptions, run: LoadRun, started: str) -> R
         from cujeval.redact import redact_url
 
         load["saturation_source"]["url"] = redact_url(run.scraper.url)
-    return RunResult(
-        run_id=options.output_dir.name,
-        suite=suite.name,
-        suite_path=str(suite.path),
-        started_at=started,
-        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        status="aborted" if run.abort_reason else "completed",
-        abort_reason=run.abort_reason,
-        cujeval_version=__version__,
-        git_commit=_git_commit(suite.path.parent.resolve()),
-        trigger=options.trigger,
-        settings=run.settings.model_dump(),
-        price_table=prices,
+    return Execution(
+        suite=suite,
+        settings=run.settings,
+        started=started,
         journeys=journeys,
-        gate=gate.entry(),
+        abort_reason=run.abort_reason,
         notes=[f"load: {n}" for n in run.notes],
+        price_table=prices,
         load=load,
     )
 
 
 __all__ = [
+    "LoadEngine",
     "LoadProfile",
     "LoadRun",
     "LoadStep",
@@ -1291,8 +1319,8 @@ __all__ = [
     "StepTails",
     "arrivals",
     "cost_per_success",
+    "judge_steps",
     "parse_duration",
     "parse_rates",
-    "run_load",
     "success_rows",
 ]

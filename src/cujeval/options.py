@@ -36,6 +36,11 @@ class RunOptions(BaseModel):
     limit: int | None = Field(None, ge=1)
     executor: Literal["local", "ray"] | None = None  # None: the suite's settings.executor
     ray_address: str | None = None  # with executor "ray": the cluster (default: start a local one)
+    # what the pipeline holds the run against and where it reports
+    baseline: str | None = None  # an MLflow run id, a cujeval run id, tag:NAME, a results.json
+    mlflow: bool = True  # log the run to MLflow (and read the budgets' history from it)
+    tracking_uri: str | None = None  # None: MLFLOW_TRACKING_URI, else ./mlflow.db
+    console: bool = False  # print the SLO table and the gate (the CLI does)
 
     @classmethod
     def build(cls, **values: Any) -> RunOptions:

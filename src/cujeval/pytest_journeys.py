@@ -26,19 +26,21 @@ from pydantic import BaseModel, ValidationError
 
 from cujeval.errors import InputError
 from cujeval.paths import new_run_dir
+from cujeval.pipeline import evaluate
 from cujeval.pytest_plugin import (
     RESULTS,
     STATE,
     CujevalFailure,
     in_thread,
     message,
-    report,
+    note_run,
     reports_dir,
     run_options,
+    warn,
 )
 from cujeval.records import GoldenCase
 from cujeval.results import RunResult
-from cujeval.runner import run, validate
+from cujeval.runner import validate
 from cujeval.suite import Suite
 from cujeval.yamlsource import dotted
 
@@ -56,7 +58,14 @@ _MARKER_ARGS = {
     "instructions": "instructions applied to every case",
     "prices": "a price table as in a suite's prices:",
     "judge": "an LLM judge block as in a suite's judge:",
+    # run settings users reach for, without a settings= mapping
+    "gate": "'interval' (default) or 'point'",
+    "strict": "True: INCONCLUSIVE blocks too",
+    "epochs": "repeat each case K times",
+    "confidence": "the confidence of the bounds (default 0.95)",
+    "concurrency": "cases in flight",
 }
+_SETTING_ARGS = ("gate", "strict", "epochs", "confidence", "concurrency")
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "cases": (list, tuple),
@@ -70,6 +79,11 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "instructions": (list, tuple),
     "prices": (Mapping,),
     "judge": (Mapping,),
+    "gate": (str,),
+    "strict": (bool,),
+    "epochs": (int,),
+    "confidence": (float, int),
+    "concurrency": (int,),
 }
 
 
@@ -115,24 +129,27 @@ class CujRun:
         suite, out = self._prepare(journey)
         with self._bad_input():
             options = self._options(out)
-            result = in_thread(lambda: run(suite, options))
+            result = in_thread(lambda: evaluate(suite, options))
         return self._finish(result, out)
 
     async def arun(self, **journey: Any) -> RunResult:
         """:meth:`__call__` on the running event loop."""
         suite, out = self._prepare(journey)
         with self._bad_input():
-            result = await run(suite, self._options(out))
+            result = await evaluate(suite, self._options(out))
         return self._finish(result, out)
 
     @contextmanager
     def _bad_input(self) -> Iterator[None]:
         """Bad input met when the run starts (a target that cannot be built) fails the test
         with its message alone."""
+        problem = None
         try:
             yield
         except InputError as exc:
-            pytest.fail(f"cuj_run in {self._request.node.nodeid}: {message(exc)}", pytrace=False)
+            problem = f"cuj_run in {self._request.node.nodeid}: {message(exc)}"
+        if problem is not None:  # outside the handler: the message once, with no chain
+            pytest.fail(problem, pytrace=False)
 
     def suite(self, **journey: Any) -> Suite:
         """The Suite the journey becomes (validated), without running it."""
@@ -156,7 +173,8 @@ class CujRun:
             self._calls += 1
             return _build_suite(kwargs, node, self._output(kwargs), where, write=write)
         except CujevalFailure as exc:
-            pytest.fail(str(exc), pytrace=False)
+            problem = str(exc)
+        pytest.fail(problem, pytrace=False)  # outside the handler: the message once
 
     def _output(self, kwargs: Mapping[str, Any]) -> Path:
         node = self._request.node
@@ -170,8 +188,11 @@ class CujRun:
 
     def _finish(self, result: RunResult, out: Path) -> RunResult:
         node = self._request.node
-        report(self._request.config, result, out, label=f"{node.nodeid} ({result.suite})")
+        note_run(self._request.config, result, out, label=f"{node.nodeid} ({result.suite})")
         node.stash.setdefault(RESULTS, []).append((result, out))
+        for reason in result.gate.reasons:  # what the gate only warns on is not silent
+            if reason.action == "warn":
+                warn(node, f"{node.nodeid}: {reason.text}")
         for journey in result.journeys:
             for slo in journey.slos:
                 figures = {
@@ -231,7 +252,10 @@ def _build_suite(
         "name": kwargs.get("suite") or _slug(node.path.stem),
         "targets": {target_name: target},
         "journeys": [journey],
-        "settings": dict(kwargs.get("settings", {})),
+        "settings": {
+            **dict(kwargs.get("settings", {})),
+            **{k: kwargs[k] for k in _SETTING_ARGS if k in kwargs},
+        },
         "prices": dict(kwargs.get("prices", {})),
         "judge": dict(kwargs["judge"]) if kwargs.get("judge") else None,
         "path": node.path,

@@ -19,8 +19,7 @@ import os
 import re
 import threading
 import warnings
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -310,48 +309,36 @@ def reports_dir(config: pytest.Config) -> Path:
     return config.invocation_params.dir / "reports"
 
 
-def run_options(config: pytest.Config, out: Path) -> Any:
-    """The RunOptions of one run into ``out``: the --cuj-* flags, no progress bar."""
+def run_options(config: pytest.Config, out: Path, **overrides: Any) -> Any:
+    """The RunOptions of one run into ``out``: the --cuj-* flags (``overrides`` on top), no
+    progress bar, no console table (pytest reports), MLflow as the flags say."""
     from cujeval.options import RunOptions
 
-    opts = dict(config.stash[STATE].options.run)
+    state = config.stash[STATE]
+    opts = {**state.options.run, **overrides}
     if "trigger" not in opts:
         ci = os.environ.get("CI", "").lower() in ("1", "true")
         opts["trigger"] = "ci" if ci else "manual"
-    return RunOptions.build(output_dir=out, progress=False, **opts)
+    return RunOptions.build(
+        output_dir=out,
+        progress=False,
+        console=False,
+        mlflow=state.options.mlflow,
+        tracking_uri=state.options.tracking_uri,
+        **opts,
+    )
 
 
-def report(config: pytest.Config, result: RunResult, out: Path, label: str = "") -> None:
-    """Every report of ``result`` into ``out`` (MLflow as the options say), noted for the
-    terminal summary."""
-    from cujeval.reporters import write_all
-
+def note_run(config: pytest.Config, result: RunResult, out: Path, label: str = "") -> None:
+    """A line for the terminal summary: the gate, what blocks, where the reports are."""
     state = config.stash[STATE]
-    with _tracking_uri(state.options.tracking_uri):
-        failures = write_all(result, out, mlflow=state.options.mlflow, console=False)
     gate = result.gate
     verdict = "passed" if gate.passed else "failed"
     line = f"{label or result.suite}: gate {verdict} (exit {gate.exit_code})"
     if gate.blocking:
         line += ": " + "; ".join(gate.blocking[:5]) + (" ..." if len(gate.blocking) > 5 else "")
     state.summary.append(f"{line}\n  reports: {shown(out)}/ (report.html, summary.md)")
-    state.summary += [f"  warning: {f}" for f in failures]
-
-
-@contextmanager
-def _tracking_uri(uri: str | None) -> Iterator[None]:
-    if uri is None:
-        yield
-        return
-    previous = os.environ.get("MLFLOW_TRACKING_URI")
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = previous
+    state.summary += [f"  warning: {n}" for n in result.notes if "reporter failed" in n]
 
 
 def in_thread(factory: Callable[[], Awaitable[T]]) -> T:

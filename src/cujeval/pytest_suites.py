@@ -22,28 +22,27 @@ from cujeval.dataset import iter_cases
 from cujeval.errors import InputError
 from cujeval.journal import JournalRow, read_rows
 from cujeval.paths import new_run_dir
+from cujeval.pipeline import evaluate
 from cujeval.pytest_plugin import (
     STATE,
     CujevalFailure,
     SuiteRun,
     in_thread,
     message,
-    report,
+    note_run,
     reports_dir,
     run_options,
     shown,
     warn,
 )
 from cujeval.reporters.format import objective, sentence
-from cujeval.results import RunResult, SLOEntry
-from cujeval.runner import run, validate
+from cujeval.results import VERDICT_KINDS, RunResult, SLOEntry
+from cujeval.runner import validate
 from cujeval.suite import Journey, SLOSpec, Suite, load_suite
 from cujeval.targets.config import HttpTargetSpec, OpenAITargetSpec
 
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr
-
-_TRIVIAL_REASONS = {"met", "breached", "inconclusive", "no valid case: nothing measured"}
 
 
 class SuiteFile(pytest.File):
@@ -165,14 +164,17 @@ class RunItem(_SuiteItem):
             ("results", shown(out / "results.json")),
             ("report", shown(out / "report.html")),
         ]
-        labels = {f"{s.journey}/{s.slo} {s.verdict}" for s in gate.slos}
-        other = [b for b in gate.blocking if b not in labels]
-        if other:
+        ran = {j.name for j in result.journeys}
+        mine = [r for r in gate.reasons if r.slo is None and (r.journey in ran or not r.journey)]
+        blocking = [r.text for r in mine if r.action == "block"]
+        if blocking:
             raise CujevalFailure(
                 f"{result.suite}: gate failed (exit {gate.exit_code}): "
-                + "; ".join(other)
+                + "; ".join(blocking)
                 + f"\nreport: {shown(out / 'report.html')}"
             )
+        for r in mine:
+            warn(self, r.text)
 
     def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
         return self.path, None, f"{self.suite_file.suite.name}: run"
@@ -200,7 +202,14 @@ class SLOItem(_SuiteItem):
         gate = next(s for s in result.gate.slos if s.journey == journey and s.slo == entry.name)
         self.user_properties += _properties(entry, gate.action, gate.reason)
         self.user_properties.append(("results", shown(out / "results.json")))
-        text = _verdict_text(journey, entry, gate.reason)
+        # what else the gate weighed for this SLO at the item's own action (a breach is not
+        # also told it had a small sample; an INCONCLUSIVE item is told why it can never pass)
+        extra = [
+            r.short
+            for r in result.gate.reasons_for(journey, entry.name)
+            if r.action == gate.action and (r.kind not in VERDICT_KINDS or r.detail)
+        ]
+        text = sentence(journey, entry) + "".join(f"; gate: {x}" for x in extra)
         if gate.action == "block":
             raise CujevalFailure(f"{text}\nreport: {shown(out / 'report.html')}")
         if gate.action == "warn":
@@ -215,13 +224,6 @@ class SLOItem(_SuiteItem):
             line,
             f"{self.suite_file.suite.name}: {self.journey_name}/{self.spec.name}",
         )
-
-
-def _verdict_text(journey: str, entry: SLOEntry, reason: str) -> str:
-    text = sentence(journey, entry)
-    if reason not in _TRIVIAL_REASONS:
-        text += f"; gate: {reason}"
-    return text
 
 
 def _properties(entry: SLOEntry, action: str, reason: str) -> list[tuple[str, object]]:
@@ -402,9 +404,9 @@ def _one_worker_a_suite(node: SuiteFile, dist: str | None) -> bool:
 
 
 def _run_and_report(config: pytest.Config, suite: Suite, out: Path) -> RunResult:
-    """Run ``suite`` into ``out`` on a fresh event loop in a worker thread, write every
-    report (MLflow as the options say) and note the run for the terminal summary."""
+    """Run ``suite`` through the pipeline into ``out`` on a fresh event loop in a worker
+    thread (every report, MLflow as the options say) and note it for the terminal summary."""
     options = run_options(config, out)
-    result = in_thread(lambda: run(suite, options))
-    report(config, result, out)
+    result = in_thread(lambda: evaluate(suite, options))
+    note_run(config, result, out)
     return result

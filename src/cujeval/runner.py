@@ -1,16 +1,16 @@
-"""Orchestration only: cases -> target -> scorers -> rows, with bounded (adaptive) concurrency,
-the retry policy of cujeval.retry, a journal written as each case finishes, and resume.
+"""The run stage of the pipeline (cujeval.pipeline): cases -> target -> scorers -> rows, with
+bounded (adaptive) concurrency, the retry policy of cujeval.retry, a journal written as each
+case finishes, resume, and each journey's SLO verdicts from its rows.
 
-``await run(suite, options)`` is the entry point (usable from a running event loop: pytest,
-Jupyter); :func:`run_sync` wraps it for scripts. Neither installs signal handlers nor writes
-results.json: the CLI handles signals and the reporters write what the run returns.
+:class:`CaseEngine` is the engine of ``cujeval run`` (and of every door that runs the golden
+set once); ``cujeval load`` has its own (cujeval.load). Neither installs signal handlers nor
+decides the gate: the pipeline holds the verdicts against the ledger and decides it once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cujeval import __version__, dataset
+from cujeval import dataset
 from cujeval.aggregate import Columns
 from cujeval.errors import (
     CujevalError,
@@ -33,11 +33,10 @@ from cujeval.errors import (
 )
 from cujeval.journal import JOURNAL_NAME, Journal, JournalRow, RowKey, case_hash, read_rows
 from cujeval.options import RunOptions, effective_settings
-from cujeval.records import GoldenCase, Observation
+from cujeval.records import ANSWERED, GoldenCase, Observation
 from cujeval.results import (
     DatasetEntry,
     JourneyResult,
-    RunResult,
     SLOEntry,
 )
 from cujeval.retry import (
@@ -56,34 +55,6 @@ from cujeval.targets import Target, build_target
 if TYPE_CHECKING:
     from cujeval.executors import Executor
     from cujeval.slo import SLOResult
-
-# Needed only once the calls are done (verdicts, reports): imported on a thread while the first
-# calls are in flight, so their import time hides behind the endpoint's latency.
-_LATER = (
-    "numpy",
-    "cujeval.slo",
-    "cujeval.gate",
-    "cujeval.reporters",
-    "cujeval.reporters.console",
-    "cujeval.reporters.junit",
-    "cujeval.reporters.markdown",
-    "cujeval.reporters.html",
-)
-
-
-def _import_later() -> None:
-    import importlib
-    import threading
-
-    def work() -> None:
-        for name in _LATER:
-            try:
-                importlib.import_module(name)
-            except Exception:  # the caller imports it again and meets the error there
-                return
-
-    threading.Thread(target=work, name="cujeval-imports", daemon=True).start()
-
 
 REPORT_FILES = ("results.json", "junit.xml", "summary.md", "report.html")
 
@@ -200,16 +171,6 @@ def validate(suite: Suite) -> None:
     for i, journey in enumerate(suite.journeys):
         inspect_dataset(suite, i)
         check_slis(suite, i, journey, build_scorers(suite, journey, None))
-
-
-def _git_commit(cwd: Path) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
 
 
 async def call_case(
@@ -335,6 +296,27 @@ def build_row(
     return row
 
 
+async def case_row(
+    journey: str,
+    target: Target,
+    scorers: list[BuiltScorer],
+    case: GoldenCase,
+    epoch: int,
+    settings: Settings,
+    rng: random.Random,
+    *,
+    limit: AdaptiveLimit | None = None,
+    give_up: GiveUp | None = None,
+    pace: RateLimit | None = None,
+) -> dict[str, Any]:
+    """One case's path, the same on every executor: call the target under the retry policy,
+    judge an empty or cut answer as the settings say, score, and build the journal row."""
+    obs = await call_case(target, case, settings, rng, limit=limit, give_up=give_up, pace=pace)
+    obs = obs.judged(empty=settings.empty_answer, cut=settings.cut_answer)
+    scores, failed = await score_case(scorers, case, obs)
+    return build_row(journey, case, epoch, obs, scores, failed, case_hash(case))
+
+
 def _feed(plan: JourneyPlan, row: dict[str, Any]) -> None:
     """Add one finished row (the journal's fields, as written or read back) to the plan's
     columns and counters. Takes the plain mapping: this runs once per case."""
@@ -404,10 +386,10 @@ async def _run_journey(
         await paired.run_paired(group, work(), settings, [emitter(p) for p in group])
     for plan in group:
         n = len(plan.columns)
-        if n and plan.statuses["ok"] == 0:
+        if n and not any(plan.statuses[s] for s in ANSWERED):
             raise RunAborted(
-                f"target {plan.target.name!r} failed every call of journey "
-                f"{plan.journey.name!r} ({n} of {n}); first: {plan.first_error}"
+                f"target {plan.target.name!r} answered no call of journey "
+                f"{plan.journey.name!r} ({n} of {n} failed); first: {plan.first_error}"
             )
 
 
@@ -458,88 +440,125 @@ def _clear_output(out: Path) -> None:
         (out / name).unlink(missing_ok=True)
 
 
-async def run(suite: Suite, options: RunOptions) -> RunResult:
-    """Run every journey of ``suite``; append each finished case to the journal in
-    ``options.output_dir`` and return the RunResult (verdicts and the gate decision).
+@dataclass
+class Execution:
+    """What a run stage hands to the rest of the pipeline: each journey's counts, SLIs and SLO
+    verdicts (the gate is not decided yet), how the run ended, and what it noted."""
 
-    Bad input raises InputError before any call. A run that cannot complete (target
-    unreachable, auth refused, judge unavailable, the deadline, cancellation) returns a result
-    with ``status == "aborted"`` and exit code 3, holding every case that finished.
-
-    A canary journey (``baseline_target``) runs with its baseline arm at the same time
-    (cujeval.canary); the paired comparison is folded into the gate."""
-    from cujeval.canary import arms, groups, with_arms
-
-    suite = with_arms(suite)
-    settings, plans = prepare(suite, options)
-    from cujeval.executors import build_executor
-
-    executor = build_executor(
-        options.executor or suite.settings.executor,
-        suite,
-        address=options.ray_address or suite.settings.ray_address,
-        judge_epochs=options.judge_epochs,
-    )
-    if arms(suite) and not hasattr(executor, "run_paired"):
-        await executor.aclose()
-        raise InputError(
-            f"journeys {', '.join(map(repr, arms(suite)))} are canaries (baseline_target): they "
-            "run on the local executor, which sends each case to both targets at once",
-            field="--executor",
-        )
-    _import_later()
-    out = options.output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    journal = Journal(out / JOURNAL_NAME)
-    notes: list[str] = []
-    if options.resume:
-        done, notes = _resume(plans, journal, options)
-    else:
-        _clear_output(out)
-        done = set()
-    started = datetime.now(UTC).isoformat(timespec="seconds")
-    total = sum(
-        min(p.info.n_cases, options.limit or p.info.n_cases) * settings.epochs for p in plans
-    )
+    suite: Suite  # as run: a canary journey's baseline arm included
+    settings: Settings
+    started: str
+    journeys: list[JourneyResult]
     abort_reason: str | None = None
-    from cujeval.progress import progress_bar
-
-    try:
-        with progress_bar(total, initial=len(done), enabled=options.progress) as tick:
-            async with asyncio.timeout(settings.max_duration_s):
-                by_name = {p.journey.name: p for p in plans}
-                for names in groups(by_name, suite):
-                    group = [by_name[n] for n in names]
-                    await _run_journey(
-                        group, settings, journal, done, tick, options.limit, executor
-                    )
-    except TimeoutError:
-        abort_reason = str(
-            DeadlineExceeded(f"the run's deadline of {settings.max_duration_s:g} s passed")
-        )
-    except RunAborted as exc:
-        abort_reason = str(exc)
-    except asyncio.CancelledError:
-        abort_reason = "interrupted"
-    finally:
-        journal.close()
-        await executor.aclose()
-        for plan in plans:
-            await plan.target.aclose()
-    return finish(suite, options, settings, plans, started, abort_reason, notes)
+    notes: list[str] = field(default_factory=list)
+    price_table: dict[str, Any] = field(default_factory=dict)
+    load: dict[str, Any] | None = None  # `cujeval load`: golden signals, steps, time series
 
 
-def run_sync(suite: Suite, options: RunOptions) -> RunResult:
-    """:func:`run` for scripts: runs its own event loop. Inside a running loop (Jupyter,
-    pytest-asyncio), ``await run(...)`` instead."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(run(suite, options))
-    raise RuntimeError("run_sync() was called from a running event loop: await run() instead")
+@dataclass
+class PlannedRun:
+    """A run checked and ready: bad input has been raised already."""
+
+    suite: Suite
+    settings: Settings
+    plans: list[JourneyPlan]
+
+    def case_counts(self, limit: int | None) -> dict[str, int]:
+        """Golden cases each journey will be judged on."""
+        return {p.journey.name: min(p.info.n_cases, limit or p.info.n_cases) for p in self.plans}
 
 
-def finish(
+class CaseEngine:
+    """The golden set through each journey's target once (``epochs`` times per case), on the
+    local executor or a Ray cluster, each finished case appended to the journal."""
+
+    name = "run"
+    ledger = True
+
+    def plan(self, suite: Suite, options: RunOptions) -> PlannedRun:
+        """Everything that can be wrong, checked before a single call (InputError)."""
+        from cujeval.canary import arms, with_arms
+
+        suite = with_arms(suite)
+        executor = options.executor or suite.settings.executor
+        if arms(suite) and executor != "local":
+            raise InputError(
+                f"journeys {', '.join(map(repr, arms(suite)))} are canaries (baseline_target): "
+                "they run on the local executor, which sends each case to both targets at once",
+                field="--executor",
+            )
+        settings, plans = prepare(suite, options)
+        return PlannedRun(suite, settings, plans)
+
+    async def execute(self, planned: PlannedRun, options: RunOptions) -> Execution:
+        """Run every journey; a run that cannot complete (target unreachable, auth refused,
+        judge unavailable, the deadline, cancellation) ends early with ``abort_reason`` set,
+        holding every case that finished."""
+        from cujeval.executors import build_executor
+
+        suite, settings, plans = planned.suite, planned.settings, planned.plans
+        out = options.output_dir
+        out.mkdir(parents=True, exist_ok=True)
+        journal = Journal(out / JOURNAL_NAME)
+        notes: list[str] = []
+        executor = None
+        try:
+            if options.resume:
+                done, notes = _resume(plans, journal, options)
+            else:
+                _clear_output(out)
+                done = set()
+            executor = build_executor(
+                options.executor or suite.settings.executor,
+                suite,
+                address=options.ray_address or suite.settings.ray_address,
+                judge_epochs=options.judge_epochs,
+            )
+            started = datetime.now(UTC).isoformat(timespec="seconds")
+            total = sum(planned.case_counts(options.limit).values()) * settings.epochs
+            abort_reason = await self._calls(planned, options, journal, done, total, executor)
+        finally:
+            journal.close()
+            if executor is not None:
+                await executor.aclose()
+            for plan in plans:
+                await plan.target.aclose()
+        return judge(suite, options, settings, plans, started, abort_reason, notes)
+
+    @staticmethod
+    async def _calls(
+        planned: PlannedRun,
+        options: RunOptions,
+        journal: Journal,
+        done: set[RowKey],
+        total: int,
+        executor: Executor,
+    ) -> str | None:
+        from cujeval.canary import groups
+        from cujeval.progress import progress_bar
+
+        settings = planned.settings
+        try:
+            with progress_bar(total, initial=len(done), enabled=options.progress) as tick:
+                async with asyncio.timeout(settings.max_duration_s):
+                    by_name = {p.journey.name: p for p in planned.plans}
+                    for names in groups(by_name, planned.suite):
+                        group = [by_name[n] for n in names]
+                        await _run_journey(
+                            group, settings, journal, done, tick, options.limit, executor
+                        )
+        except TimeoutError:
+            return str(
+                DeadlineExceeded(f"the run's deadline of {settings.max_duration_s:g} s passed")
+            )
+        except RunAborted as exc:
+            return str(exc)
+        except asyncio.CancelledError:
+            return "interrupted"
+        return None
+
+
+def judge(
     suite: Suite,
     options: RunOptions,
     settings: Settings,
@@ -547,17 +566,12 @@ def finish(
     started: str,
     abort_reason: str | None,
     notes: list[str] | None = None,
-) -> RunResult:
-    """SLO verdicts and the one gate decision, from the journeys' columns."""
+) -> Execution:
+    """Each journey's SLO verdicts, counts and SLI summaries, from its columns."""
     from cujeval.aggregate import summarise
     from cujeval.canary import arms
-    from cujeval.gate import decide
     from cujeval.slo import evaluate_journey, under_rate
 
-    verdicts = {
-        p.journey.name: evaluate_journey(under_rate(p.journey, None), p.columns, settings)
-        for p in plans
-    }
     notes = list(notes or [])
     baseline_arms = set(arms(suite).values())
     for p in plans:
@@ -570,70 +584,42 @@ def finish(
                     f"({s.objective or s.good}): cujeval load --journey {p.journey.name}"
                     + (f" --rate {s.at_rate:g}" if s.at_rate is not None else "")
                 )
-    gate = decide(
-        verdicts,
-        settings,
-        scorer_errors={p.journey.name: sum(p.scorer_errors.values()) for p in plans},
-        aborted=abort_reason,
-    )
     prices: dict[str, Any] = {}
     if any(s.name == "cost_usd" for p in plans for s in p.scorers):
         from cujeval.scorers.cost import price_table_info
 
         prices = price_table_info()
-    journeys = [
-        JourneyResult(
-            name=p.journey.name,
-            description=p.journey.description,
-            target=p.target.description,
-            dataset=DatasetEntry(
-                path=str(p.info.path), digest=p.info.digest, n_cases=p.info.n_cases
-            ),
-            scorers=[s.name for s in p.scorers],
-            n_rows=len(p.columns),
-            n_errors=len(p.columns) - p.statuses["ok"],
-            n_cases=len(set(p.columns.case_ids)),
-            errors_by_status={k: v for k, v in sorted(p.statuses.items()) if k != "ok"},
-            scorer_errors=dict(sorted(p.scorer_errors.items())),
-            judge=_judge_account(p, options.output_dir / JOURNAL_NAME),
-            slis=summarise(p.columns),
-            slos=[_entry(r) for r in verdicts[p.journey.name]],
+    journeys = []
+    for p in plans:
+        verdicts = evaluate_journey(under_rate(p.journey, None), p.columns, settings)
+        journeys.append(
+            JourneyResult(
+                name=p.journey.name,
+                description=p.journey.description,
+                target=p.target.description,
+                dataset=DatasetEntry(
+                    path=str(p.info.path), digest=p.info.digest, n_cases=p.info.n_cases
+                ),
+                scorers=[s.name for s in p.scorers],
+                n_rows=len(p.columns),
+                n_errors=len(p.columns) - p.statuses["ok"],
+                n_cases=len(set(p.columns.case_ids)),
+                errors_by_status={k: v for k, v in sorted(p.statuses.items()) if k != "ok"},
+                scorer_errors=dict(sorted(p.scorer_errors.items())),
+                judge=_judge_account(p, options.output_dir / JOURNAL_NAME),
+                slis=summarise(p.columns),
+                slos=[slo_entry(r) for r in verdicts],
+            )
         )
-        for p in plans
-    ]
-    result = RunResult(
-        run_id=options.output_dir.name,
-        suite=suite.name,
-        suite_path=str(suite.path),
-        started_at=started,
-        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        status="aborted" if abort_reason else "completed",
-        abort_reason=abort_reason,
-        cujeval_version=__version__,
-        git_commit=_git_commit(suite.path.parent.resolve()),
-        trigger=options.trigger,
-        settings=settings.model_dump(),
-        price_table=prices,
+    return Execution(
+        suite=suite,
+        settings=settings,
+        started=started,
         journeys=journeys,
-        gate=gate.entry(),
+        abort_reason=abort_reason,
         notes=notes,
+        price_table=prices,
     )
-    return _canary(suite, settings, result, options.output_dir / JOURNAL_NAME)
-
-
-def _canary(suite: Suite, settings: Settings, result: RunResult, journal: Path) -> RunResult:
-    """A canary journey's paired comparison with its baseline arm, folded into the gate (a
-    regression beyond the allowed drop blocks). Not for an aborted run: it exits 3 anyway."""
-    from cujeval.canary import compare_arms
-    from cujeval.gate import amend
-
-    if result.status != "completed":
-        return result
-    report = compare_arms(suite, read_rows(journal), settings, result.run_id)
-    if report is None:
-        return result
-    result = result.model_copy(update={"canary": report.to_dict()})
-    return amend(result, report.reasons())
 
 
 def _judge_account(plan: JourneyPlan, journal: Path) -> dict[str, Any] | None:
@@ -648,27 +634,23 @@ def _judge_account(plan: JourneyPlan, journal: Path) -> dict[str, Any] | None:
     return judge_summary(r for r in read_rows(journal) if r.journey == name) or None
 
 
-def _entry(r: SLOResult) -> SLOEntry:
+def slo_entry(r: SLOResult) -> SLOEntry:
+    """An SLO verdict as results.json holds it."""
     return SLOEntry.model_validate({**asdict(r), "verdict": r.verdict.value})
 
 
-def run_suite(suite: Suite, options: RunOptions) -> RunResult:
-    """Run ``suite`` and write results.json beside its journal (scripts and notebooks)."""
-    result = run_sync(suite, options)
-    result.write(options.output_dir)
-    return result
-
-
 __all__ = [
+    "CaseEngine",
+    "Execution",
     "JourneyPlan",
-    "RunOptions",
+    "PlannedRun",
     "build_scorers",
     "call_case",
+    "case_row",
     "check_slis",
+    "judge",
     "prepare",
-    "run",
-    "run_suite",
-    "run_sync",
     "score_case",
+    "slo_entry",
     "validate",
 ]

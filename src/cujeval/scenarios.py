@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from cujeval.load import LoadProfile
     from cujeval.options import RunOptions
     from cujeval.results import RunResult
+    from cujeval.runner import Execution
     from cujeval.suite import Journey, SLOSpec, Suite
 
 
@@ -353,74 +354,83 @@ class Switch:
 # running
 
 
-async def run_scenario(
-    suite: Suite,
-    index: int,
-    options: RunOptions,
-    *,
-    load: LoadProfile | None = None,
-) -> RunResult:
-    """Switch scenario ``index`` on, run its journey (the golden set once, or under ``load``),
-    switch it off whatever happened. A switch that fails ends the scenario with exit 3."""
-    import asyncio
-    from datetime import UTC, datetime
+class ScenarioEngine:
+    """The run stage of one scenario: switch it on, run its journey through ``inner`` (the
+    golden set once, or load), switch it off whatever happened. A switch that fails makes
+    the run incomplete (exit 3). A degraded run is judged on its own: no budget, no
+    baseline."""
 
-    from cujeval.errors import RunAborted
+    ledger = False
 
-    scenario = suite.degradations[index]
-    journey = scenario_journey(suite, index, scenario)
-    one = suite.model_copy(update={"journeys": (journey,), "degradations": ()})
-    switch = Switch(suite, journey, scenario)
-    try:
-        await switch.on()
-    except RunAborted as exc:
-        return _not_run(one, options, f"scenario {scenario.name!r} could not be switched on: {exc}")
-    try:
-        if scenario.settle_s:
-            await asyncio.sleep(scenario.settle_s)
-        if load is not None:
-            from cujeval.load import run_load
+    def __init__(self, index: int, inner: Any) -> None:
+        self.index = index
+        self.inner = inner
+        self.name = f"scenario ({inner.name})"
 
-            result = await run_load(one, options, load)
-        else:
-            from cujeval.runner import run
+    def plan(self, suite: Suite, options: RunOptions) -> Any:
+        scenario = suite.degradations[self.index]
+        journey = scenario_journey(suite, self.index, scenario)
+        self.switch = Switch(suite, journey, scenario)
+        one = suite.model_copy(update={"journeys": (journey,), "degradations": ()})
+        return self.inner.plan(one, options)
 
-            result = await run(one, options)
-    finally:
+    async def execute(self, planned: Any, options: RunOptions) -> Execution:
+        import asyncio
+
+        from cujeval.errors import RunAborted
+
+        name = self.switch.scenario.name
         try:
-            await switch.off()
+            await self.switch.on()
         except RunAborted as exc:
-            off_error: str | None = str(exc)
-        else:
-            off_error = None
-    if off_error:
-        from cujeval.gate import amend
+            why = f"scenario {name!r} could not be switched on: {exc}"
+            return await _not_run(planned, options, why)
+        try:
+            if self.switch.scenario.settle_s:
+                await asyncio.sleep(self.switch.scenario.settle_s)
+            execution: Execution = await self.inner.execute(planned, options)
+        finally:
+            try:
+                await self.switch.off()
+            except RunAborted as exc:
+                off_error: str | None = str(exc)
+            else:
+                off_error = None
+        if off_error:
+            note = f"scenario {name!r} could not be switched off: {off_error}"
+            execution.abort_reason = execution.abort_reason or note
+            execution.notes.append(note)
+        return execution
 
-        note = f"scenario {scenario.name!r} could not be switched off: {off_error}"
-        result = amend(result, [note])
-        result = result.model_copy(
-            update={
-                "status": "aborted",
-                "abort_reason": note,
-                "gate": result.gate.model_copy(update={"exit_code": 3}),
-                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-        )
-    return result
+
+async def run_scenario(
+    suite: Suite, index: int, options: RunOptions, *, load: LoadProfile | None = None
+) -> RunResult:
+    """Scenario ``index`` through the pipeline: the golden set once, or under ``load``."""
+    from cujeval.pipeline import evaluate
+
+    if load is not None:
+        from cujeval.load import LoadEngine
+
+        inner: Any = LoadEngine(load)
+    else:
+        from cujeval.runner import CaseEngine
+
+        inner = CaseEngine()
+    return await evaluate(suite, options, engine=ScenarioEngine(index, inner))
 
 
-def _not_run(suite: Suite, options: RunOptions, reason: str) -> RunResult:
-    """A result for a scenario that never ran: aborted, exit 3, every SLO NO_DATA."""
-    from cujeval.aggregate import Columns
-    from cujeval.runner import finish, prepare
-
-    settings, plans = prepare(suite, options)
+async def _not_run(planned: Any, options: RunOptions, reason: str) -> Execution:
+    """A scenario that never ran: incomplete, every SLO NO_DATA."""
     from datetime import UTC, datetime
 
-    started = datetime.now(UTC).isoformat(timespec="seconds")
+    from cujeval.runner import judge
+
+    plans = planned.plans if hasattr(planned, "plans") else [planned.plan]
     for plan in plans:
-        plan.columns = Columns()
-    return finish(suite, options, settings, plans, started, reason)
+        await plan.target.aclose()
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    return judge(planned.suite, options, planned.settings, plans, started, reason)
 
 
 def table(suite: Suite, results: dict[str, RunResult]) -> dict[str, Any]:

@@ -49,6 +49,7 @@ class Settings(_Frozen):
     no_data: Literal["block", "warn"] = "block"
     max_unscorable_share: float = Field(0.5, ge=0, le=1)
     empty_answer: Literal["error", "ok"] = "error"
+    cut_answer: Literal["error", "ok"] = "error"  # finish_reason length: cut at max_tokens
     max_scorer_errors: int = Field(0, ge=0)
     bootstrap_resamples: int = Field(2000, ge=100)
     seed: int = 0
@@ -74,7 +75,16 @@ class SLOSpec(_Frozen):
     # with --epochs K, what makes a case good: its share of good repeats (default), all K
     # repeats good (pass^k), or any repeat good (pass@k)
     repeats: Literal["share", "all", "any"] = "share"
+    # each case must be good (a unit test's assertion): the first bad case breaches, at any n
+    every_case: bool = False
     line: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _every_case_target(cls, value: Any) -> Any:
+        if isinstance(value, dict) and value.get("every_case") is True and "target" not in value:
+            return {**value, "target": 1.0}
+        return value
 
     @field_validator("good")
     @classmethod
@@ -98,9 +108,15 @@ class SLOSpec(_Frozen):
         if self.objective is not None:
             if self.target is not None:
                 raise ValueError("'target' goes with 'good' or 'all_of', not with 'objective'")
-        else:
-            if self.target is None:
-                raise ValueError("a ratio SLO needs 'target' (e.g. 0.95: good in 95 % of cases)")
+            if self.every_case:
+                raise ValueError("'every_case' goes with 'good' or 'all_of', not with 'objective'")
+        elif self.every_case and self.target != 1.0:
+            raise ValueError("'every_case: true' means a target of 1.0: leave 'target' out")
+        elif self.target is None:
+            raise ValueError(
+                "a ratio SLO needs 'target' (e.g. 0.95: good in 95 % of cases), or "
+                "'every_case: true' (each case must be good)"
+            )
         return self
 
     @property

@@ -186,10 +186,12 @@ def compare(
     ] = True,
     tracking_uri: TrackingOpt = None,
 ) -> None:
-    """Compare two recorded runs case by case: REGRESSED / IMPROVED / NO CHANGE per SLO.
+    """Compare two recorded runs case by case: REGRESSED / IMPROVED / NO CHANGE / INCONCLUSIVE
+    per SLO.
 
-    McNemar's exact test for good/bad SLOs, the paired bootstrap for aggregates. Exit 1 when
-    an SLO regressed beyond the allowed drop, else 0."""
+    McNemar's exact test for good/bad SLOs, the paired bootstrap for aggregates; INCONCLUSIVE
+    when too few cases pair to see the allowed drop. Exit 1 when an SLO regressed beyond the
+    allowed drop, 2 when the runs share no case, else 0."""
 
     def go() -> int:
         import tempfile

@@ -151,9 +151,9 @@ def load(
 
     def go() -> int:
         from cujeval import load_report
-        from cujeval.load import LoadProfile, LoadStep, parse_duration, parse_rates, run_load
+        from cujeval.load import LoadEngine, LoadProfile, LoadStep, parse_duration, parse_rates
         from cujeval.options import RunOptions
-        from cujeval.reporters import write_all
+        from cujeval.pipeline import evaluate
         from cujeval.suite import load_suite
 
         per_step = parse_duration(duration)
@@ -180,10 +180,12 @@ def load(
             strict=strict or None,
             gate=gate.value if gate else None,
             progress=progress,
+            mlflow=mlflow,
+            console=True,
         )
-        result = _asyncio_run(run_load(loaded, options, profile, journey=journey))
-        path = load_report.write(result, out)  # first: MLflow logs it with the rest
-        write_all(result, out, mlflow=mlflow)
+        engine = LoadEngine(profile, journey)
+        result = _asyncio_run(evaluate(loaded, options, engine=engine))
+        path = out / "load.md"
         print(load_report.render(result))
         print(f"results: {out}/results.json, {path}", file=sys.stderr)
         if result.status == "aborted":
@@ -236,7 +238,6 @@ def scenarios(
         from cujeval import scenarios as sc
         from cujeval.errors import InputError, UnknownNameError
         from cujeval.options import RunOptions
-        from cujeval.reporters import write_all
         from cujeval.suite import load_suite
 
         loaded = load_suite(suite)
@@ -265,9 +266,9 @@ def scenarios(
                 gate=gate.value if gate else None,
                 limit=limit,
                 progress=progress,
+                mlflow=mlflow,
             )
             result = _asyncio_run(sc.run_scenario(loaded, i, options, load=profile))
-            write_all(result, out / scenario.name, mlflow=mlflow, console=False)
             results[scenario.name] = result
         report = sc.table(loaded, results)
         out.mkdir(parents=True, exist_ok=True)

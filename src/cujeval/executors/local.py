@@ -37,23 +37,21 @@ class _Arm:
         self.pace = RateLimit(per_second(rate)) if rate else None
 
     async def row(self, case: GoldenCase, epoch: int) -> dict[str, Any]:
-        from cujeval.journal import case_hash
-        from cujeval.runner import build_row, call_case, score_case
+        from cujeval.runner import case_row
 
-        plan, settings = self.plan, self.settings
-        obs = await call_case(
+        plan = self.plan
+        return await case_row(
+            plan.journey.name,
             plan.target,
+            plan.scorers,
             case,
-            settings,
+            epoch,
+            self.settings,
             self.rng,
             limit=self.window,
             give_up=self.give_up,
             pace=self.pace,
         )
-        if settings.empty_answer == "error":
-            obs = obs.mark_empty()
-        scores, failed = await score_case(plan.scorers, case, obs)
-        return build_row(plan.journey.name, case, epoch, obs, scores, failed, case_hash(case))
 
 
 def _first_leaf(exc: BaseException) -> BaseException:

@@ -385,25 +385,23 @@ class CaseWorker:
         return {"pid": os.getpid(), "node_id": ray.get_runtime_context().get_node_id()}
 
     async def _one(self, case: GoldenCase, epoch: int) -> dict[str, Any]:
-        from cujeval.journal import case_hash
-        from cujeval.runner import build_row, call_case, score_case
+        from cujeval.runner import case_row
 
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.concurrency)
         async with self._slots:
-            obs = await call_case(
+            return await case_row(
+                self.journey,
                 self.target,
+                self.scorers,
                 case,
+                epoch,
                 self.settings,
                 self.rng,
                 limit=self.window,
                 give_up=self.give_up,
                 pace=self.pace,
             )
-            if self.settings.empty_answer == "error":
-                obs = obs.mark_empty()
-            scores, failed = await score_case(self.scorers, case, obs)
-        return build_row(self.journey, case, epoch, obs, scores, failed, case_hash(case))
 
     async def run_shard(self, shard: list[Item]) -> AsyncIterator[ShardResult]:
         """Run the shard's cases; stream their rows back as they finish (batched when several

@@ -21,6 +21,7 @@ def write_all(
     mlflow: bool = True,
     console: bool = True,
     tracking: Tracking | None = None,
+    tracking_uri: str | None = None,
 ) -> list[str]:
     """results.json first (the record every other view and `cujeval log` reads), then the
     other views, each in isolation. Returns failure notes. MLflow logging goes through
@@ -29,7 +30,12 @@ def write_all(
 
     directory.mkdir(parents=True, exist_ok=True)
     result.write(directory)
-    steps: list[tuple[str, Callable[[], object]]] = [
+    steps: list[tuple[str, Callable[[], object]]] = []
+    if result.load is not None:  # before MLflow, which logs it with the rest
+        from cujeval import load_report
+
+        steps.append(("load", lambda: load_report.write(result, directory)))
+    steps += [
         ("junit", lambda: junit.write(result, directory)),
         ("markdown", lambda: markdown.write(result, directory)),
         ("html", lambda: html.write(result, directory)),
@@ -43,7 +49,8 @@ def write_all(
         def to_mlflow() -> None:
             from cujeval.tracking import Tracking
 
-            run_id, uri = (tracking or Tracking(spawn=False)).log(result, directory)
+            worker = tracking or Tracking(tracking_uri, spawn=False)
+            run_id, uri = worker.log(result, directory)
             print(f"mlflow: run {run_id} in experiment {result.suite!r} at {uri}", file=sys.stderr)
 
         steps.append(("mlflow", to_mlflow))

@@ -14,8 +14,9 @@ def number(x: float | None, *, ratio: bool) -> str:
 
 
 def interval(slo: SLOEntry) -> str:
+    """``[lower, upper]``; a bound the cases cannot give shows as ``–``."""
     ratio = slo.kind != "aggregate"
-    if slo.lower is None or slo.upper is None:
+    if slo.lower is None and slo.upper is None:
         return "–"
     return f"[{number(slo.lower, ratio=ratio)}, {number(slo.upper, ratio=ratio)}]"
 

@@ -339,7 +339,8 @@ def log(
                 "mlflow.note.content": _description(result, j.name),
                 **{f"cujeval.verdict.{key(s.name)}": s.verdict for s in j.slos},
             }
-            table = f"cases_{key(j.name)}.json"
+            # a file name: a load step's journey (``j@5/s``) holds a slash
+            table = f"cases_{key(j.name).replace('/', '_')}.json"
             jtags[_TABLE_TAG] = json.dumps([{"path": table, "type": "table"}])
             run_id = existing.get(j.name) or _create(c, exp_id, j.name, jstart, jtags)
             journey_runs[j.name] = run_id
