@@ -104,12 +104,28 @@ def write_rag_suite(
 def run_folder(directory: Path, url: str, n: int) -> Path:
     """The folder a finished run leaves when nothing is logged to MLflow: write_suite's suite
     of ``n`` cases against ``url``, run, and its reports written (``directory / "run"``)."""
-    from cujeval.reporters import write_all
-    from cujeval.runner import RunOptions, run_suite
+    from cujeval.options import RunOptions
+    from cujeval.pipeline import evaluate_sync
     from cujeval.suite import load_suite
 
     out = directory / "run"
     suite = write_suite(directory, url=url, n=n)
-    result = run_suite(load_suite(suite), RunOptions(output_dir=out, progress=False))
-    write_all(result, out, mlflow=False, console=False)
+    evaluate_sync(load_suite(suite), RunOptions(output_dir=out, progress=False, mlflow=False))
     return out
+
+
+def judged(name: str, results: list[Any]) -> Any:
+    """A journey's SLO verdicts as results.json holds them (what the gate reads)."""
+    from cujeval.results import DatasetEntry, JourneyResult
+    from cujeval.runner import slo_entry
+
+    return JourneyResult(
+        name=name,
+        target="t",
+        dataset=DatasetEntry(path="d.jsonl", digest="x", n_cases=100),
+        scorers=["error"],
+        n_rows=100,
+        n_errors=0,
+        slis=[],
+        slos=[slo_entry(r) for r in results],
+    )

@@ -201,7 +201,38 @@ def build_app(log: CallLog, *, delay_s: float = 0.0) -> web.Application:
         await resp.write(b"data: [DONE]\n\n")
         return resp
 
+    async def cut_chat(request: web.Request) -> web.StreamResponse:
+        """A chat route whose model stops at its token limit (``finish_reason: length``) on
+        every answer, as a small model with a low max_tokens does."""
+        body = await request.json()
+        q = str(body["messages"][-1]["content"])
+        log.hit(f"cut:{q}")
+        return web.json_response(
+            {
+                "model": "m",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": f"Answer to {q} which"},
+                        "finish_reason": "length",
+                    }
+                ],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 16},
+            }
+        )
+
+    async def interrupted_chat(request: web.Request) -> web.StreamResponse:
+        """A streamed chat route that stops mid-answer: no finish reason, no [DONE]."""
+        log.hit("interrupted")
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        chunk = {"model": "m", "choices": [{"index": 0, "delta": {"content": "Half an"}}]}
+        await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        return resp
+
     app = web.Application()
+    app.router.add_post("/cut/v1/chat/completions", cut_chat)
+    app.router.add_post("/interrupted/v1/chat/completions", interrupted_chat)
     app.router.add_post("/nousage/v1/chat/completions", nousage_chat)
     app.router.add_post("/silent/{every}/v1/chat/completions", silent_chat)
     app.router.add_post("/answer", answer)

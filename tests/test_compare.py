@@ -52,22 +52,26 @@ def by_name(items: list[Any]) -> dict[str, Any]:
     return {c.slo: c for c in items}
 
 
-def test_same_rows_no_change() -> None:
+def test_same_rows_on_few_pairs_are_inconclusive() -> None:
+    """20 identical pairs cannot show a 5-point drop (about 400 would): not NO CHANGE."""
     base = rows({0})
     got = by_name(compare(base, base, JOURNEY, Settings()))
     c = got["no-errors"]
-    assert c.change == "NO CHANGE" and c.p_value == 1.0 and c.worse == c.better == 0
+    assert c.change == "INCONCLUSIVE" and c.p_value == 1.0 and c.worse == c.better == 0
     assert c.diff == 0 and not c.blocks and c.test == "mcnemar" and c.n_paired == 20
-    assert got["fast"].change == "NO CHANGE"
-    assert got["fast"].note == "needs 59 paired cases for a bound of p95 (has 20)"
+    assert c.cases_needed is not None and c.cases_needed > 20
+    assert "too few pairs to detect a drop of 5.0 points" in c.note
+    fast = got["fast"]
+    assert fast.change == "INCONCLUSIVE" and fast.baseline == fast.candidate is not None
+    assert fast.note == "too few pairs: 20 paired case(s), a bound of p95 needs 59"
     same = by_name(compare(rows({0}, n=60), rows({0}, n=60), JOURNEY, Settings()))["fast"]
-    assert same.change == "NO CHANGE" and same.diff == 0
+    assert same.change == "NO CHANGE" and same.diff == 0  # identical values: any change shows
 
 
 def test_a_quantile_is_not_compared_on_fewer_cases_than_its_bound_needs() -> None:
     # p95 at 95 %: 59 cases, as for the SLO's own verdict; 58 paired cases of a 1 s slowdown
     # say nothing yet, 59 say REGRESSED
-    for n, change in ((58, "NO CHANGE"), (59, "REGRESSED")):
+    for n, change in ((58, "INCONCLUSIVE"), (59, "REGRESSED")):
         base, cand = rows(set(), n=n), rows(set(), n=n, latency=1.1)
         c = by_name(compare(base, cand, JOURNEY, Settings()))["fast"]
         assert c.change == change, n
@@ -93,10 +97,17 @@ def test_more_errors_regress_by_mcnemar() -> None:
     assert c.change == "IMPROVED" and not c.blocks and (c.worse, c.better) == (0, 9)
 
 
-def test_few_discordant_pairs_are_no_change() -> None:
-    # 5 go bad, 0 go good: p = 2 * 0.5^5 = 0.0625 >= 0.05
+def test_few_discordant_pairs_are_inconclusive_not_no_change() -> None:
+    # 5 go bad, 0 go good: p = 2 * 0.5^5 = 0.0625 >= 0.05, the best 5 pairs can show
     c = by_name(compare(rows(set()), rows({1, 2, 3, 4, 5}), JOURNEY, Settings()))["no-errors"]
-    assert c.p_value == pytest.approx(0.0625) and c.change == "NO CHANGE" and not c.blocks
+    assert c.p_value == pytest.approx(0.0625) and c.change == "INCONCLUSIVE" and not c.blocks
+
+
+def test_a_collapse_of_five_cases_is_not_no_change() -> None:
+    base, cand = rows(set(), n=5), rows({0, 1, 2, 3, 4}, n=5)  # 5 of 5 good -> 0 of 5
+    c = by_name(compare(base, cand, JOURNEY, Settings()))["no-errors"]
+    assert (c.baseline, c.candidate) == (1.0, 0.0)
+    assert c.change == "INCONCLUSIVE" and c.worse == 5
 
 
 def test_slower_candidate_regresses_on_the_aggregate() -> None:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from cujeval.options import RunOptions
 from cujeval.paths import project_root
-from cujeval.runner import RunOptions, run_suite
+from cujeval.pipeline import evaluate_sync
 from cujeval.suite import load_suite
 from tests.helpers import cujeval
 
@@ -19,8 +20,9 @@ def test_bundled_suite_against_reference_service(
     rag_service: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CUJEVAL_RAG_URL", rag_service)
-    result = run_suite(
-        load_suite(SUITE), RunOptions(output_dir=tmp_path / "run", progress=False, limit=30)
+    result = evaluate_sync(
+        load_suite(SUITE),
+        RunOptions(output_dir=tmp_path / "run", progress=False, mlflow=False, limit=30),
     )
     assert result.status == "completed"
     grounded, cited = result.journeys

@@ -14,8 +14,8 @@ import yaml
 
 from cujeval.errors import InputError
 from cujeval.options import RunOptions
+from cujeval.pipeline import evaluate, evaluate_sync
 from cujeval.records import GoldenCase, Observation
-from cujeval.runner import run, run_sync
 from cujeval.scorers.base import Score, Scorer, scorer
 from cujeval.suite import load_suite
 from tests.helpers import cujeval, write_dataset, write_suite
@@ -58,7 +58,7 @@ def test_two_case_journey_against_a_target_that_is_down_never_passes(
     r = cujeval("run", str(suite), "--no-mlflow", "--output", str(tmp_path / "o"))
     assert r.returncode == 3, r.stderr
     # 2 refused calls: every call failed; 6 refused attempts: unreachable after five in a row
-    reason = "failed every call" if retries == 0 else "is unreachable"
+    reason = "answered no call" if retries == 0 else "is unreachable"
     assert reason in r.stderr and "Traceback" not in r.stderr
     assert results(tmp_path / "o")["gate"]["passed"] is False
 
@@ -108,7 +108,9 @@ def test_a_scorer_that_raises_blocks_the_gate_and_is_counted_apart(
             {"name": "custom", "good": "always_fails >= 1", "target": 0.9},
         ],
     )
-    result = run_sync(load_suite(path), RunOptions(output_dir=tmp_path / "o", progress=False))
+    result = evaluate_sync(
+        load_suite(path), RunOptions(output_dir=tmp_path / "o", progress=False, mlflow=False)
+    )
     journey = result.journeys[0]
     assert journey.scorer_errors == {"always_fails": 30}
     custom = {s.name: s for s in journey.slos}["custom"]
@@ -129,11 +131,15 @@ def test_no_data_blocks_unless_the_policy_says_warn(tmp_path: Path, fault_server
     suite = yaml.safe_load(path.read_text())
     suite["journeys"][0]["dataset"] = "plain.jsonl"
     path.write_text(yaml.safe_dump(suite))
-    blocked = run_sync(load_suite(path), RunOptions(output_dir=tmp_path / "a", progress=False))
+    blocked = evaluate_sync(
+        load_suite(path), RunOptions(output_dir=tmp_path / "a", progress=False, mlflow=False)
+    )
     assert blocked.gate.exit_code == 1 and "j/retrieval NO_DATA" in blocked.gate.blocking
     suite["settings"]["no_data"] = "warn"
     path.write_text(yaml.safe_dump(suite))
-    warned = run_sync(load_suite(path), RunOptions(output_dir=tmp_path / "b", progress=False))
+    warned = evaluate_sync(
+        load_suite(path), RunOptions(output_dir=tmp_path / "b", progress=False, mlflow=False)
+    )
     assert warned.gate.exit_code == 0 and "j/retrieval NO_DATA" in warned.gate.warnings
 
 
@@ -203,13 +209,13 @@ def test_bad_overrides_are_bad_input(tmp_path: Path) -> None:
 def test_run_is_usable_from_a_running_loop(tmp_path: Path, fault_server: Any) -> None:
     url, _ = fault_server
     suite = load_suite(write_suite(tmp_path, url=f"{url}/answer", n=5))
-    options = RunOptions(output_dir=tmp_path / "o", progress=False)
+    options = RunOptions(output_dir=tmp_path / "o", progress=False, mlflow=False)
 
     async def inside() -> None:
-        result = await run(suite, options)
+        result = await evaluate(suite, options)
         assert result.journeys[0].n_rows == 5
-        with pytest.raises(RuntimeError, match="await run"):
-            run_sync(suite, options)
+        with pytest.raises(RuntimeError, match="await evaluate"):
+            evaluate_sync(suite, options)
 
     asyncio.run(inside())
-    assert not (tmp_path / "o" / "results.json").exists()  # reporters write it, not the run
+    assert (tmp_path / "o" / "results.json").exists()  # the pipeline wrote the reports

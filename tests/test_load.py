@@ -22,6 +22,7 @@ import pytest
 from cujeval.errors import InputError
 from cujeval.load import (
     MAX_POINTS,
+    LoadEngine,
     LoadProfile,
     LoadStep,
     Reservoir,
@@ -30,11 +31,11 @@ from cujeval.load import (
     arrivals,
     parse_duration,
     parse_rates,
-    run_load,
 )
 from cujeval.load_hist import BUCKETS, LogHistogram, SparseHistogram
 from cujeval.load_metrics import parse_prometheus, select
 from cujeval.options import RunOptions
+from cujeval.pipeline import evaluate
 from cujeval.records import GoldenCase, Observation, Usage
 from cujeval.suite import load_suite
 from tests.helpers import write_rag_suite
@@ -241,8 +242,8 @@ SLOS = [
 
 
 def _run(path: Path, tmp_path: Path, profile: LoadProfile) -> Any:
-    options = RunOptions(output_dir=tmp_path / "out", progress=False)
-    return asyncio.run(run_load(load_suite(path), options, profile))
+    options = RunOptions(output_dir=tmp_path / "out", progress=False, mlflow=False)
+    return asyncio.run(evaluate(load_suite(path), options, engine=LoadEngine(profile)))
 
 
 def test_operational_slos_count_requests_and_quality_slos_count_cases(tmp_path: Path) -> None:

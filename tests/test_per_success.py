@@ -14,6 +14,7 @@ from cujeval.gate import decide
 from cujeval.predicates import parse_objective
 from cujeval.slo import Verdict, evaluate_journey
 from cujeval.suite import Journey, Settings
+from tests.helpers import judged
 
 OK = {"name": "ok", "good": "error == false", "target": 0.5}
 
@@ -57,7 +58,7 @@ def test_a_bound_under_the_cost_of_one_case_is_breached() -> None:
     # no resample can cost less than 0.001 per success; P(a resample has no failure) = 0.8^20
     r = run([(0.001, i >= 16) for i in range(20)], per_success(0.001))
     assert r.verdict is Verdict.BREACHED
-    assert decide({"j": [r]}, Settings()).exit_code == 1
+    assert decide([judged("j", [r])], Settings()).exit_code == 1
 
 
 def test_failed_unpriced_and_repeated_cases() -> None:
@@ -73,7 +74,7 @@ def test_failed_unpriced_and_repeated_cases() -> None:
 def test_no_success_is_no_data_and_blocks() -> None:
     r = run([(0.001, True)] * 12, per_success(1.0))
     assert r.verdict is Verdict.NO_DATA and r.estimate is None
-    assert decide({"j": [r]}, Settings()).exit_code == 1
+    assert decide([judged("j", [r])], Settings()).exit_code == 1
 
 
 @pytest.mark.parametrize(("n", "verdict"), [(9, Verdict.INCONCLUSIVE), (10, Verdict.MET)])

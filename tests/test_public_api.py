@@ -20,6 +20,8 @@ EXPECTED = {
     "Suite",
     "Verdict",
     "__version__",
+    "evaluate",
+    "evaluate_sync",
     "load_suite",
     "run",
     "register_target",
@@ -32,6 +34,11 @@ def test_exported_members() -> None:
     assert set(cujeval.__all__) == EXPECTED
     for name in EXPECTED:
         assert getattr(cujeval, name) is not None
+
+
+def test_run_is_the_one_pipeline() -> None:
+    """``run`` and ``run_sync`` are the pipeline's older names, not a second path."""
+    assert cujeval.run is cujeval.evaluate and cujeval.run_sync is cujeval.evaluate_sync
 
 
 def test_import_is_lazy() -> None:

@@ -191,8 +191,8 @@ def test_outcomes_follow_the_gate(pytester: pytest.Pytester) -> None:
         assert f"PASSED {passed}" in out
     # an incomplete run fails its run item (exit 3), whatever the verdicts
     assert (
-        "down: gate failed (exit 3): run incomplete: target 'svc' failed every call of journey "
-        "'j' (20 of 20); first: svc:answer raised RuntimeError: the service is down" in out
+        "down: gate failed (exit 3): run incomplete: target 'svc' answered no call of journey "
+        "'j' (20 of 20 failed); first: svc:answer raised RuntimeError: the service is down" in out
     )
     result.stdout.fnmatch_lines(["*- cujeval -*", "s: gate failed (exit 1): j/no-errors BREACHED*"])
     for name in ("results.json", "junit.xml", "summary.md", "report.html", "journal.jsonl"):
@@ -208,7 +208,7 @@ def test_outcomes_follow_the_gate(pytester: pytest.Pytester) -> None:
 
     strict = run(pytester, "s.yaml", "--cuj-strict")
     assert "j/half-up INCONCLUSIVE: 50.0 % good (10/20)" in strict.stdout.str()
-    assert "; gate: inconclusive under --strict\n" in strict.stdout.str()
+    assert "; gate: inconclusive: blocks under --strict\n" in strict.stdout.str()
     strict.assert_outcomes(passed=3, failed=3)
 
 
@@ -308,13 +308,12 @@ def test_mlflow_logging_and_tracking_uri(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The reporter is faked here (the real one is tested with MLflow in the end-to-end file):
-    what matters is that it is called, under the --cuj-tracking-uri, and not with -no-mlflow."""
+    what matters is that it is called with the --cuj-tracking-uri (passed, not set in the
+    environment), and not with --cuj-no-mlflow."""
     seen: list[tuple[str, str | None]] = []
 
-    def log(result: Any, directory: Path, **_: Any) -> str:
-        import os
-
-        seen.append((result.suite, os.environ.get("MLFLOW_TRACKING_URI")))
+    def log(result: Any, directory: Path, *, tracking_uri: str | None = None, **_: Any) -> str:
+        seen.append((result.suite, tracking_uri))
         return "run-1"
 
     monkeypatch.setattr(cujeval.reporters.mlflow, "log", log)
@@ -474,6 +473,71 @@ def test_marker_arguments_are_checked_with_a_readable_message(pytester: pytest.P
         section = out.split(f" test_{i} _")[1].split("\n_")[0]
         assert message in section, (message, section)
     assert "Traceback" not in out
+
+
+SMALL = """
+import pytest
+
+
+def answer(case):
+    return "no idea"
+
+
+@pytest.mark.cuj(
+    target=answer,
+    cases=[{"id": "a", "input": "q", "reference": "the answer"}],
+    scorers=["token_f1"],
+    slos={"similar": {"good": "token_f1 >= 0.5", "target": 0.7}},
+)
+def test_one_case(cuj_run):
+    result = cuj_run()
+    assert result.gate.passed  # INCONCLUSIVE only warns ...
+
+
+@pytest.mark.cuj(
+    target=answer,
+    cases=[{"id": "a", "input": "q", "reference": "the answer"}],
+    scorers=["token_f1"],
+    slos={"similar": {"good": "token_f1 >= 0.5", "every_case": True}},
+)
+def test_every_case(cuj_run):
+    result = cuj_run()
+    assert result.slo("similar").verdict == "BREACHED"
+    assert not result.gate.passed
+
+
+def test_settings_as_arguments(cuj_run):
+    result = cuj_run(
+        target=answer,
+        cases=[{"id": "a", "input": "q", "reference": "the answer"}],
+        scorers=["token_f1"],
+        slos={"similar": {"good": "token_f1 >= 0.5", "target": 0.7}},
+        gate="point",
+        confidence=0.9,
+    )
+    assert result.slo("similar").verdict == "BREACHED"  # the point estimate decides
+    assert result.settings["gate"] == "point" and result.settings["confidence"] == 0.9
+
+
+def test_bad_setting_once(cuj_run):
+    cuj_run(target=answer, cases=[{"id": "a", "input": "q"}], scorers=["error"],
+            slos={"up": {"good": "error == false", "target": 0.5}}, gate="never")
+"""
+
+
+def test_small_samples_are_loud_where_journeys_are_written_in_python(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_small=SMALL)
+    result = run(pytester, "-W", "error")
+    result.assert_outcomes(passed=3, failed=1, warnings=2)
+    out = result.stdout.str()
+    # ... but never silently: the small sample and the verdict, as warnings
+    assert "one_case/similar: small sample: 1 case(s) can show at most" in out
+    assert "one_case/similar INCONCLUSIVE" in out
+    # a bad setting is reported once, without a chained second copy
+    assert out.count("Input should be 'interval' or 'point'") == 1, out
+    assert "During handling of the above exception" not in out
 
 
 # ------------------------------------------------------------------ plain runs stay plain

@@ -17,7 +17,8 @@ import pytest
 
 import cujeval.pytest_suites  # noqa: F401 - kept across the in-process runs
 from cujeval.options import RunOptions
-from cujeval.runner import run_sync, validate
+from cujeval.pipeline import evaluate_sync
+from cujeval.runner import validate
 from cujeval.suite import load_suite
 from tests.conftest import ROOT
 
@@ -34,9 +35,9 @@ def warm(rag_service: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     for path in sorted((ROOT / "suites").glob("*.yaml")):
         validate(load_suite(path))
     out = tmp_path_factory.mktemp("warm")
-    run_sync(
+    evaluate_sync(
         load_suite(ROOT / "suites/support_rag.yaml"),
-        RunOptions(output_dir=out, limit=3, progress=False),
+        RunOptions(output_dir=out, limit=3, progress=False, mlflow=False),
     )
     from cujeval.reporters import html, markdown
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from cujeval.load import LoadProfile, LoadStep, run_load
+from cujeval.load import LoadEngine, LoadProfile, LoadStep
 from cujeval.options import RunOptions
-from cujeval.runner import run_sync
+from cujeval.pipeline import evaluate, evaluate_sync
 from cujeval.suite import load_suite
 from tests.helpers import write_rag_suite
 
@@ -32,9 +32,13 @@ def suite(tmp_path: Path, url: str, slos: list[dict[str, Any]]) -> Path:
 def test_saturation_slos_are_judged_over_the_scrapes_of_a_step(
     tmp_path: Path, rag_service: str
 ) -> None:
-    options = RunOptions(output_dir=tmp_path / "out", progress=False)
+    options = RunOptions(output_dir=tmp_path / "out", progress=False, mlflow=False)
     profile = LoadProfile(steps=(LoadStep(20, 4.0),))
-    result = asyncio.run(run_load(load_suite(suite(tmp_path, rag_service, SLOS)), options, profile))
+    result = asyncio.run(
+        evaluate(
+            load_suite(suite(tmp_path, rag_service, SLOS)), options, engine=LoadEngine(profile)
+        )
+    )
     slos = {s.name: s for s in result.journeys[0].slos}
     scraped = result.load["steps"][0]["saturation"][IN_FLIGHT]
     assert scraped["n"] >= 3  # one scrape a second for four seconds
@@ -50,8 +54,8 @@ def test_saturation_slos_are_judged_over_the_scrapes_of_a_step(
 
 def test_a_run_without_load_leaves_saturation_slos_out(tmp_path: Path, rag_service: str) -> None:
     path = suite(tmp_path, rag_service, SLOS)
-    options = RunOptions(output_dir=tmp_path / "out", progress=False, limit=5)
-    result = run_sync(load_suite(path), options)
+    options = RunOptions(output_dir=tmp_path / "out", progress=False, mlflow=False, limit=5)
+    result = evaluate_sync(load_suite(path), options)
     assert [s.name for s in result.journeys[0].slos] == ["no-errors"]
     assert result.gate.exit_code == 0
     notes = [n for n in result.notes if "judged under load only" in n]

@@ -161,7 +161,7 @@ def test_must_hold_slos_block_relaxed_and_the_others_only_inform(tmp_path: Path)
 
 def _run(suite_path: Path, tmp_path: Path, index: int) -> Any:
     suite = load_suite(suite_path)
-    options = RunOptions(output_dir=tmp_path / f"s{index}", progress=False)
+    options = RunOptions(output_dir=tmp_path / f"s{index}", progress=False, mlflow=False)
     return suite, asyncio.run(scenarios.run_scenario(suite, index, options))
 
 
@@ -274,7 +274,7 @@ def test_a_scenario_can_run_under_load(tmp_path: Path, hooks: str) -> None:
         ],
     )
     suite = load_suite(path)
-    options = RunOptions(output_dir=tmp_path / "l", progress=False)
+    options = RunOptions(output_dir=tmp_path / "l", progress=False, mlflow=False)
     profile = LoadProfile(steps=(LoadStep(30, 1.0),), metrics_url="")
     result = asyncio.run(scenarios.run_scenario(suite, 0, options, load=profile))
     assert [c[0] for c in _Hooks.calls] == ["/on", "/off"]

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from cujeval.load import LoadProfile, LoadStep, run_load
+from cujeval.load import LoadEngine, LoadProfile, LoadStep
 from cujeval.options import RunOptions
+from cujeval.pipeline import evaluate, evaluate_sync
 from cujeval.predicates import parse_objective
-from cujeval.runner import run_sync
 from cujeval.suite import load_suite
 from tests.test_load import _suite
 
@@ -41,9 +41,9 @@ def test_the_rate_is_parsed_kept_in_the_text_and_checked() -> None:
 
 
 def load(path: Path, tmp_path: Path, *rates: float) -> Any:
-    options = RunOptions(output_dir=tmp_path / "out", progress=False)
+    options = RunOptions(output_dir=tmp_path / "out", progress=False, mlflow=False)
     profile = LoadProfile(steps=tuple(LoadStep(r, 1.0) for r in rates), metrics_url="")
-    return asyncio.run(run_load(load_suite(path), options, profile))
+    return asyncio.run(evaluate(load_suite(path), options, engine=LoadEngine(profile)))
 
 
 def test_a_load_step_judges_the_objectives_at_its_rate_only(tmp_path: Path) -> None:
@@ -69,7 +69,9 @@ def test_an_objective_at_a_rate_no_step_ran_is_noted_not_judged(tmp_path: Path) 
 
 def test_a_run_without_load_leaves_them_out_and_says_how_to_judge_them(tmp_path: Path) -> None:
     path = _suite(tmp_path, TARGET, SLOS)
-    result = run_sync(load_suite(path), RunOptions(output_dir=tmp_path / "o", progress=False))
+    result = evaluate_sync(
+        load_suite(path), RunOptions(output_dir=tmp_path / "o", progress=False, mlflow=False)
+    )
     assert [s.name for s in result.journeys[0].slos] == ["no-errors"]
     assert result.gate.exit_code == 0  # the impossible objective was not judged here
     assert {g.slo for g in result.gate.slos} == {"no-errors"}

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from tests.helpers import write_suite
 
-from cujeval.runner import RunOptions, run_suite
+from cujeval.options import RunOptions
+from cujeval.pipeline import evaluate_sync
 from cujeval.suite import load_suite
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "explore_results.ipynb"
@@ -20,7 +21,9 @@ def test_notebook_runs(
 ) -> None:
     url, _ = fault_server
     suite = write_suite(tmp_path, url=f"{url}/status/500", n=12, settings={"retries": 0})
-    run_suite(load_suite(suite), RunOptions(output_dir=tmp_path / "run", progress=False))
+    evaluate_sync(
+        load_suite(suite), RunOptions(output_dir=tmp_path / "run", progress=False, mlflow=False)
+    )
     monkeypatch.setenv("CUJEVAL_RUN_DIR", str(tmp_path / "run"))
     monkeypatch.chdir(NOTEBOOK.parent)
     namespace: dict[str, Any] = {}

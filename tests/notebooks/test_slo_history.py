@@ -11,9 +11,9 @@ import pytest
 import yaml
 from tests.helpers import write_suite
 
-from cujeval.reporters import write_all
+from cujeval.options import RunOptions
+from cujeval.pipeline import evaluate_sync
 from cujeval.reporters.mlflow import log
-from cujeval.runner import RunOptions, run_suite
 from cujeval.suite import load_suite
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "slo_history.ipynb"
@@ -39,8 +39,9 @@ def test_notebook_plots_history(
         doc["name"] = name
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
         out = folder / f"run{i}"
-        result = run_suite(load_suite(path), RunOptions(output_dir=out, progress=False))
-        write_all(result, out, mlflow=False, console=False)
+        result = evaluate_sync(
+            load_suite(path), RunOptions(output_dir=out, progress=False, mlflow=False)
+        )
         log(result, out, tracking_uri=mlflow_server, traces=False)
         ids.append(result.run_id)
     plots = tmp_path / "plots"

@@ -12,9 +12,10 @@ from typing import Any
 
 import yaml
 
+from cujeval.options import RunOptions
+from cujeval.pipeline import evaluate_sync
 from cujeval.reporters import html
 from cujeval.results import RunResult
-from cujeval.runner import RunOptions, run_suite
 from cujeval.suite import load_suite
 
 SCRIPT = "<script>alert(1)</script>"
@@ -93,7 +94,9 @@ def run(tmp_path: Path) -> tuple[RunResult, str]:
     }
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(suite))
     out = tmp_path / "o"
-    result = run_suite(load_suite(tmp_path / "s.yaml"), RunOptions(output_dir=out, progress=False))
+    result = evaluate_sync(
+        load_suite(tmp_path / "s.yaml"), RunOptions(output_dir=out, progress=False, mlflow=False)
+    )
     return result, html.write(result, out).read_text(encoding="utf-8")
 
 

@@ -62,8 +62,11 @@ def test_compare_evaluations_pairs_cujeval_runs_case_by_case(
             filter_string="tags.`cujeval.journey` = 'grounded-answer'",
             order_by=["attributes.start_time DESC"],
         )[0]
-        assert run.data.tags["cujeval.run_id"] == "support_rag"  # the same for both runs
+        # folders of one name, yet distinct run ids: each run keeps its own traces
+        assert run.data.tags["cujeval.run_id"].startswith("support_rag-")
         journey_runs.append(run.info.run_id)
+    ids = {c.get_run(r).data.tags["cujeval.run_id"] for r in journey_runs}
+    assert len(ids) == 2
     baseline, candidate = journey_runs
     for run_id in journey_runs:  # each run keeps its own 40 traces
         traces = c.search_traces(locations=[exp.experiment_id], run_id=run_id)

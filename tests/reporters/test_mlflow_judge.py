@@ -10,9 +10,8 @@ from tests.helpers import write_suite
 from tests.judge_server import FakeJudge, fake_judge
 
 from cujeval.options import RunOptions
-from cujeval.reporters import write_all
+from cujeval.pipeline import evaluate_sync
 from cujeval.reporters.mlflow import log
-from cujeval.runner import run_sync
 from cujeval.suite import load_suite
 
 __all__ = ["fake_judge"]
@@ -54,8 +53,9 @@ def test_judge_calls_failures_and_tokens_are_journey_metrics(
     }
     path.write_text(yaml.safe_dump(suite, sort_keys=False))
     out = tmp_path / "o"
-    result = run_sync(load_suite(path), RunOptions(output_dir=out, progress=False))
-    write_all(result, out, mlflow=False, console=False)
+    result = evaluate_sync(
+        load_suite(path), RunOptions(output_dir=out, progress=False, mlflow=False)
+    )
     account = result.journeys[0].judge
     assert account is not None
 

@@ -57,6 +57,45 @@ def test_load_run_golden_signals_and_series_reach_mlflow(
     assert {"load.md", "results.json"} <= artifacts
 
 
+def test_a_stepped_load_logs_one_journey_run_per_step_and_logs_again(
+    tmp_path: Path, mlflow_server: str
+) -> None:
+    """Each step is a journey (``j@20/s``): its run, its per-case table (a file name without
+    the slash), and ``cujeval log`` of the folder after the fact updates the same runs."""
+    from mlflow.tracking import MlflowClient
+
+    path = _suite(tmp_path, {"kind": "python", "callable": "tests.test_load:fake_target"}, SLOS)
+    doc = path.read_text().replace('"name": "loadtest"', '"name": "steptest"')
+    path.write_text(doc)
+    out = tmp_path / "out"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server}
+    proc = cujeval(
+        "load", str(path), "--steps", "20,30", "--duration", "1s", "--no-progress", "--mlflow",
+        "-o", str(out), env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "mlflow reporter failed" not in proc.stderr
+    c = MlflowClient(mlflow_server)
+    exp = c.get_experiment_by_name("steptest")
+    assert exp is not None
+
+    def journeys() -> dict[str, str]:
+        runs = c.search_runs([exp.experiment_id])
+        return {
+            r.data.tags["cujeval.journey"]: r.info.run_id
+            for r in runs
+            if r.data.tags.get("cujeval.kind") == "journey"
+        }
+
+    first = journeys()
+    assert set(first) == {"j@20/s", "j@30/s"}
+    tables = {a.path for a in c.list_artifacts(first["j@20/s"])}
+    assert "cases_j_20_s.json" in tables
+    again = cujeval("log", str(out), env=env)
+    assert again.returncode == 0, again.stderr
+    assert journeys() == first  # updated, not duplicated
+
+
 def test_load_metrics_skip_what_has_no_number() -> None:
     load = {
         "golden_signals": {

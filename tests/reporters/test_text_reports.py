@@ -8,15 +8,18 @@ from typing import Any
 
 from tests.helpers import write_suite
 
+from cujeval.options import RunOptions
+from cujeval.pipeline import evaluate_sync
 from cujeval.reporters import junit, markdown
 from cujeval.results import RunResult
-from cujeval.runner import RunOptions, run_suite
 from cujeval.suite import load_suite
 
 
 def make(tmp_path: Path, url: str, **kw: Any) -> RunResult:
     suite = write_suite(tmp_path, url=url, **kw)
-    return run_suite(load_suite(suite), RunOptions(output_dir=tmp_path / "o", progress=False))
+    return evaluate_sync(
+        load_suite(suite), RunOptions(output_dir=tmp_path / "o", progress=False, mlflow=False)
+    )
 
 
 def test_junit_one_testcase_per_slo(tmp_path: Path, fault_server: tuple[str, Any]) -> None:
@@ -36,10 +39,41 @@ def test_markdown_and_round_trip(tmp_path: Path, fault_server: tuple[str, Any]) 
     text = markdown.render(result)
     assert "gate passed" in text and "| no-errors |" in text and "MET" in text
     again = RunResult.model_validate_json(result.model_dump_json())
-    assert again == result and again.schema_version == 2
+    assert again == result and again.schema_version == 3
     slo = again.journeys[0].slos[0]
     assert {slo.name, slo.verdict} == {"no-errors", "MET"} and slo.n == 30
     assert slo.lower is not None and slo.upper is not None and slo.target == 0.9
+
+
+def test_a_version_2_results_file_is_read_with_typed_reasons() -> None:
+    """Older runs (a baseline logged before the gate's reasons were typed) still read."""
+    doc = {
+        "schema_version": 2,
+        "run_id": "r",
+        "suite": "s",
+        "suite_path": "s.yaml",
+        "started_at": "t",
+        "finished_at": "t",
+        "status": "completed",
+        "cujeval_version": "0.1.0",
+        "settings": {},
+        "journeys": [],
+        "gate": {
+            "passed": False,
+            "exit_code": 1,
+            "policy": "gate=interval",
+            "blocking": ["j/x BREACHED", "j/y error budget exhausted: 3 bad of 2 allowed"],
+            "warnings": [],
+            "slos": [
+                {"journey": "j", "slo": "x", "verdict": "BREACHED", "action": "block",
+                 "reason": "breached"},
+            ],
+        },
+    }  # fmt: skip
+    result = RunResult.model_validate(doc)
+    kinds = [(r.kind, r.journey, r.slo) for r in result.gate.reasons]
+    assert kinds == [("breached", "j", "x"), ("budget_exhausted", None, None)]
+    assert result.gate.blocking == doc["gate"]["blocking"]  # type: ignore[index]
 
 
 def test_markdown_escapes_pipes(tmp_path: Path, fault_server: tuple[str, Any]) -> None:
@@ -66,7 +100,9 @@ def test_html_escapes_untrusted_output(tmp_path: Path) -> None:
         "  p: {kind: python, callable: 'tests.reporters.test_text_reports:evil'}\n"
         "journeys:\n  - {name: j, dataset: d.jsonl, target: p, scorers: [error]}\n"
     )
-    result = run_suite(load_suite(suite), RunOptions(output_dir=tmp_path / "o", progress=False))
+    result = evaluate_sync(
+        load_suite(suite), RunOptions(output_dir=tmp_path / "o", progress=False, mlflow=False)
+    )
     page = html.write(result, tmp_path / "o").read_text()
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;b&gt;q&lt;/b&gt;" in page and "x&lt;1&gt;" in page
@@ -105,8 +141,9 @@ def test_markdown_escapes_untrusted_names(tmp_path: Path) -> None:
         ],
     }
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(suite))
-    result = run_suite(
-        load_suite(tmp_path / "s.yaml"), RunOptions(output_dir=tmp_path / "o", progress=False)
+    result = evaluate_sync(
+        load_suite(tmp_path / "s.yaml"),
+        RunOptions(output_dir=tmp_path / "o", progress=False, mlflow=False),
     )
     text = markdown.render(result)
     assert result.journeys[0].slos[0].verdict == "BREACHED"

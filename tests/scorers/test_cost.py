@@ -338,7 +338,7 @@ def test_a_streamed_target_without_usage_end_to_end(tmp_path: Path, fault_server
 
     from cujeval.journal import read_rows
     from cujeval.options import RunOptions
-    from cujeval.runner import run_sync
+    from cujeval.pipeline import evaluate_sync
     from cujeval.suite import load_suite
 
     url, _ = fault_server
@@ -371,7 +371,9 @@ def test_a_streamed_target_without_usage_end_to_end(tmp_path: Path, fault_server
     path = tmp_path / "suite.yaml"
     path.write_text(yaml.safe_dump(suite, sort_keys=False))
     out = tmp_path / "o"
-    result = run_sync(load_suite(path), RunOptions(output_dir=out, progress=False))
+    result = evaluate_sync(
+        load_suite(path), RunOptions(output_dir=out, progress=False, mlflow=False)
+    )
     assert result.gate.exit_code == 0
     rows = list(read_rows(out / "journal.jsonl"))
     by_journey = {j: [r for r in rows if r.journey == j] for j in ("said", "estimated", "reported")}

@@ -22,8 +22,8 @@ from tests.servers import serve_app
 from tests.targets import agent_tools
 
 from cujeval.options import RunOptions
+from cujeval.pipeline import evaluate_sync
 from cujeval.reference.agent.launch import start_agent_service
-from cujeval.runner import run_sync
 from cujeval.suite import load_suite
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,7 +67,7 @@ def run(tmp: Path, targets: dict[str, Any], journeys: list[dict[str, Any]], **se
     path = tmp / "suite.yaml"
     path.write_text(yaml.safe_dump(suite, sort_keys=False))
     out = tmp / "out"
-    return run_sync(load_suite(path), RunOptions(output_dir=out, progress=False))
+    return evaluate_sync(load_suite(path), RunOptions(output_dir=out, progress=False, mlflow=False))
 
 
 def rows(tmp: Path, journey: str) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,7 @@ from tests.helpers import write_suite
 from tests.judge_server import FakeJudge
 
 from cujeval.options import RunOptions
-from cujeval.runner import run_sync
+from cujeval.pipeline import evaluate_sync
 from cujeval.suite import load_suite
 
 
@@ -42,7 +42,9 @@ def test_results_carry_the_judges_account_only_where_a_judge_scored(
         "cache_dir": str(tmp_path / "cache"),
     }
     path.write_text(yaml.safe_dump(suite, sort_keys=False))
-    result = run_sync(load_suite(path), RunOptions(output_dir=tmp_path / "o", progress=False))
+    result = evaluate_sync(
+        load_suite(path), RunOptions(output_dir=tmp_path / "o", progress=False, mlflow=False)
+    )
     judged, plain = result.journeys
     assert judged.judge is not None and judged.judge["calls"] == len(fake_judge.requests) > 0
     assert plain.judge is None

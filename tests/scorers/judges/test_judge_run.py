@@ -18,9 +18,9 @@ from tests.judge_server import FakeJudge
 
 from cujeval.journal import read_rows
 from cujeval.options import RunOptions
+from cujeval.pipeline import evaluate_sync
 from cujeval.reporters.console import render
 from cujeval.results import RunResult
-from cujeval.runner import run_sync
 from cujeval.scorers.judges.summary import describe, judge_metrics, judge_summary
 from cujeval.suite import load_suite
 
@@ -52,7 +52,9 @@ def judged_suite(
 
 
 def run(path: Path, out: Path) -> tuple[RunResult, list[Any]]:
-    result = run_sync(load_suite(path), RunOptions(output_dir=out, progress=False))
+    result = evaluate_sync(
+        load_suite(path), RunOptions(output_dir=out, progress=False, mlflow=False)
+    )
     return result, list(read_rows(out / "journal.jsonl"))
 
 
