@@ -316,7 +316,7 @@ def test_the_same_suite_gets_the_same_gate_through_every_door(
     tmp_path: Path, fault_server: Any
 ) -> None:
     """The command line, pytest and the Python API: one pipeline, so one decision."""
-    import cujeval
+    import cujeval as api_module
 
     url, _ = fault_server
     slos = [
@@ -341,9 +341,9 @@ def test_the_same_suite_gets_the_same_gate_through_every_door(
          "--cuj-output", str(tmp_path / "pytest"), "--cuj-no-mlflow"],
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )  # fmt: skip
-    api = cujeval.evaluate_sync(
-        cujeval.load_suite(suite),
-        cujeval.RunOptions(output_dir=tmp_path / "api", mlflow=False, progress=False),
+    api = api_module.evaluate_sync(
+        api_module.load_suite(suite),
+        api_module.RunOptions(output_dir=tmp_path / "api", mlflow=False, progress=False),
     )
     assert cli.returncode == 1 and r.returncode == 1 and api.gate.exit_code == 1
     expected = decision(results(tmp_path / "cli"))
