@@ -57,7 +57,6 @@ DEMOS = {d.key: d for d in (RAG, AGENT)}
 FAULTS = (*SHARED_FAULTS, *RAG.faults, *AGENT.faults)
 DEMO_SUITE = RAG.suite  # kept for callers that name the RAG suite
 URL_VARIABLE = RAG.url_variable
-_SEVERITY = {0: 0, 1: 1, 3: 2}
 
 
 def parse_faults(text: str | None) -> dict[str, dict[str, float]]:
@@ -121,16 +120,17 @@ def run_demo(
             raise InputError("the bundled demo suite is missing", file=path)
         validate(load_suite(path))
         suites[demo.key] = path
-    worst = 0
+    codes = []
     for demo in chosen:
         knobs = faults.get(demo.key, {})
         shown = ", ".join(f"{k}={v:g}" for k, v in knobs.items()) or "none"
         print(f"starting the reference {demo.key} service (faults: {shown}) ...", file=sys.stderr)
         with _service(demo, knobs) as url, _env(demo.url_variable, url):
             print(f"reference {demo.key} service at {url}", file=sys.stderr)
-            code = run(suites[demo.key])
-        worst = code if _SEVERITY.get(code, 3) > _SEVERITY.get(worst, 3) else worst
-    return worst
+            codes.append(run(suites[demo.key]))
+    from cujeval.gate import worst
+
+    return worst(codes)
 
 
 @contextmanager

@@ -124,6 +124,13 @@ def exit_code(reasons: Iterable[GateReason]) -> int:
     return EXIT_FAILED if any(r.action == "block" for r in reasons) else EXIT_PASSED
 
 
+def worst(codes: Iterable[int]) -> int:
+    """The exit code of several gates (``demo``'s suites, ``scenarios``): incomplete over bad
+    input over failed over passed."""
+    rank = {EXIT_PASSED: 0, EXIT_FAILED: 1, EXIT_INPUT: 2, EXIT_INCOMPLETE: 3}
+    return max(codes, key=lambda c: rank.get(c, 3), default=EXIT_PASSED)
+
+
 def decide(
     journeys: Sequence[JourneyResult],
     settings: Settings,
@@ -180,4 +187,5 @@ __all__ = [
     "policy_text",
     "slo_reasons",
     "unscorable_share",
+    "worst",
 ]

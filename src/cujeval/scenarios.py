@@ -480,8 +480,9 @@ def table(suite: Suite, results: dict[str, RunResult]) -> dict[str, Any]:
                 "slos": cells,
             }
         )
-    codes = [r["exit_code"] for r in rows]
-    exit_code = 3 if 3 in codes else (1 if 1 in codes else (2 if 2 in codes else 0))
+    from cujeval.gate import worst
+
+    exit_code = worst(r.gate.exit_code for r in results.values())
     return {"suite": suite.name, "scenarios": rows, "exit_code": exit_code}
 
 
