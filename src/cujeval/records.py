@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 EMPTY = "empty"  # Observation.status of an answer with no text
 
@@ -178,6 +178,16 @@ class Usage(_Frozen):
         return self.prompt_tokens + self.completion_tokens
 
 
+def _plain(value: Any) -> Any:
+    """Models inside an Observation's fields (contexts, tool calls) as plain data, so their
+    text can be checked; other values as they are."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
 class Observation(_Frozen):
     """What the target did for one case. Never holds secrets."""
 
@@ -196,6 +206,26 @@ class Observation(_Frozen):
     attempts: int = 1
     # seconds per step of the target's own work (a Server-Timing header: retrieval, generation)
     steps: dict[str, float] | None = None
+    notes: tuple[str, ...] | None = None  # what the harness changed in what the target sent
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        """Text from a target becomes valid Unicode here, where every Observation is made:
+        lone surrogates (``"\\ud800"`` in JSON) cannot be written by any UTF-8 writer. The
+        replacement is noted on the case."""
+        if not isinstance(data, dict):
+            return data
+        from cujeval.redact import valid_unicode
+
+        fixed, n = valid_unicode({k: _plain(v) for k, v in data.items()})
+        if not n:
+            return data
+        note = (
+            f"{n} invalid character{'s' if n != 1 else ''} (lone surrogate code points) in "
+            "the target's text replaced by U+FFFD"
+        )
+        return {**fixed, "notes": (*(fixed.get("notes") or ()), note)}
 
     @property
     def ok(self) -> bool:
