@@ -7,6 +7,7 @@ settings. Every error names the file, the line and the field.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -158,7 +159,7 @@ NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"  # suite and journey names: they name fi
 
 
 class Journey(_Frozen):
-    name: str
+    name: str  # checked against NAME where a suite file is read (load_suite)
     description: str = ""
     dataset: str
     target: str
@@ -321,6 +322,13 @@ def _check_references(suite: Suite, tree: LineMap) -> None:
 
     names = [j.name for j in suite.journeys]
     for i, journey in enumerate(suite.journeys):
+        if not re.fullmatch(NAME, journey.name):
+            raise bad(
+                i,
+                "name",
+                f"journey name {journey.name!r}: use letters, digits, '_', '.' and '-', "
+                "starting with a letter or digit (it names files and MLflow runs)",
+            )
         if journey.name in names[:i]:
             raise bad(i, "name", f"duplicate journey name {journey.name!r}")
         for key in ("target", "baseline_target"):

@@ -82,7 +82,8 @@ def answer_ok(case: object) -> str:
 
 def test_markdown_escapes_untrusted_names(tmp_path: Path) -> None:
     """Case ids, journey and SLO names come from datasets and suites: in summary.md they show
-    as typed and never become HTML or Markdown."""
+    as typed and never become HTML or Markdown. (A suite file cannot name a journey so; a
+    suite built in code, or an older results.json, can.)"""
     import json
 
     import yaml
@@ -96,7 +97,7 @@ def test_markdown_escapes_untrusted_names(tmp_path: Path) -> None:
         "targets": {"p": {"kind": "python", "callable": f"{__name__}:answer_ok"}},
         "journeys": [
             {
-                "name": "j</details>",
+                "name": "j",
                 "dataset": "d.jsonl",
                 "target": "p",
                 "scorers": ["latency_s"],
@@ -105,9 +106,10 @@ def test_markdown_escapes_untrusted_names(tmp_path: Path) -> None:
         ],
     }
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(suite))
-    result = run_suite(
-        load_suite(tmp_path / "s.yaml"), RunOptions(output_dir=tmp_path / "o", progress=False)
-    )
+    loaded = load_suite(tmp_path / "s.yaml")
+    journey = loaded.journeys[0].model_copy(update={"name": "j</details>"})
+    loaded = loaded.model_copy(update={"journeys": (journey,)})
+    result = run_suite(loaded, RunOptions(output_dir=tmp_path / "o", progress=False))
     text = markdown.render(result)
     assert result.journeys[0].slos[0].verdict == "BREACHED"
     assert "<script>" not in text and "<img" not in text and "</details><" not in text
