@@ -57,7 +57,8 @@ class AgentLoopTarget:
         self.spec = spec
         self.loop = spec.agent
         self.chat = OpenAITarget(name, spec, concurrency=concurrency)
-        self._factory = load_factory(self.loop.tools) if self.loop.tools else None
+        tools = self.loop.tools
+        self._factory = load_factory(tools, f"targets.{name}.agent.tools") if tools else None
         self._http = HttpTools(self.loop, spec, limit=concurrency) if self.loop.tools_url else None
         source = self.loop.tools or "a tool server"
         self.description = f"{self.chat.description}, tools from {source}"
