@@ -178,6 +178,22 @@ class Usage(_Frozen):
         return self.prompt_tokens + self.completion_tokens
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _invalid(value: Any) -> bool:
+    """Whether any string in ``value`` (models inside it included) holds a surrogate."""
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, BaseModel):
+        return any(_invalid(v) for v in value.__dict__.values())
+    if isinstance(value, dict):
+        return any(_invalid(k) or _invalid(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_invalid(v) for v in value)
+    return False
+
+
 def _plain(value: Any) -> Any:
     """Models inside an Observation's fields (contexts, tool calls) as plain data, so their
     text can be checked; other values as they are."""
@@ -214,13 +230,11 @@ class Observation(_Frozen):
         """Text from a target becomes valid Unicode here, where every Observation is made:
         lone surrogates (``"\\ud800"`` in JSON) cannot be written by any UTF-8 writer. The
         replacement is noted on the case."""
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or not _invalid(data):
             return data
         from cujeval.redact import valid_unicode
 
         fixed, n = valid_unicode({k: _plain(v) for k, v in data.items()})
-        if not n:
-            return data
         note = (
             f"{n} invalid character{'s' if n != 1 else ''} (lone surrogate code points) in "
             "the target's text replaced by U+FFFD"
