@@ -100,8 +100,8 @@ def _basic(user: str, password: str) -> str:
 
 def _variants(secret: str) -> set[str]:
     """``secret`` as it may appear in text: raw, URL-encoded either way (and decoded, for a
-    value written encoded), JSON- and HTML-escaped, base64 (an Authorization: Basic header of
-    the value as user name or as the whole credential)."""
+    value written encoded), JSON- and HTML-escaped, base64 (alone, and at the start of an
+    Authorization: Basic credential that has it as the user name)."""
     if len(secret) < _MIN_SECRET_CHARS:
         return set()
     raw = secret.encode("utf-8", "surrogatepass")
@@ -121,6 +121,9 @@ def _variants(secret: str) -> set[str]:
         base64.b64encode(raw + b":").decode(),
         base64.urlsafe_b64encode(raw).decode().rstrip("="),
     }
+    aligned = raw[: len(raw) - len(raw) % 3]  # encodes alike whatever follows it (user:...)
+    if len(aligned) >= 6:
+        out.add(base64.b64encode(aligned).decode())
     return {v for v in out if len(v) >= _MIN_SECRET_CHARS}
 
 

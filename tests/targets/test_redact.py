@@ -173,3 +173,13 @@ def test_guarded_streams_redact_whatever_is_printed(monkeypatch: pytest.MonkeyPa
     with pytest.raises(TypeError):
         sys.stdout.write(b"bytes")  # type: ignore[arg-type]
     assert out.getvalue() == "key ***\n" and err.getvalue() == "again ***\n"
+
+
+def test_a_key_used_as_a_basic_user_name_is_masked_whatever_the_password() -> None:
+    import base64
+
+    from cujeval.redact import redact, register
+
+    register("UserKey-Plant-0042")
+    basic = base64.b64encode(b"UserKey-Plant-0042:any password").decode()
+    assert redact(basic) == "***" + basic[24:]  # the 18 bytes of the key are 24 characters
