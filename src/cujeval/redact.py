@@ -35,7 +35,7 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit, url
 
 MASK = "***"
 _MIN_SECRET_CHARS = 4  # shorter values would mangle messages and are not credentials
-MIN_QUERY_CHARS = 8  # a query value the suite did not declare public, to be a credential
+MIN_QUERY_CHARS = 8  # of a non-public query value masked wherever it shows (_credential_like)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # shown as a visible stand-in: C0 controls but tab, newline and carriage return, DEL, C1
@@ -180,10 +180,19 @@ def _tracking_secrets(uri: str, password: str, token: str, user: str) -> set[str
     return {s for s in found if s}
 
 
+def _credential_like(value: str) -> bool:
+    """A query value that can be a credential: 16 characters or more, or 8 or more mixing
+    letters and digits. ``?stream=true``, ``?ns=deadline`` or ``?v=2024-06-01`` are not."""
+    if len(value) >= 2 * MIN_QUERY_CHARS:
+        return True
+    letters = any(c.isalpha() for c in value)
+    return len(value) >= MIN_QUERY_CHARS and letters and any(c.isdigit() for c in value)
+
+
 def url_credentials(url: str, public_params: Iterable[str] = ()) -> set[str]:
     """What of ``url`` is secret wherever it shows up: the password, the Basic form of the
-    userinfo, and each non-public query value of at least MIN_QUERY_CHARS characters. A user
-    name is no credential, nor is ``?stream=true``: masking those everywhere would mask
+    userinfo, and each non-public query value that can be a credential (_credential_like). A
+    user name is no credential, nor is ``?stream=true``: masking those everywhere would mask
     ordinary words and numbers (the URL itself still shows every non-public value as ``***``).
     """
     try:
@@ -197,7 +206,7 @@ def url_credentials(url: str, public_params: Iterable[str] = ()) -> set[str]:
     for param in parts.query.split("&"):
         name, eq, value = param.partition("=")
         value = value if eq else name
-        if unquote_plus(name) not in public and len(value) >= MIN_QUERY_CHARS:
+        if unquote_plus(name) not in public and _credential_like(value):
             found.add(value)
     return {s for s in found if s}
 
@@ -329,8 +338,9 @@ def html_text(text: str, *, quote: bool = True) -> str:
 
 
 class _Redacting:
-    """A text stream that redacts everything written to it before passing it on. Only text
-    passes (no binary ``buffer``), so nothing can write around it."""
+    """A text stream that redacts everything written to it (and makes it valid Unicode)
+    before passing it on. Only text passes (no binary ``buffer``), so nothing can write
+    around it."""
 
     def __init__(self, stream: IO[str]) -> None:
         self._stream = stream
@@ -338,6 +348,8 @@ class _Redacting:
     def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if _SURROGATE.search(text):  # would fail to encode: a crash while printing
+            text = _SURROGATE.sub("\ufffd", text)
         self._stream.write(redact(text))
         return len(text)
 

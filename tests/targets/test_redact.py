@@ -116,10 +116,19 @@ def test_url_credentials_are_the_password_basic_form_and_long_query_values() -> 
 
     from cujeval.redact import url_credentials
 
-    url = "http://me:pa55word@h/p?q2=abc&sig=0123456789abcdef&lang=en"
+    url = (
+        "http://me:pa55word@h/p?q2=abc&sig=0123456789abcdef&lang=en&ns=deadline&v=2024-06-01"
+        "&k=ab12cd34&long=abcdefghijklmnopq"
+    )
     basic = base64.b64encode(b"me:pa55word").decode()
-    # neither a user name nor a short query value (?stream=true) is a credential
-    assert url_credentials(url, ["lang"]) == {"pa55word", basic, "0123456789abcdef"}
+    # neither a user name nor a word or a number (?stream=true, ?ns=deadline) is a credential
+    assert url_credentials(url, ["lang"]) == {
+        "pa55word",
+        basic,
+        "0123456789abcdef",
+        "ab12cd34",
+        "abcdefghijklmnopq",
+    }
 
 
 def test_clean_masks_strings_and_keys_never_numbers_or_structure() -> None:
