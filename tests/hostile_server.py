@@ -180,6 +180,11 @@ async def _body(request: web.Request) -> web.StreamResponse:
         "bad-usage": b'{"answer": "a", "usage": {"prompt_tokens": "many"}}',
         "bad-tools": b'{"answer": "a", "tool_calls": [{"function": "not an object"}]}',
         "contexts-object": b'{"answer": "a", "contexts": {"id": "d1"}}',
+        # lone surrogates (valid JSON escapes, no valid text) and control characters
+        "surrogate": b'{"answer": "caf\\ud800 and \\udfff", '
+        b'"contexts": [{"id": "d1", "text": "half \\ud83d"}], "model": "m\\udc80"}',
+        "control": b'{"answer": "a \\u0000 b \\u001b[31mred\\u001b[0m \\ufffe c", '
+        b'"contexts": [{"id": "d1", "text": "t"}]}',
     }
     return web.Response(body=bodies[request.match_info["name"]], content_type="application/json")
 
@@ -200,6 +205,59 @@ async def _echo_error(request: web.Request) -> web.StreamResponse:
         f"{k}: {v}" for k, v in request.headers.items() if k.lower() not in boring
     )
     return web.Response(status=500, text=f"cannot serve {seen}")
+
+
+def _seen(request: web.Request) -> str:
+    """The request line and every header but the boring ones, credentials included."""
+    boring = {"host", "accept", "accept-encoding", "user-agent", "content-length", "content-type"}
+    return f"{request.method} {request.path_qs} " + " ".join(
+        f"{k}: {v}" for k, v in request.headers.items() if k.lower() not in boring
+    )
+
+
+def _number(question: str) -> int:
+    digits = "".join(c for c in question if c.isdigit())
+    return int(digits) if digits else 0
+
+
+async def _echo_headers(request: web.Request) -> web.StreamResponse:
+    """Any path under ``/echo-headers/``: a fine answer that repeats the request line and
+    headers in the answer and a context, as a debugging service might."""
+    await request.read()
+    seen = _seen(request)
+    return web.json_response(
+        {"answer": f"you sent {seen}", "contexts": [{"id": "d1", "text": f"request: {seen}"}]}
+    )
+
+
+async def _error_echo(request: web.Request) -> web.StreamResponse:
+    """Any path under ``/error-echo/``: odd questions get a 500 that names the tenant token
+    inside the ``pre-...-post`` header value (the bare secret, not the header), and the headers
+    as JSON; even ones a fine answer."""
+    q = _question(await request.read())
+    if _number(q) % 2 == 0:
+        return web.json_response({"answer": "fine", "contexts": [{"id": "d1", "text": "t"}]})
+    token = request.headers.get("X-Tenant-Token", "").removeprefix("pre-").removesuffix("-post")
+    body = {"error": f"unknown tenant token {token}", "headers": dict(request.headers)}
+    return web.json_response(body, status=500)
+
+
+async def _error_bytes(request: web.Request) -> web.StreamResponse:
+    """A 500 whose body holds what XML 1.0 forbids and terminals act on: U+FFFE, NUL, ESC."""
+    await request.read()
+    return web.Response(
+        status=500,
+        body="upstream said \ufffe\x00\x1b[2J and gave up".encode(),
+        content_type="text/plain",
+    )
+
+
+async def _mlflow_401(request: web.Request) -> web.StreamResponse:
+    """A tracking server behind a proxy that refuses the request and repeats the credentials
+    it got (``Authorization: Basic ...``)."""
+    await request.read()
+    auth = request.headers.get("Authorization", "none")
+    return web.Response(status=401, text=f"Unauthorized: bad credentials {auth}")
 
 
 # ---------------------------------------------------------------- the main app: redirects
@@ -302,9 +360,33 @@ async def _chat(request: web.Request) -> web.StreamResponse:
     mode = request.match_info["mode"]
     if mode == "to-other":
         return _redirect(f"{request.app[OTHER_URL]}/steal", 307)
+    if mode == "bad-key":  # what OpenAI answers a wrong key: the bare key, without "Bearer"
+        key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        error = {
+            "message": f"Incorrect API key provided: {key}. You can find your API key at "
+            "https://platform.openai.com/account/api-keys.",
+            "type": "invalid_request_error",
+            "code": "invalid_api_key",
+        }
+        return web.json_response({"error": error}, status=401)
+    if mode == "flood-tools":  # one message asking for 100 tool calls; then an answer
+        if any(m.get("role") == "tool" for m in body.get("messages") or ()):
+            message: Any = {"role": "assistant", "content": "done"}
+        else:
+            calls = [
+                {
+                    "id": f"t{i}",
+                    "type": "function",
+                    "function": {"name": "touch", "arguments": "{}"},
+                }
+                for i in range(100)
+            ]
+            message = {"role": "assistant", "content": None, "tool_calls": calls}
+        choice = {"index": 0, "message": message, "finish_reason": "stop"}
+        return web.json_response({"model": "hostile", "choices": [choice], "usage": _USAGE})
     if not body.get("stream") or mode == "json-anyway":
         finish = {"length": "length", "content-filter": "content_filter"}.get(mode, "stop")
-        message: Any = {"role": "assistant", "content": "one two three"}
+        message = {"role": "assistant", "content": "one two three"}
         if mode == "weird-message":
             message = "not an object"
         return web.json_response(
@@ -356,6 +438,10 @@ def _main_app(log: HostileLog, other_url: str) -> web.Application:
         "/body/{name}": _body,
         "/echo": _echo,
         "/echo-error": _echo_error,
+        "/echo-headers/{tail:.*}": _echo_headers,
+        "/error-echo/{tail:.*}": _error_echo,
+        "/error-bytes": _error_bytes,
+        "/mlflow-401/{tail:.*}": _mlflow_401,
         "/redirect/loop": _loop,
         "/redirect/to-file": _to_file,
         "/redirect/to-other": _to_other,

@@ -486,6 +486,9 @@ def main() -> None:
     import gc
     import importlib
 
+    from cujeval.redact import guard_streams
+
+    guard_streams()  # no secret the run learns reaches the console, whoever prints it
     if sys.argv[1:2] == ["run"]:
         # Start-up builds many objects that live as long as the process (modules, models,
         # the suite) and little garbage: cyclic collection waits until the run starts, and

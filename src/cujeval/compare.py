@@ -34,7 +34,6 @@ at the n cases compared: n' = n·((z_{1−α/2} + z_{1−β})·se / δ)².
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -594,10 +593,10 @@ class Report:
 
     def write(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "compare.json").write_text(
-            json.dumps(self.to_dict(), indent=2, default=str), encoding="utf-8"
-        )
-        (directory / "compare.md").write_text(self.to_markdown(), encoding="utf-8")
+        from cujeval.redact import dumps, redact
+
+        (directory / "compare.json").write_text(dumps(self.to_dict(), indent=2), encoding="utf-8")
+        (directory / "compare.md").write_text(redact(self.to_markdown()), encoding="utf-8")
 
     def summary(self) -> str:
         n_reg, n_block = len(self.regressed), len(self.blocking)

@@ -80,7 +80,11 @@ def client(tracking_uri: str | None = None) -> MlflowClient:
     prepare_env()
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=tracking_uri)
+    from cujeval.redact import register_url
+
+    c = MlflowClient(tracking_uri=tracking_uri)
+    register_url(str(c.tracking_uri))  # its credentials never show, whatever MLflow echoes
+    return c
 
 
 def shown_uri(c: MlflowClient) -> str:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cujeval.errors import InputError
 from cujeval.records import GoldenCase
+from cujeval.redact import dumps
 
 JOURNAL_NAME = "journal.jsonl"
 RowKey = tuple[str, str, int]  # (journey, case id, epoch)
@@ -107,11 +108,11 @@ class Journal:
         self._file: IO[str] | None = None
 
     def append(self, row: dict[str, Any]) -> None:
-        """Append one row (the fields of :class:`JournalRow`), flushed at once."""
+        """Append one row (the fields of :class:`JournalRow`), redacted, flushed at once."""
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("a", encoding="utf-8")
-        self._file.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        self._file.write(dumps(row, ensure_ascii=False) + "\n")
         self._file.flush()
 
     def rewrite(self, rows: list[JournalRow]) -> None:
@@ -119,7 +120,7 @@ class Journal:
         tmp = self.path.with_suffix(".jsonl.tmp")
         with tmp.open("w", encoding="utf-8") as f:
             for row in rows:
-                f.write(row.model_dump_json() + "\n")
+                f.write(dumps(row.model_dump(), ensure_ascii=False) + "\n")
         tmp.replace(self.path)
 
     def close(self) -> None:

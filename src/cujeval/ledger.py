@@ -11,7 +11,6 @@ Files written into the run folder for the reporters (and ``cujeval log`` later):
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,7 +228,9 @@ def write_budget(
         "this_run_counted": counted,
         "budgets": [s.to_dict() for s in states],
     }
-    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    from cujeval.redact import dumps
+
+    path.write_text(dumps(doc, indent=2), encoding="utf-8")
     return path
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cujeval.redact import redact, visible
 from cujeval.results import RunResult
 
 
@@ -173,5 +174,5 @@ def render(result: RunResult) -> str:
 def write(result: RunResult, directory: Path) -> Path:
     path = directory / "load.md"
     directory.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(result), encoding="utf-8")
+    path.write_text(visible(redact(render(result))), encoding="utf-8")
     return path

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from cujeval.errors import DatasetError, InputError
 from cujeval.records import GoldenCase, Observation
+from cujeval.redact import dumps
 from cujeval.scorers import base as registry
 from cujeval.yamlsource import dotted
 
@@ -130,7 +131,7 @@ def score_file(
 
                 await close_shared()
         for (lineno, raw), scores in zip(rows, results, strict=True):
-            out.write(json.dumps({**raw, "scores": scores}, ensure_ascii=False, default=str) + "\n")
+            out.write(dumps({**raw, "scores": scores}, ensure_ascii=False) + "\n")
             scored.append({"case_id": str(raw.get("id", lineno)), "scores": scores})
 
     if output is None:

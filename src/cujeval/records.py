@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 EMPTY = "empty"  # Observation.status of an answer with no text
 CUT = "cut"  # Observation.status of an answer the model stopped at its token limit
@@ -182,6 +182,32 @@ class Usage(_Frozen):
         return self.prompt_tokens + self.completion_tokens
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _invalid(value: Any) -> bool:
+    """Whether any string in ``value`` (models inside it included) holds a surrogate."""
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, BaseModel):
+        return any(_invalid(v) for v in value.__dict__.values())
+    if isinstance(value, dict):
+        return any(_invalid(k) or _invalid(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_invalid(v) for v in value)
+    return False
+
+
+def _plain(value: Any) -> Any:
+    """Models inside an Observation's fields (contexts, tool calls) as plain data, so their
+    text can be checked; other values as they are."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
 class Observation(_Frozen):
     """What the target did for one case. Never holds secrets."""
 
@@ -200,6 +226,24 @@ class Observation(_Frozen):
     attempts: int = 1
     # seconds per step of the target's own work (a Server-Timing header: retrieval, generation)
     steps: dict[str, float] | None = None
+    notes: tuple[str, ...] | None = None  # what the harness changed in what the target sent
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        """Text from a target becomes valid Unicode here, where every Observation is made:
+        lone surrogates (``"\\ud800"`` in JSON) cannot be written by any UTF-8 writer. The
+        replacement is noted on the case."""
+        if not isinstance(data, dict) or not _invalid(data):
+            return data
+        from cujeval.redact import valid_unicode
+
+        fixed, n = valid_unicode({k: _plain(v) for k, v in data.items()})
+        note = (
+            f"{n} invalid character{'s' if n != 1 else ''} (lone surrogate code points) in "
+            "the target's text replaced by U+FFFD"
+        )
+        return {**fixed, "notes": (*(fixed.get("notes") or ()), note)}
 
     @property
     def ok(self) -> bool:

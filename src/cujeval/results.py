@@ -251,10 +251,17 @@ class RunResult(_Model):
             value = {**value, "gate": gate}
         return value
 
+    def redacted(self) -> RunResult:
+        """This result with every string valid Unicode and redacted (cujeval.redact): what
+        any writer writes."""
+        from cujeval.redact import clean
+
+        return type(self).model_validate(clean(self.model_dump()))
+
     def write(self, directory: Path) -> Path:
         path = directory / "results.json"
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
+        tmp.write_text(self.redacted().model_dump_json(indent=2), encoding="utf-8")
         tmp.replace(path)
         return path
 

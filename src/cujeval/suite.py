@@ -6,6 +6,8 @@ settings. Every error names the file, the line and the field.
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -169,8 +171,11 @@ class ScorerSpec(_Frozen):
     line: int | None = None
 
 
+NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"  # suite and journey names: they name files and runs
+
+
 class Journey(_Frozen):
-    name: str
+    name: str  # checked against NAME where a suite file is read (load_suite)
     description: str = ""
     dataset: str
     target: str
@@ -245,8 +250,10 @@ class Journey(_Frozen):
 
 class Suite(_Frozen):
     version: Literal[1] = 1
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    name: str = Field(pattern=NAME)
     description: str = ""
+    # variables whose ${VAR} values may be shown; every other one is a secret (yamlsource)
+    public_env: tuple[str, ...] = ()
     targets: dict[str, TargetSpec]
     journeys: tuple[Journey, ...] = Field(min_length=1)
     settings: Settings = Settings()
@@ -288,7 +295,33 @@ def load_suite(path: str | Path) -> Suite:
             msg + _more(exc), file=path, line=line_of(tree, loc), field=dotted(loc) or None
         ) from None
     _check_references(suite, tree)
+    register_secrets(suite)
     return suite
+
+
+def register_secrets(suite: Suite) -> None:
+    """Register (cujeval.redact) what the suite's targets and judge hold that no writer may
+    show: the values of their ``api_key_env`` variables, URL passwords and non-public query
+    values. Values taken from the environment were registered as the file was read."""
+    from cujeval.redact import register, register_url
+
+    for spec in suite.targets.values():
+        env = getattr(spec, "api_key_env", None)
+        if env and os.environ.get(env):
+            register(os.environ[env])
+        public = getattr(spec, "public_params", ())
+        for url in (getattr(spec, "url", None), getattr(spec, "base_url", None)):
+            if isinstance(url, str):
+                register_url(url, public)
+        agent = getattr(spec, "agent", None)
+        for url in (getattr(agent, "tools_url", None), getattr(agent, "state_url", None)):
+            if url:
+                register_url(url, public)
+    judge = suite.judge or {}
+    if isinstance(judge.get("api_key_env"), str) and os.environ.get(judge["api_key_env"]):
+        register(os.environ[judge["api_key_env"]])
+    if isinstance(judge.get("base_url"), str):
+        register_url(judge["base_url"])
 
 
 def _check_references(suite: Suite, tree: LineMap) -> None:
@@ -305,6 +338,13 @@ def _check_references(suite: Suite, tree: LineMap) -> None:
 
     names = [j.name for j in suite.journeys]
     for i, journey in enumerate(suite.journeys):
+        if not re.fullmatch(NAME, journey.name):
+            raise bad(
+                i,
+                "name",
+                f"journey name {journey.name!r}: use letters, digits, '_', '.' and '-', "
+                "starting with a letter or digit (it names files and MLflow runs)",
+            )
         if journey.name in names[:i]:
             raise bad(i, "name", f"duplicate journey name {journey.name!r}")
         for key in ("target", "baseline_target"):

@@ -261,6 +261,9 @@ def main() -> None:
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # whatever MLflow prints goes to stderr, never into a reply
     sys.stdout = sys.stderr
+    from cujeval.redact import guard_streams
+
+    guard_streams()  # MLflow's messages may repeat the tracking URI's credentials
     _defer(DEFERRED)
     _serve(sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else None, sys.stdin, replies)
     # every reply went out after its write was committed: nothing is left to finish, and the

@@ -2,7 +2,9 @@
 
 Mappings load as :class:`LineMap` (a dict that knows the line of each key); sequences as
 :class:`LineList`. ``${VAR}`` and ``${VAR:-default}`` in string scalars are expanded from the
-environment; an unset variable without a default is an error at its line.
+environment; an unset variable without a default is an error at its line. A value taken from
+the environment is a secret (registered with cujeval.redact, so no writer shows it) unless the
+document lists its variable under a top-level ``public_env:`` (``[CUJEVAL_RAG_URL]``).
 
 Suites are small: a file over ``MAX_BYTES``, a document that expands (through aliases) to more
 than ``MAX_NODES`` values or nests deeper than ``MAX_DEPTH`` is refused before it can eat the
@@ -20,6 +22,7 @@ from typing import Any
 import yaml
 
 from cujeval.errors import InputError
+from cujeval.redact import register
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_NODES = 100_000  # values after alias expansion
@@ -40,14 +43,19 @@ class LineList(list[Any]):
     lines: list[int]
 
 
-def expand_env(text: str, *, file: str | Path, line: int, field: str) -> str:
+def expand_env(
+    text: str, *, file: str | Path, line: int, field: str, used: dict[str, str] | None = None
+) -> str:
     """Expand ``${VAR}`` / ``${VAR:-default}`` from the environment; a default may itself hold
     references (``${CANDIDATE_URL:-${RAG_URL:-http://127.0.0.1:8000}}``), expanded only when
-    it is used. Text that is not a complete reference is kept as written."""
+    it is used. Text that is not a complete reference is kept as written. Each value taken
+    from the environment is added to ``used`` (by name)."""
 
     def value(name: str, default: str | None) -> str:
         found = os.environ.get(name)
         if found:
+            if used is not None:
+                used[name] = found
             return found
         if default is not None:
             return default
@@ -115,7 +123,30 @@ def load_yaml(path: Path) -> Any:
         ) from None
     if node is None:
         raise InputError("the file is empty", file=path)
-    return _Converter(path).convert(node, "", 0)
+    converter = _Converter(path)
+    tree = converter.convert(node, "", 0)
+    _register_secrets(tree, converter.env, path)
+    return tree
+
+
+PUBLIC_ENV = "public_env"
+
+
+def _register_secrets(tree: Any, env: dict[str, str], path: Path) -> None:
+    """Register each value taken from the environment as a secret, but those of the
+    variables the document's ``public_env`` names."""
+    public: Any = tree.get(PUBLIC_ENV) if isinstance(tree, LineMap) else None
+    line = tree.lines.get(PUBLIC_ENV) if isinstance(tree, LineMap) else None
+    if public is None:
+        public = []
+    if not isinstance(public, list) or not all(
+        isinstance(n, str) and _NAME.fullmatch(n) for n in public
+    ):
+        register(*env.values())  # before the error: nothing of the document may show
+        raise InputError(
+            "must be a list of environment variable names", file=path, line=line, field=PUBLIC_ENV
+        )
+    register(*(value for name, value in env.items() if name not in public))
 
 
 def _count_nodes(text: str, loader: Any, path: Path) -> None:
@@ -165,6 +196,7 @@ class _Converter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.env: dict[str, str] = {}  # values taken from the environment, by variable
         self.nodes = 0
         self.loader = yaml.SafeLoader("")  # resolves scalars the way safe_load would
 
@@ -220,7 +252,7 @@ class _Converter:
                 f"invalid value: {problem}", file=path, line=line, field=where or None
             ) from None
         if isinstance(value, str):
-            value = expand_env(value, file=path, line=line, field=where)
+            value = expand_env(value, file=path, line=line, field=where, used=self.env)
         return value
 
 

@@ -118,7 +118,8 @@ def answer_ok(case: object) -> str:
 
 def test_markdown_escapes_untrusted_names(tmp_path: Path) -> None:
     """Case ids, journey and SLO names come from datasets and suites: in summary.md they show
-    as typed and never become HTML or Markdown."""
+    as typed and never become HTML or Markdown. (A suite file cannot name a journey so; a
+    suite built in code, or an older results.json, can.)"""
     import json
 
     import yaml
@@ -132,7 +133,7 @@ def test_markdown_escapes_untrusted_names(tmp_path: Path) -> None:
         "targets": {"p": {"kind": "python", "callable": f"{__name__}:answer_ok"}},
         "journeys": [
             {
-                "name": "j</details>",
+                "name": "j",
                 "dataset": "d.jsonl",
                 "target": "p",
                 "scorers": ["latency_s"],
@@ -141,9 +142,11 @@ def test_markdown_escapes_untrusted_names(tmp_path: Path) -> None:
         ],
     }
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(suite))
+    loaded = load_suite(tmp_path / "s.yaml")
+    journey = loaded.journeys[0].model_copy(update={"name": "j</details>"})
+    loaded = loaded.model_copy(update={"journeys": (journey,)})
     result = evaluate_sync(
-        load_suite(tmp_path / "s.yaml"),
-        RunOptions(output_dir=tmp_path / "o", progress=False, mlflow=False),
+        loaded, RunOptions(output_dir=tmp_path / "o", progress=False, mlflow=False)
     )
     text = markdown.render(result)
     assert result.journeys[0].slos[0].verdict == "BREACHED"

@@ -82,3 +82,113 @@ def test_non_http_urls_are_refused_when_the_suite_loads() -> None:
         with pytest.raises(ValidationError, match="absolute http") as info:
             HttpTargetSpec(kind="http", url=url)
         assert SECRET not in info.value.errors()[0]["msg"]
+
+
+# ---- redaction by value: the one function every writer calls ------------------------------
+
+
+def test_a_registered_secret_is_masked_raw_and_in_every_common_encoding() -> None:
+    import base64
+    import html
+    import json
+    from urllib.parse import quote, quote_plus
+
+    from cujeval.redact import redact, register
+
+    secret = "k3y/Value+Plant=1&x"
+    register(secret)
+    b64 = base64.b64encode(secret.encode()).decode()
+    for form in (
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        html.escape(secret),
+        b64,
+        base64.b64encode(f"{secret}:".encode()).decode(),  # the key as a Basic user name
+    ):
+        assert redact(f"<<{form}>>") == "<<***>>", form
+    assert redact("nothing secret here") == "nothing secret here"
+
+
+def test_url_credentials_are_the_password_basic_form_and_long_query_values() -> None:
+    import base64
+
+    from cujeval.redact import url_credentials
+
+    url = (
+        "http://me:pa55word@h/p?q2=abc&sig=0123456789abcdef&lang=en&ns=deadline&v=2024-06-01"
+        "&k=ab12cd34&long=abcdefghijklmnopq"
+    )
+    basic = base64.b64encode(b"me:pa55word").decode()
+    # neither a user name nor a word or a number (?stream=true, ?ns=deadline) is a credential
+    assert url_credentials(url, ["lang"]) == {
+        "pa55word",
+        basic,
+        "0123456789abcdef",
+        "ab12cd34",
+        "abcdefghijklmnopq",
+    }
+
+
+def test_clean_masks_strings_and_keys_never_numbers_or_structure() -> None:
+    from cujeval.redact import clean, register
+
+    register("90210777")
+    data = {"n": 90210777, "x": 0.90210777, "s": "id 90210777", "90210777": [("a", "b90210777")]}
+    assert clean(data) == {"n": 90210777, "x": 0.90210777, "s": "id ***", "***": [("a", "b***")]}
+    assert clean({"t": "lone \ud800"}) == {"t": "lone \ufffd"}
+
+
+def test_the_tracking_uri_credentials_are_secret_whatever_the_suite_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import base64
+
+    from cujeval.redact import redact
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://ml-user:Trk-pw-Plant9@mlflow.example")
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "tok-Plant-Token-7")
+    basic = base64.b64encode(b"ml-user:Trk-pw-Plant9").decode()
+    text = f"401: Authorization: Basic {basic}; pw Trk-pw-Plant9; Bearer tok-Plant-Token-7"
+    assert redact(text) == "401: Authorization: Basic ***; pw ***; Bearer ***"
+
+
+def test_visible_stand_ins_keep_xml_and_html_writable() -> None:
+    import xml.etree.ElementTree as ET
+
+    from cujeval.redact import html_text, visible, xml_text
+
+    text = "a\x00b\x1b[2Jc\ufffed\x7fe\tf\ng\x85h\udc80"
+    assert visible(text) == "a␀b␛[2Jc\\uFFFEd␡e\tf\ng\\x85h\ufffd"
+    ET.fromstring(f"<r a='{xml_text(text)}'>{xml_text(text)}</r>")  # well-formed
+    assert html_text("<b>\x00</b>") == "&lt;b&gt;␀&lt;/b&gt;"
+
+
+def test_guarded_streams_redact_whatever_is_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from cujeval.redact import guard_streams, register
+
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    register("Printed-Plant-42")
+    guard_streams()
+    print("key Printed-Plant-42")
+    print("again Printed-Plant-42", file=sys.stderr)
+    assert not hasattr(sys.stdout, "buffer")  # nothing writes bytes around the redaction
+    with pytest.raises(TypeError):
+        sys.stdout.write(b"bytes")  # type: ignore[arg-type]
+    assert out.getvalue() == "key ***\n" and err.getvalue() == "again ***\n"
+
+
+def test_a_key_used_as_a_basic_user_name_is_masked_whatever_the_password() -> None:
+    import base64
+
+    from cujeval.redact import redact, register
+
+    register("UserKey-Plant-0042")
+    basic = base64.b64encode(b"UserKey-Plant-0042:any password").decode()
+    assert redact(basic) == "***" + basic[24:]  # the 18 bytes of the key are 24 characters

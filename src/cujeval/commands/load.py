@@ -233,7 +233,6 @@ def scenarios(
     be switched or run."""
 
     def go() -> int:
-        import json
 
         from cujeval import scenarios as sc
         from cujeval.errors import InputError, UnknownNameError
@@ -272,8 +271,10 @@ def scenarios(
             results[scenario.name] = result
         report = sc.table(loaded, results)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "scenarios.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-        text = sc.render(report)
+        from cujeval.redact import dumps, redact
+
+        (out / "scenarios.json").write_text(dumps(report, indent=2), encoding="utf-8")
+        text = redact(sc.render(report))
         (out / "scenarios.md").write_text(text, encoding="utf-8")
         print(text)
         print(

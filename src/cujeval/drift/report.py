@@ -3,11 +3,11 @@ asset; every text from a dataset or a target is escaped) and the console summary
 
 from __future__ import annotations
 
-import json
-from html import escape
 from pathlib import Path
 
 from cujeval.drift.result import AnswerDriftResult, DriftResult, TestResult
+from cujeval.redact import dumps
+from cujeval.redact import html_text as escape
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;color:#1d1d1f;
@@ -33,7 +33,7 @@ def write(result: DriftResult | AnswerDriftResult, directory: Path) -> tuple[Pat
     """Write ``drift.json`` and ``drift.html`` into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     js = directory / "drift.json"
-    js.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+    js.write_text(dumps(result.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
     page = directory / "drift.html"
     body = render_inputs(result) if isinstance(result, DriftResult) else render_answers(result)
     page.write_text(body, encoding="utf-8")

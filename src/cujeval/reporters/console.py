@@ -1,5 +1,6 @@
 """The console table (SLO, objective, estimate, interval, n, verdict), then one sentence for
-each SLO that is not MET (with its worst cases), then the gate."""
+each SLO that is not MET (with its worst cases), then the gate. Everything it shows is
+redacted first: the table folds long cells, which would cut a secret in two."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ _STYLE = {
 
 
 def render(result: RunResult, console: Console | None = None) -> None:
+    result = result.redacted()
     console = console or Console(width=None if sys.stdout.isatty() else 120)
     for journey in result.journeys:
         table = Table(

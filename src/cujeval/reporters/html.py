@@ -4,7 +4,8 @@ instruction (``instruction:*`` SLIs) and per slice (case ``tags``), the worst ca
 answer, contexts and the scorer's explanation, and the cases.
 
 Everything a target, a dataset or a suite wrote is untrusted and escaped (an answer holding
-``<script>`` shows as text); the page loads nothing and runs no script (CSP ``default-src
+``<script>`` shows as text), redacted, and its control characters shown (NUL as ␀) through
+:func:`cujeval.redact.html_text`; the page loads nothing and runs no script (CSP ``default-src
 'none'``). The journal is read once, through :func:`cujeval.journal.read_rows`.
 """
 
@@ -16,13 +17,13 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from html import escape
 from pathlib import Path
 from typing import Any
 
 from cujeval.errors import InputError
 from cujeval.journal import JournalRow, read_rows
 from cujeval.predicates import parse_objective, parse_predicate
+from cujeval.redact import html_text as escape
 from cujeval.reporters.format import interval, number, objective, sentence
 from cujeval.results import JourneyResult, RunResult, SLOEntry
 
@@ -64,6 +65,7 @@ def write(result: RunResult, directory: Path) -> Path:
 
 
 def render(result: RunResult, directory: Path) -> str:
+    result = result.redacted()
     stats, problem = _gather(result, directory / result.journal)
     gate = result.gate
     body = [

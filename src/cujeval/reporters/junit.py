@@ -1,17 +1,21 @@
 """JUnit XML: one testsuite per journey, one testcase per SLO. An SLO the gate blocks on fails;
 one it warns on is skipped with its reason; the gate decision is read, never recomputed. Scorer
-errors and an incomplete run show as errors of the journey."""
+errors and an incomplete run show as errors of the journey. Every text and attribute is
+redacted and fit for XML 1.0 (a NUL or U+FFFE from a target's error body would make the file
+unreadable to CI)."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from cujeval.redact import xml_text
 from cujeval.reporters.format import sentence
 from cujeval.results import RunResult
 
 
 def write(result: RunResult, directory: Path) -> Path:
+    result = result.redacted()
     gate = result.gate
     root = ET.Element("testsuites", name=f"cujeval {result.suite}")
     for journey in result.journeys:
@@ -47,6 +51,18 @@ def write(result: RunResult, directory: Path) -> Path:
         suite.set("failures", str(failures))
         suite.set("skipped", str(skipped))
         suite.set("errors", str(errors))
+    _fit(root)
     path = directory / "junit.xml"
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
     return path
+
+
+def _fit(root: ET.Element) -> None:
+    """Every text, tail and attribute of the tree through :func:`cujeval.redact.xml_text`."""
+    for el in root.iter():
+        if el.text:
+            el.text = xml_text(el.text)
+        if el.tail:
+            el.tail = xml_text(el.tail)
+        for name, value in el.attrib.items():
+            el.set(name, xml_text(value))

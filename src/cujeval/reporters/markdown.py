@@ -18,6 +18,7 @@ from typing import Any
 
 from cujeval.errors import InputError
 from cujeval.journal import read_rows
+from cujeval.redact import redact, visible
 from cujeval.reporters.format import interval, number, objective, sentence, worst
 from cujeval.results import JourneyResult, RunResult
 
@@ -33,10 +34,10 @@ _SPACE = re.compile(r"[\s\x00-\x1f\x7f]+")
 
 
 def _cell(text: str, limit: int = MAX_CELL) -> str:
-    """``text`` as inert Markdown on one line, at most ``limit`` characters of it: HTML
-    characters as entities, Markdown punctuation backslash-escaped (``|`` too, so table cells
-    stay cells)."""
-    text = _SPACE.sub(" ", text).strip()
+    """``text`` as inert Markdown on one line, at most ``limit`` characters of it: redacted,
+    HTML characters as entities, Markdown punctuation backslash-escaped (``|`` too, so table
+    cells stay cells)."""
+    text = _SPACE.sub(" ", visible(redact(text))).strip()
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     text = "".join(_HTML.get(c, c) for c in text)
@@ -85,6 +86,7 @@ class _Page:
 
 def render(result: RunResult, directory: Path | None = None, *, limit: int = LIMIT) -> str:
     """The summary; with the run's ``directory``, worst cases show a preview of the answer."""
+    result = result.redacted()
     gate = result.gate
     page = _Page(limit)
     page.add(
@@ -211,5 +213,5 @@ def _steps(calls: Any) -> str:
 
 def write(result: RunResult, directory: Path) -> Path:
     path = directory / "summary.md"
-    path.write_text(render(result, directory), encoding="utf-8")
+    path.write_text(visible(redact(render(result, directory))), encoding="utf-8")
     return path

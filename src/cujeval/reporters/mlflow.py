@@ -19,6 +19,9 @@ Cost: runs, params, metrics and tags go in one ``log_batch`` per run; traces are
 the run, in bulk (one span upload for all cases, then one small request per trace). ``cujeval
 run`` calls this from a second process (cujeval.tracking) that has imported MLflow and opened
 the store while the cases ran.
+Every string logged (params, tags, descriptions, traces, the artifacts' text) goes through
+cujeval.redact first: the run's files are redacted as they are written, and what the
+tracking server, the environment or a file from elsewhere adds is redacted here.
 Idempotent: runs are found by ``cujeval.run_id`` before any is created, so logging a folder
 twice updates its runs (and replaces its traces) instead of adding new ones.
 ``CUJEVAL_MLFLOW_TRACES=0`` turns traces off; ``CUJEVAL_MLFLOW_MAX_TRACES`` (2,000) caps
@@ -276,11 +279,16 @@ def log(
     TrackingUnavailable (exit 3) when the server cannot be reached, ReporterError otherwise."""
     from cujeval import history
     from cujeval.budget import slo_counts
-    from cujeval.journal import read_rows
+    from cujeval.journal import JournalRow, read_rows
+    from cujeval.redact import clean
 
     if traces is None:
         traces = os.environ.get("CUJEVAL_MLFLOW_TRACES", "1").lower() not in ("0", "false", "no")
-    rows = list(read_rows(directory / result.journal))
+    result = result.redacted()
+    rows = [
+        JournalRow.model_validate(clean(r.model_dump()))
+        for r in read_rows(directory / result.journal)
+    ]
     counts: dict[str, dict[str, SLOCount]] = {}
     for sc in slo_counts(result, rows):
         counts.setdefault(sc.journey, {})[sc.slo] = sc
@@ -479,17 +487,19 @@ def _batch(
     and the new value goes to a ``cujeval.param.<name>`` tag: MLflow params are immutable."""
     from mlflow.entities import Metric, Param, RunTag
 
+    from cujeval.redact import redact
+
     old = {} if fresh else c.get_run(run_id).data.params
     todo_params, more_tags = [], {}
     for k, v in params.items():
         if v is None:
             continue
-        value = str(v)[:6000]
+        value = redact(str(v))[:6000]
         if k not in old:
             todo_params.append(Param(key(k), value))
         elif old[k] != value:
             more_tags[f"cujeval.param.{k}"] = value
-    all_tags = [RunTag(k, str(v)[:8000]) for k, v in {**tags, **more_tags}.items()]
+    all_tags = [RunTag(k, redact(str(v))[:8000]) for k, v in {**tags, **more_tags}.items()]
     all_metrics = [Metric(key(k), float(v), step_ms, 0) for k, v in metrics.items()]
     while todo_params or all_tags or all_metrics:
         p, todo_params = todo_params[:100], todo_params[100:]
@@ -510,23 +520,48 @@ def _parent_artifacts(c: MlflowClient, run_id: str, result: RunResult, directory
             suite = load_suite(result.suite_path)
     except Exception:  # the suite moved or changed: export what results.json says
         suite = None
-    for name in PARENT_ARTIFACTS:
-        if (directory / name).exists():
-            c.log_artifact(run_id, str(directory / name))
+    from cujeval.redact import redact
+
     text = (
         openslo.export_suite(suite)
         if suite is not None and suite.name == result.suite
         else openslo.export_result(result)
     )
     with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "openslo.yaml").write_text(text, encoding="utf-8")
+        for name in PARENT_ARTIFACTS:
+            if (directory / name).exists():
+                c.log_artifact(run_id, str(_redacted_copy(directory / name, Path(tmp))))
+        (Path(tmp) / "openslo.yaml").write_text(redact(text), encoding="utf-8")
         c.log_artifact(run_id, str(Path(tmp) / "openslo.yaml"))
         if result.canary is not None:
             from cujeval.compare import Report
 
             markdown = Report.from_dict(result.canary).to_markdown()
-            (Path(tmp) / "canary.md").write_text(markdown, encoding="utf-8")
+            (Path(tmp) / "canary.md").write_text(redact(markdown), encoding="utf-8")
             c.log_artifact(run_id, str(Path(tmp) / "canary.md"))
+
+
+def _redacted_copy(path: Path, tmp: Path) -> Path:
+    """``path``, or a redacted copy of it in ``tmp`` when redaction changes it: JSON value by
+    value (so its structure stays), Markdown and text as text. Files of formats whose markup
+    a mask could cut (HTML, XML, the journal) are written redacted in the first place."""
+    from cujeval.redact import clean, dumps, redact
+
+    if path.suffix not in (".json", ".md", ".txt"):
+        return path
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".json":
+            data = json.loads(text)
+            new = text if clean(data) == data else dumps(data, indent=2, ensure_ascii=False)
+        else:
+            new = redact(text)
+    except (OSError, ValueError):
+        return path  # unreadable: as it is, which is what the folder holds too
+    if new == text:
+        return path
+    (tmp / path.name).write_text(new, encoding="utf-8")
+    return tmp / path.name
 
 
 def _dataset_input(c: MlflowClient, run_id: str, j: JourneyResult) -> None:
@@ -818,6 +853,8 @@ class _Spans:
 
         from mlflow.entities import Span
 
+        from cujeval.redact import dumps, redact
+
         self._n += 1
         span_id = int(hashlib.sha256(f"{self.trace_id}/{self._n}".encode()).hexdigest()[:16], 16)
 
@@ -827,9 +864,9 @@ class _Spans:
         attrs = {
             "mlflow.traceRequestId": json.dumps(self.trace_id),
             "mlflow.spanType": json.dumps(span_type),
-            "mlflow.spanInputs": json.dumps(inputs, default=str, ensure_ascii=False),
-            "mlflow.spanOutputs": json.dumps(outputs, default=str, ensure_ascii=False),
-            **{k: json.dumps(v, default=str) for k, v in attributes.items()},
+            "mlflow.spanInputs": dumps(inputs, ensure_ascii=False),
+            "mlflow.spanOutputs": dumps(outputs, ensure_ascii=False),
+            **{k: dumps(v) for k, v in attributes.items()},
         }
         self.spans.append(
             Span.from_dict(
@@ -837,12 +874,12 @@ class _Spans:
                     "trace_id": b64(self.otel_id, 16),
                     "span_id": b64(span_id, 8),
                     "parent_span_id": b64(parent, 8) if parent is not None else None,
-                    "name": name,
+                    "name": redact(name),
                     "start_time_unix_nano": start_ns,
                     "end_time_unix_nano": max(end_ns, start_ns),
                     "status": {
                         "code": "STATUS_CODE_ERROR" if error else "STATUS_CODE_OK",
-                        "message": str(error or "")[:500],
+                        "message": redact(str(error or ""))[:500],
                     },
                     "attributes": attrs,
                     "events": [],

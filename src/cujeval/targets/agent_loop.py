@@ -14,7 +14,8 @@ model calls, the whole task's latency, and the first model call's time to its fi
 
 Failures: before the first tool call a fault raises, so the runner may retry. After it, the
 case ends as an error holding its partial trajectory, never retried (the calls may have had
-side effects) unless the target is ``idempotent``. A call past ``max_steps`` model calls, and
+side effects) unless the target is ``idempotent``. A call past ``max_steps`` model calls, a
+model message asking for more than ``max_tool_calls`` tool calls (none of them is run), and
 (with ``malformed: error``) a call of an unknown tool or with arguments that are not a JSON
 object, end the case as an error with a message naming the step.
 """
@@ -57,7 +58,8 @@ class AgentLoopTarget:
         self.spec = spec
         self.loop = spec.agent
         self.chat = OpenAITarget(name, spec, concurrency=concurrency)
-        self._factory = load_factory(self.loop.tools) if self.loop.tools else None
+        tools = self.loop.tools
+        self._factory = load_factory(tools, f"targets.{name}.agent.tools") if tools else None
         self._http = HttpTools(self.loop, spec, limit=concurrency) if self.loop.tools_url else None
         source = self.loop.tools or "a tool server"
         self.description = f"{self.chat.description}, tools from {source}"
@@ -163,6 +165,14 @@ class _Run:
             self.answer = str(step.data.get("answer") or "")
             if not raw_calls:
                 return
+            if len(raw_calls) > self.t.loop.max_tool_calls:
+                raise CaseFailed(
+                    "tool_call_limit",
+                    self._at(
+                        f"one message asked for {len(raw_calls)} tool calls, more than "
+                        f"max_tool_calls = {self.t.loop.max_tool_calls}; none was run"
+                    ),
+                )
             wire = [self._wire(c, i) for i, c in enumerate(raw_calls)]
             self.messages.append(
                 {"role": "assistant", "content": self.answer or None, "tool_calls": wire}

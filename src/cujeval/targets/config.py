@@ -73,13 +73,15 @@ class _HttpSpec(_Spec):
 
 class AgentLoopSpec(BaseModel):
     """An ``openai`` target's ``agent:`` block: cujeval runs the tool loop itself. Tools come
-    from a Python factory (``tools: package.module:function``, called with the case, returning
-    a fresh tool set per case) or an HTTP tool server (``tools_url``; see
-    cujeval.targets.toolsets). ``max_steps`` bounds the model calls of a case; a case that
-    needs more is an error. After the first tool call a failed case is never retried unless
-    ``idempotent``. ``malformed``: a call of an unknown tool or with arguments that are not
-    JSON ends the case as an error (``error``), or goes back to the model as the call's error
-    (``feed_back``)."""
+        from a Python factory (``tools: package.module:function``, called with the case, returning
+        a fresh tool set per case) or an HTTP tool server (``tools_url``; see
+        cujeval.targets.toolsets). ``max_steps`` bounds the model calls of a case; a case that
+        needs more is an error, as is one model message asking for more than ``max_tool_calls``
+    calls at once (a runaway model could otherwise run thousands of tools a step). After the
+    first tool call a failed case is never retried unless
+        ``idempotent``. ``malformed``: a call of an unknown tool or with arguments that are not
+        JSON ends the case as an error (``error``), or goes back to the model as the call's error
+        (``feed_back``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -87,6 +89,7 @@ class AgentLoopSpec(BaseModel):
     tools_url: str | None = None
     state_url: str | None = None  # GET, "{world}" replaced: the world's final state
     max_steps: int = Field(10, ge=1, le=200)
+    max_tool_calls: int = Field(64, ge=1, le=10_000)  # in one model message
     max_user_turns: int = Field(10, ge=1, le=100)  # user turns a case may play, script included
     idempotent: bool = False
     malformed: Literal["error", "feed_back"] = "error"

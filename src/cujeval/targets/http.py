@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from cujeval.errors import TargetProtocolError
 from cujeval.records import GoldenCase, Observation
+from cujeval.redact import register
 from cujeval.targets.base import observation_from_mapping
 from cujeval.targets.config import HttpTargetSpec
 from cujeval.targets.transport import Endpoint, new_session, read_json, request, scrubbing
@@ -110,6 +111,7 @@ class HttpTarget:
         self._headers = {"Content-Type": "application/json", **spec.headers}
         if spec.api_key_env:
             key = os.environ.get(spec.api_key_env, "")
+            register(key)
             self._headers[spec.api_key_header] = f"{spec.api_key_prefix}{key}"
         self._endpoint = Endpoint.of(
             spec.url,

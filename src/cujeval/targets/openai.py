@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from cujeval.errors import TargetProtocolError, TargetTruncated
 from cujeval.records import GoldenCase, Observation
+from cujeval.redact import register
 from cujeval.targets.base import observation_from_mapping
 from cujeval.targets.config import OpenAITargetSpec
 from cujeval.targets.transport import (
@@ -50,7 +51,9 @@ class OpenAITarget:
         self.spec = spec
         self._headers = {"Content-Type": "application/json", **spec.headers}
         if spec.api_key_env:
-            self._headers["Authorization"] = f"Bearer {os.environ.get(spec.api_key_env, '')}"
+            key = os.environ.get(spec.api_key_env, "")
+            register(key)
+            self._headers["Authorization"] = f"Bearer {key}"
         url = spec.base_url.rstrip("/") + "/chat/completions"
         secrets = [*spec.headers.values(), self._headers.get("Authorization", "")]
         self._endpoint = Endpoint.of(url, spec, secrets=secrets)

@@ -35,6 +35,11 @@ def load_callable(path: str) -> Callable[..., Any]:
             f"cannot import {module_name!r} (looked in the installed packages and in the "
             f"working folder {here}): {exc}"
         ) from None
+    except Exception as exc:  # the module is there but fails as it loads
+        raise InputError(
+            f"importing {module_name!r} failed: {type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:300]}"
+        ) from None
     obj: Any = module
     for part in attr.split("."):
         obj = getattr(obj, part, None)

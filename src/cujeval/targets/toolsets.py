@@ -19,11 +19,10 @@ from __future__ import annotations
 import inspect
 import uuid
 from collections.abc import Callable
-from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-from cujeval.errors import TargetError, TargetProtocolError
+from cujeval.errors import InputError, TargetError, TargetProtocolError
 from cujeval.records import GoldenCase
 from cujeval.targets.transport import Endpoint, new_session, read_json, request
 
@@ -102,16 +101,16 @@ class PythonToolSet:
                 await out
 
 
-def load_factory(path: str) -> Callable[[GoldenCase], Any]:
-    """The callable at ``package.module:function``; ValueError when it cannot be loaded."""
-    module, _, attr = path.partition(":")
+def load_factory(path: str, field: str = "agent.tools") -> Callable[[GoldenCase], Any]:
+    """The callable at ``package.module:function``, found where a ``python`` target's would
+    be; InputError (exit 2, saying where it looked, naming the suite ``field``) when it
+    cannot be loaded."""
+    from cujeval.targets.python import load_callable
+
     try:
-        factory = getattr(import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"tools {path!r} cannot be loaded: {exc}") from None
-    if not callable(factory):
-        raise ValueError(f"tools {path!r} is not callable")
-    return factory  # type: ignore[no-any-return]
+        return load_callable(path)
+    except InputError as exc:
+        raise InputError(exc.message, field=field) from None
 
 
 class HttpTools:

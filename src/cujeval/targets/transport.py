@@ -30,7 +30,7 @@ from cujeval.errors import (
     TargetTooLarge,
     TargetTruncated,
 )
-from cujeval.redact import redact_url, scrub, url_secrets
+from cujeval.redact import redact, redact_url, register_url, scrub, url_secrets
 
 if TYPE_CHECKING:
     import aiohttp
@@ -59,8 +59,10 @@ class Endpoint:
     def of(
         cls, url: str, spec: HttpTargetSpec | OpenAITargetSpec, secrets: Iterable[str] = ()
     ) -> Endpoint:
-        """The endpoint of a target ``spec`` (timeout, size, redirect and redaction settings)."""
+        """The endpoint of a target ``spec`` (timeout, size, redirect and redaction settings).
+        What of ``url`` is secret is registered for every writer (cujeval.redact)."""
         public = tuple(spec.public_params)
+        register_url(url, public)
         return cls(
             url=url,
             timeout_s=spec.timeout_s,
@@ -72,8 +74,9 @@ class Endpoint:
 
     @cached_property
     def shown(self) -> str:
-        """The URL as messages and reports show it."""
-        return redact_url(self.url, self.public_params)
+        """The URL as messages and reports show it (a secret in its path, from ``${VAR}``,
+        masked too)."""
+        return redact(redact_url(self.url, self.public_params))
 
     def show(self, url: str | yarl.URL) -> str:
         """Another URL (a redirect's), redacted the same way."""
