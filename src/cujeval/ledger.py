@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from cujeval.budget import DEFAULT_POLICY
 from cujeval.errors import InputError, SuiteError
+from cujeval.redact import redact
 from cujeval.results import GateReason
 
 if TYPE_CHECKING:
@@ -161,7 +162,7 @@ def _budgets(
             )
     except (TrackingUnavailable, ReporterError) as exc:
         note = f"error budgets not checked: {exc}"
-        print(f"warning: {note}", file=sys.stderr)
+        print(redact(f"warning: {note}"), file=sys.stderr)
         found.notes.append(note)
         if suite.budget is not None:
             action = "block" if suite.budget.on_unavailable == "block" else "warn"
@@ -186,7 +187,7 @@ def _budgets(
     write_budget(directory, states, policy, counted=counted)
     for s in states:
         if s.exhausted or s.alert != "none":
-            print(f"budget: {describe(s)}", file=sys.stderr)
+            print(redact(f"budget: {describe(s)}"), file=sys.stderr)
     if suite.budget is None:
         return  # no policy: the budgets are recorded, not enforced
     action = "block" if suite.budget.block_exhausted else "warn"
@@ -255,7 +256,7 @@ def _baseline(
         )
         return
     report.write(directory)
-    print(report.to_text())
+    print(redact(report.to_text()))
     found.reasons += report.gate_reasons(strict=settings.strict)
 
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from cujeval import __version__
 from cujeval.errors import InputError
 from cujeval.options import RunOptions
+from cujeval.redact import redact
 from cujeval.results import GateEntry, GateReason, RunResult
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ async def _evaluate(
     early = pre_run_reasons(planned, options)
     if options.console:
         for reason in early:
-            print(f"warning: {reason.text}", file=sys.stderr)
+            print(redact(f"warning: {reason.text}"), file=sys.stderr)
     _warm_imports()
     execution = await engine.execute(planned, options)
     out = options.output_dir

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cujeval.redact import redact
 from cujeval.results import RunResult
 
 if TYPE_CHECKING:
@@ -51,7 +52,10 @@ def write_all(
 
             worker = tracking or Tracking(tracking_uri, spawn=False)
             run_id, uri = worker.log(result, directory)
-            print(f"mlflow: run {run_id} in experiment {result.suite!r} at {uri}", file=sys.stderr)
+            print(
+                redact(f"mlflow: run {run_id} in experiment {result.suite!r} at {uri}"),
+                file=sys.stderr,
+            )
 
         steps.append(("mlflow", to_mlflow))
     failures = []
@@ -66,5 +70,5 @@ def write_all(
                     f"log them later with `cujeval log {directory}`"
                 )
             failures.append(note)
-            print(f"warning: {note}", file=sys.stderr)
+            print(redact(f"warning: {note}"), file=sys.stderr)
     return failures
