@@ -20,8 +20,8 @@ from pathlib import Path
 
 from cujeval.grounding.claims import split_claims
 from cujeval.grounding.labelled import LabelledResponse, load_ragtruth
-from cujeval.records import Context, GoldenCase, Observation
 from cujeval.scorers import base
+from cujeval.spec.records import Context, GoldenCase, Observation
 
 RAGTRUTH = Path("/work/shared/data/ragtruth_qa/dev.jsonl")
 Case = tuple[GoldenCase, Observation]

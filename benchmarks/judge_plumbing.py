@@ -49,8 +49,8 @@ async def client_calls(base_url: str, n: int, c: int, cache_dir: str) -> tuple[f
 
 
 async def faithfulness(base_url: str, n: int, c: int, cache_dir: str) -> float:
-    from cujeval.records import Context, GoldenCase, Observation
     from cujeval.scorers import base as registry
+    from cujeval.spec.records import Context, GoldenCase, Observation
 
     judge = {"base_url": base_url, "model": "gemma", "max_concurrency": c, "cache_dir": cache_dir}
     scorer = registry.create("llm_faithfulness", {"judge": judge})

@@ -37,7 +37,7 @@ t1 = time.perf_counter()
 sys.path.insert(0, sys.argv[1])
 import importlib.util
 from pathlib import Path
-from cujeval.results import RunResult
+from cujeval.spec.results import RunResult
 spec = importlib.util.spec_from_file_location("reporter", sys.argv[2])
 reporter = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(reporter)
@@ -59,7 +59,7 @@ print(json.dumps({"import": t1 - t0, "store": t3 - t2, "log": t4 - t3}))
 def synthetic_run(folder: Path, cases: int, run_id: str) -> None:
     """A finished run folder: results.json, journal.jsonl and the text reports."""
     sys.path.insert(0, str(ROOT / "src"))
-    from cujeval.results import (
+    from cujeval.spec.results import (
         DatasetEntry,
         GateEntry,
         JourneyResult,
@@ -213,7 +213,7 @@ def main() -> None:
     old = tmp / "reporter_before.py"
     old.write_text(
         subprocess.run(
-            ["git", "show", f"{args.before}:src/cujeval/reporters/mlflow.py"],
+            ["git", "show", f"{args.before}:src/cujeval/tracking/logger.py"],
             cwd=ROOT,
             capture_output=True,
             text=True,

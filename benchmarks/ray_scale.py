@@ -5,10 +5,11 @@ answer cut to its first 5 claims (as in faithfulness_throughput.py), and every r
 (one word dropped from each sentence, seeded) so no claim is judged twice from the embedding
 cache; the passages recur, as a knowledge base's passages do in real traffic.
 
-- local: ``cujeval.offline.score_file`` (what ``cujeval score`` runs) in one process, all cores;
-- ray: ``cujeval.executors.ray_score.score_logs`` on a Ray cluster of this machine: a head with
-  no CPU and W worker nodes of 1 CPU each (separate ``ray start`` processes on loopback), one
-  scoring actor per worker.
+- local: ``cujeval.engine.offline.score_file`` (what ``cujeval score`` runs) in one process,
+  all cores;
+- ray: ``cujeval.engine.executors.ray_score.score_logs`` on a Ray cluster of this machine: a
+  head with no CPU and W worker nodes of 1 CPU each (separate ``ray start`` processes on
+  loopback), one scoring actor per worker.
 
 Each mode runs in its own process; its wall time counts everything from the call to the
 written output (reading, model loading, for Ray connecting and starting the actors) but not
@@ -182,12 +183,12 @@ def measure(mode: str, logs: Path, out: Path, address: str | None) -> dict[str, 
     """One mode in this process: wall time, rows, this process's peak memory."""
     start = time.perf_counter()
     if mode == "local":
-        from cujeval.offline import score_file
+        from cujeval.engine.offline import score_file
 
         rows = score_file(logs, ["faithfulness"], out)
     else:
-        from cujeval.executors.ray import RayOptions
-        from cujeval.executors.ray_score import score_logs
+        from cujeval.engine.executors.ray import RayOptions
+        from cujeval.engine.executors.ray_score import score_logs
 
         rows = score_logs(logs, ["faithfulness"], out, address=address, options=RayOptions(cpus=1))
     wall = time.perf_counter() - start

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import aiohttp
 
-from cujeval.records import GoldenCase
 from cujeval.reference.launch import start_rag_service
+from cujeval.spec.records import GoldenCase
 
 DATASETS = Path(__file__).resolve().parents[1] / "datasets"
 

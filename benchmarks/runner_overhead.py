@@ -35,8 +35,8 @@ def measure(url: str, n: int, c: int, workdir: Path) -> dict[str, float]:
     journal, verdicts, results.json) and max RSS in MiB."""
     from tests.helpers import write_suite
 
-    from cujeval.runner import RunOptions, run_suite
-    from cujeval.suite import load_suite
+    from cujeval.engine.run import RunOptions, run_suite
+    from cujeval.spec.suite import load_suite
 
     suite = load_suite(
         write_suite(

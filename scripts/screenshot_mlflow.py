@@ -87,8 +87,8 @@ def demo_runs(uri: str, out: Path) -> list[Path]:
 def journey_runs(uri: str, folders: list[Path]) -> tuple[str, list[str]]:
     """The experiment id and the first journey's MLflow run of each folder."""
     sys.path.insert(0, str(ROOT / "src"))
-    from cujeval.history import RUN_KEY, client, run_key
-    from cujeval.results import RunResult
+    from cujeval.spec.results import RunResult
+    from cujeval.tracking.history import RUN_KEY, client, run_key
 
     c = client(uri)
     ids, exp_id = [], ""

@@ -104,9 +104,9 @@ def write_rag_suite(
 def run_folder(directory: Path, url: str, n: int) -> Path:
     """The folder a finished run leaves when nothing is logged to MLflow: write_suite's suite
     of ``n`` cases against ``url``, run, and its reports written (``directory / "run"``)."""
-    from cujeval.options import RunOptions
     from cujeval.pipeline import evaluate_sync
-    from cujeval.suite import load_suite
+    from cujeval.spec.options import RunOptions
+    from cujeval.spec.suite import load_suite
 
     out = directory / "run"
     suite = write_suite(directory, url=url, n=n)
@@ -116,8 +116,8 @@ def run_folder(directory: Path, url: str, n: int) -> Path:
 
 def judged(name: str, results: list[Any]) -> Any:
     """A journey's SLO verdicts as results.json holds them (what the gate reads)."""
-    from cujeval.results import DatasetEntry, JourneyResult
-    from cujeval.runner import slo_entry
+    from cujeval.engine.run import slo_entry
+    from cujeval.spec.results import DatasetEntry, JourneyResult
 
     return JourneyResult(
         name=name,

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from cujeval.budget import BudgetPolicy, RunCount, burn_rate, compute, quantile_target
+from cujeval.core.budget import BudgetPolicy, RunCount, burn_rate, compute, quantile_target
 from cujeval.errors import SuiteError
-from cujeval.suite import load_suite
+from cujeval.spec.suite import load_suite
 
 
 def runs(*goods: float, n: float = 20) -> list[RunCount]:

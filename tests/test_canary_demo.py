@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from cujeval.paths import project_root
+from cujeval._util.paths import project_root
 from cujeval.reference.launch import start_rag_service
 from tests.helpers import cujeval
 

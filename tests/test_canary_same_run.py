@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 
-from cujeval.canary import arm_name, groups, with_arms
+from cujeval._util.paths import project_root
+from cujeval.engine.canary import arm_name, groups, with_arms
 from cujeval.errors import SuiteError
-from cujeval.options import RunOptions
-from cujeval.paths import project_root
 from cujeval.pipeline import evaluate_sync
-from cujeval.records import GoldenCase
 from cujeval.reference.launch import start_rag_service
-from cujeval.suite import load_suite
+from cujeval.spec.options import RunOptions
+from cujeval.spec.records import GoldenCase
+from cujeval.spec.suite import load_suite
 from tests.helpers import cujeval, write_dataset
 
 SUITE = project_root() / "suites" / "support_rag_canary.yaml"

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from cujeval.budget import BudgetPolicy
-from cujeval.compare import (
+from cujeval.core.budget import BudgetPolicy
+from cujeval.core.compare import (
     bootstrap_cases_needed,
     compare,
     mcnemar_cases_needed,
     pair,
 )
-from cujeval.journal import JournalRow
-from cujeval.suite import Journey, Settings, SLOSpec
+from cujeval.spec.journal import JournalRow
+from cujeval.spec.suite import Journey, Settings, SLOSpec
 
 JOURNEY = Journey(
     name="j",

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from cujeval.dataset import digest, inspect, iter_cases
 from cujeval.errors import DatasetError, InputError
+from cujeval.spec.dataset import digest, inspect, iter_cases
 
 
 def jsonl(tmp_path: Path, rows: list[object], name: str = "d.jsonl") -> Path:

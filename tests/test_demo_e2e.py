@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cujeval.options import RunOptions
-from cujeval.paths import project_root
+from cujeval._util.paths import project_root
 from cujeval.pipeline import evaluate_sync
-from cujeval.suite import load_suite
+from cujeval.spec.options import RunOptions
+from cujeval.spec.suite import load_suite
 from tests.helpers import cujeval
 
 SUITE = project_root() / "suites" / "support_rag.yaml"
@@ -127,13 +127,13 @@ def test_agent_fault_breaches_the_slo_it_should(tmp_path: Path) -> None:
 def test_fault_knobs_go_to_the_service_that_has_them(
     text: str, expected: dict[str, dict[str, float]]
 ) -> None:
-    from cujeval.demo import parse_faults
+    from cujeval.cli.demo import parse_faults
 
     assert parse_faults(text) == expected
 
 
 def test_unknown_or_bad_fault_is_bad_input() -> None:
-    from cujeval.demo import parse_faults
+    from cujeval.cli.demo import parse_faults
     from cujeval.errors import InputError
 
     with pytest.raises(InputError, match="did you mean 'wrong_tool'"):

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import cujeval.commands.drift  # registers the command
-from cujeval.cli import app
+import cujeval.cli.drift  # registers the command
+from cujeval.cli.app import app
 from tests.helpers import cujeval
 
 ROOT = Path(__file__).resolve().parents[1]

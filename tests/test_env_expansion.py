@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cujeval._util.yamlsource import expand_env
 from cujeval.errors import InputError
-from cujeval.yamlsource import expand_env
 
 _FLAT = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 

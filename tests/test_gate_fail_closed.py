@@ -13,11 +13,11 @@ import pytest
 import yaml
 
 from cujeval.errors import InputError
-from cujeval.options import RunOptions
 from cujeval.pipeline import evaluate, evaluate_sync
-from cujeval.records import GoldenCase, Observation
 from cujeval.scorers.base import Score, Scorer, scorer
-from cujeval.suite import load_suite
+from cujeval.spec.options import RunOptions
+from cujeval.spec.records import GoldenCase, Observation
+from cujeval.spec.suite import load_suite
 from tests.helpers import cujeval, write_dataset, write_suite
 from tests.servers import free_port
 

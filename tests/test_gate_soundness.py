@@ -10,10 +10,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cujeval.aggregate import Columns
-from cujeval.gate import decide
-from cujeval.slo import Verdict, evaluate_journey
-from cujeval.suite import Journey, Settings
+from cujeval.core.aggregate import Columns
+from cujeval.core.gate import decide
+from cujeval.core.slo import Verdict, evaluate_journey
+from cujeval.spec.suite import Journey, Settings
 from tests.helpers import judged
 
 RANK = {Verdict.BREACHED: 0, Verdict.NO_DATA: 0, Verdict.INCONCLUSIVE: 1, Verdict.MET: 2}
@@ -84,7 +84,7 @@ def test_every_case_beyond_the_bound_is_a_breach_at_any_n(
 ) -> None:
     """When every case is beyond a quantile's bound the verdict is BREACHED as soon as the
     order statistics can bound it from below at all (for p95 at 95 %: from one case)."""
-    from cujeval.stats import quantile_bounds, quantile_of
+    from cujeval.core.stats import quantile_bounds, quantile_of
 
     s = Settings(confidence=confidence)
     (_, r) = evaluate_journey(journey(0.5, statistic), columns([(False, 2.0)] * n), s)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cujeval.paths import project_root
+from cujeval._util.paths import project_root
 from tests.helpers import cujeval
 
 SUITE = project_root() / "suites" / "support_rag.yaml"

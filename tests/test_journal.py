@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from cujeval.errors import InputError
-from cujeval.journal import Journal, read_rows
+from cujeval.spec.journal import Journal, read_rows
 
 
 def test_torn_last_line_is_repaired_and_appends_continue(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from cujeval.errors import InputError
-from cujeval.load import (
+from cujeval.load.engine import (
     MAX_POINTS,
     LoadEngine,
     LoadProfile,
@@ -32,12 +32,12 @@ from cujeval.load import (
     parse_duration,
     parse_rates,
 )
-from cujeval.load_hist import BUCKETS, LogHistogram, SparseHistogram
-from cujeval.load_metrics import parse_prometheus, select
-from cujeval.options import RunOptions
+from cujeval.load.hist import BUCKETS, LogHistogram, SparseHistogram
+from cujeval.load.metrics import parse_prometheus, select
 from cujeval.pipeline import evaluate
-from cujeval.records import GoldenCase, Observation, Usage
-from cujeval.suite import load_suite
+from cujeval.spec.options import RunOptions
+from cujeval.spec.records import GoldenCase, Observation, Usage
+from cujeval.spec.suite import load_suite
 from tests.helpers import write_rag_suite
 
 # ------------------------------------------------------------------ profile and arrivals

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cujeval.paths import project_root
+from cujeval._util.paths import project_root
 from cujeval.reference.launch import start_rag_service
 from tests.helpers import cujeval
 

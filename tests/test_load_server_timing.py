@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from cujeval.records import GoldenCase
-from cujeval.targets.config import HttpTargetSpec
+from cujeval.spec.records import GoldenCase
+from cujeval.spec.targets import HttpTargetSpec
 from cujeval.targets.http import HttpTarget, parse_server_timing
 
 

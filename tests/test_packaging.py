@@ -35,7 +35,7 @@ def test_wheel_runs_the_demo_in_an_empty_folder(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target)}
-    code = "import cujeval.paths as p; print(p.project_root())"
+    code = "import cujeval._util.paths as p; print(p.project_root())"
     where = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=empty, capture_output=True, text=True
     )

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from cujeval.aggregate import Columns
-from cujeval.gate import decide
-from cujeval.predicates import parse_objective
-from cujeval.slo import Verdict, evaluate_journey
-from cujeval.suite import Journey, Settings
+from cujeval.core.aggregate import Columns
+from cujeval.core.gate import decide
+from cujeval.core.slo import Verdict, evaluate_journey
+from cujeval.spec.predicates import parse_objective
+from cujeval.spec.suite import Journey, Settings
 from tests.helpers import judged
 
 OK = {"name": "ok", "good": "error == false", "target": 0.5}
@@ -124,7 +124,7 @@ def test_the_verdict_sentence_names_the_whole_statistic() -> None:
     from dataclasses import asdict
 
     from cujeval.reporters.format import sentence
-    from cujeval.results import SLOEntry
+    from cujeval.spec.results import SLOEntry
 
     r = run([(0.001, i >= 16) for i in range(20)], per_success(0.001))
     entry = SLOEntry.model_validate({**asdict(r), "verdict": r.verdict.value})

@@ -12,7 +12,7 @@ import yaml
 from tests.helpers import cujeval, write_dataset
 
 PLUGIN = """
-from cujeval.records import Observation
+from cujeval.spec.records import Observation
 from cujeval.scorers.base import Score
 
 

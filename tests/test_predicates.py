@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cujeval.predicates import parse_objective, parse_predicate
+from cujeval.spec.predicates import parse_objective, parse_predicate
 
 sli_names = st.from_regex(r"[a-z_][a-z0-9_@:.\-]{0,20}", fullmatch=True)
 ops = st.sampled_from([">=", ">", "<=", "<", "==", "!="])

@@ -19,20 +19,20 @@ import numpy.random  # noqa: F401 - what runs import, imported once and kept acr
 import pytest
 import yaml
 
-import cujeval.gate
-import cujeval.history
-import cujeval.paths
-import cujeval.progress
+import cujeval._util.paths
+import cujeval._util.progress
+import cujeval.core.gate
+import cujeval.engine.run
 import cujeval.reporters.console
 import cujeval.reporters.html
 import cujeval.reporters.junit
 import cujeval.reporters.markdown
-import cujeval.reporters.mlflow
-import cujeval.runner
 import cujeval.scorers.operational
 import cujeval.scorers.similarity
 import cujeval.targets.http
 import cujeval.targets.python
+import cujeval.tracking.history
+import cujeval.tracking.logger
 
 pytest_plugins = ["pytester"]
 
@@ -316,10 +316,10 @@ def test_mlflow_logging_and_tracking_uri(
         seen.append((result.suite, tracking_uri))
         return "run-1"
 
-    monkeypatch.setattr(cujeval.reporters.mlflow, "log", log)
+    monkeypatch.setattr(cujeval.tracking.logger, "log", log)
     # and so is the tracking URI it reports (no MLflow client is made)
-    monkeypatch.setattr(cujeval.history, "client", lambda uri=None: None)
-    monkeypatch.setattr(cujeval.history, "shown_uri", lambda c: "fake")
+    monkeypatch.setattr(cujeval.tracking.history, "client", lambda uri=None: None)
+    monkeypatch.setattr(cujeval.tracking.history, "shown_uri", lambda c: "fake")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     make_suite(pytester, n=3)
     pytester.runpytest("--cuj-output", "out", "--cuj-tracking-uri", "sqlite:///x.db")
@@ -563,7 +563,9 @@ def test_a_plain_run_imports_nothing_heavy(
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # ours alone, loaded by -p
     result = pytester.runpytest_subprocess("-p", "cujeval.pytest_plugin", "-q", "-s")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["LOADED [] ['cujeval', 'cujeval.flags', 'cujeval.pytest_plugin']"])
+    result.stdout.fnmatch_lines(
+        ["LOADED [] ['cujeval', 'cujeval.pytest_plugin', 'cujeval.spec', 'cujeval.spec.flags']"]
+    )
     others = [line for line in result.outlines if not line.startswith("LOADED")]
     assert not [line for line in others if "cuj" in line.lower()]
 

@@ -15,11 +15,11 @@ from collections.abc import Iterator
 
 import pytest
 
-import cujeval.pytest_suites  # noqa: F401 - kept across the in-process runs
-from cujeval.options import RunOptions
+import cujeval.pytest_plugin.suites  # noqa: F401 - kept across the in-process runs
+from cujeval.engine.run import validate
 from cujeval.pipeline import evaluate_sync
-from cujeval.runner import validate
-from cujeval.suite import load_suite
+from cujeval.spec.options import RunOptions
+from cujeval.spec.suite import load_suite
 from tests.conftest import ROOT
 
 pytest_plugins = ["pytester"]

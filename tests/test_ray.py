@@ -26,16 +26,16 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from cujeval.errors import InputError, RunAborted
-from cujeval.executors.ray import (
+from cujeval.engine.executors.ray import (
     RayOptions,
     _Dispatch,
     _host_port,
     parse_memory,
     split_evenly,
 )
-from cujeval.records import GoldenCase
-from cujeval.results import RunResult
+from cujeval.errors import InputError, RunAborted
+from cujeval.spec.records import GoldenCase
+from cujeval.spec.results import RunResult
 from tests.helpers import cujeval, write_suite
 from tests.servers import free_port, serve, serve_app
 
@@ -144,8 +144,8 @@ def test_unreachable_head_is_exit_3_with_a_clear_message(tmp_path: Path) -> None
 
 
 def test_score_logs_bad_input_stops_before_any_cluster(tmp_path: Path) -> None:
+    from cujeval.engine.executors.ray_score import score_logs
     from cujeval.errors import UnknownNameError
-    from cujeval.executors.ray_score import score_logs
 
     logs = tmp_path / "logs.jsonl"
     logs.write_text('{"id": "1", "input": "q", "answer": "a", "contexts": ["c"]}\n')
@@ -567,8 +567,8 @@ def test_a_worker_nodes_raylet_killed_mid_run_loses_no_case_and_doubles_none(
 def test_score_logs_on_the_cluster_matches_cujeval_score(
     ray_cluster: LocalRay, tmp_path: Path
 ) -> None:
+    from cujeval.engine.offline import score_file
     from cujeval.grounding.labelled import load_ragtruth
-    from cujeval.offline import score_file
 
     rows = [
         {
@@ -592,7 +592,7 @@ def test_score_logs_on_the_cluster_matches_cujeval_score(
 
     pd.DataFrame(rows).to_parquet(tmp_path / "logs.parquet")
     script = (
-        "import sys; from cujeval.executors.ray_score import score_logs\n"
+        "import sys; from cujeval.engine.executors.ray_score import score_logs\n"
         "print(score_logs(sys.argv[1], ['faithfulness', 'token_f1'], sys.argv[2],"
         " address=sys.argv[3], batch_size=4))\n"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cujeval.results import DatasetEntry, GateEntry, JourneyResult, RunResult, SLOEntry
+from cujeval.spec.results import DatasetEntry, GateEntry, JourneyResult, RunResult, SLOEntry
 
 
 def entry(name: str, verdict: str = "MET") -> SLOEntry:

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
+from cujeval._util.retry import AdaptiveLimit, GiveUp, RateLimit, RetryPolicy
 from cujeval.errors import RunAborted, TargetConnectError, TargetHTTPError
-from cujeval.retry import AdaptiveLimit, GiveUp, RateLimit, RetryPolicy
-from cujeval.targets.config import per_second
+from cujeval.spec.targets import per_second
 
 
 def test_waits_honour_retry_after_up_to_the_cap_else_full_jitter() -> None:
@@ -48,7 +48,7 @@ def test_give_up_when_every_call_is_rate_limited_for_long_enough(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     now = [100.0]
-    monkeypatch.setattr("cujeval.retry.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("cujeval._util.retry.time.monotonic", lambda: now[0])
     give_up = GiveUp(60.0)
     busy = TargetHTTPError("429", status=429)
     give_up.failure(busy)
@@ -71,8 +71,8 @@ def test_rate_limit_spaces_call_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     async def fake_sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr("cujeval.retry.time.monotonic", lambda: now[0])
-    monkeypatch.setattr("cujeval.retry.asyncio.sleep", fake_sleep)
+    monkeypatch.setattr("cujeval._util.retry.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("cujeval._util.retry.asyncio.sleep", fake_sleep)
     pace = RateLimit(per_second("600/min"))
 
     async def main() -> None:

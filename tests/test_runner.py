@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from cujeval.errors import InputError
-from cujeval.options import RunOptions
 from cujeval.pipeline import evaluate_sync
-from cujeval.results import RunResult
-from cujeval.suite import load_suite
+from cujeval.spec.options import RunOptions
+from cujeval.spec.results import RunResult
+from cujeval.spec.suite import load_suite
 from tests.helpers import write_dataset, write_suite
 from tests.servers import free_port, serve
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from cujeval.load import LoadEngine, LoadProfile, LoadStep
-from cujeval.options import RunOptions
+from cujeval.load.engine import LoadEngine, LoadProfile, LoadStep
 from cujeval.pipeline import evaluate, evaluate_sync
-from cujeval.suite import load_suite
+from cujeval.spec.options import RunOptions
+from cujeval.spec.suite import load_suite
 from tests.helpers import write_rag_suite
 
 IN_FLIGHT = "cujeval_rag_in_flight_requests"

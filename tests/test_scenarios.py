@@ -17,11 +17,11 @@ from typing import Any, ClassVar
 
 import pytest
 
-from cujeval import scenarios
 from cujeval.errors import SuiteError
-from cujeval.options import RunOptions
-from cujeval.records import GoldenCase, Observation
-from cujeval.suite import load_suite
+from cujeval.scenarios import engine as scenarios
+from cujeval.spec.options import RunOptions
+from cujeval.spec.records import GoldenCase, Observation
+from cujeval.spec.suite import load_suite
 from tests.helpers import cujeval
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -260,7 +260,7 @@ def test_the_bundled_suite_holds_two_scenarios_and_breaks_one(
 
 
 def test_a_scenario_can_run_under_load(tmp_path: Path, hooks: str) -> None:
-    from cujeval.load import LoadProfile, LoadStep
+    from cujeval.load.engine import LoadProfile, LoadStep
 
     _Hooks.calls.clear()
     path = _suite(

@@ -5,10 +5,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cujeval.aggregate import Columns
-from cujeval.gate import decide
-from cujeval.slo import Verdict, evaluate_journey
-from cujeval.suite import Journey, Settings
+from cujeval.core.aggregate import Columns
+from cujeval.core.gate import decide
+from cujeval.core.slo import Verdict, evaluate_journey
+from cujeval.spec.suite import Journey, Settings
 from tests.helpers import judged
 
 
@@ -107,7 +107,7 @@ def test_aggregate_without_data_is_inconclusive() -> None:
 
 
 def test_gate_policy() -> None:
-    from cujeval.gate import incomplete
+    from cujeval.core.gate import incomplete
 
     s = Settings()
     breached = evaluate_journey(journey(RATIO), faithful(80, 100), s)
@@ -129,7 +129,7 @@ def test_gate_policy() -> None:
 
 
 def test_design_effect_by_hand() -> None:
-    from cujeval.slo import design_effect
+    from cujeval.core.slo import design_effect
 
     y = np.array([1.0, 1.0, 0.0, 0.0])
     # residuals ±0.5: within = 1.0; clusters a (+1.0) and b (−1.0): between = 2.0
@@ -168,7 +168,7 @@ def test_repeats_reduce_to_one_value_per_case() -> None:
     ("statistic", "expected"), [("p95", 59), ("p99", 299), ("median", 5), ("mean", 10)]
 )
 def test_min_cases_for_a_one_sided_bound(statistic: str, expected: int) -> None:
-    from cujeval.slo import min_cases
+    from cujeval.core.slo import min_cases
 
     assert min_cases(statistic, 0.95) == expected
 

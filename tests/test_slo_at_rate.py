@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
-from cujeval.load import LoadEngine, LoadProfile, LoadStep
-from cujeval.options import RunOptions
+from cujeval.load.engine import LoadEngine, LoadProfile, LoadStep
 from cujeval.pipeline import evaluate, evaluate_sync
-from cujeval.predicates import parse_objective
-from cujeval.suite import load_suite
+from cujeval.spec.options import RunOptions
+from cujeval.spec.predicates import parse_objective
+from cujeval.spec.suite import load_suite
 from tests.test_load import _suite
 
 TARGET = {"kind": "python", "callable": "tests.test_load:fake_target"}

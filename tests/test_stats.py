@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy.optimize import brentq  # type: ignore[import-untyped]
 from scipy.stats import binomtest, norm  # type: ignore[import-untyped]
 
-from cujeval.stats import (
+from cujeval.core.stats import (
     bootstrap_interval,
     cases_to_decide,
     mcnemar_exact,

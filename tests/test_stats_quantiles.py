@@ -8,7 +8,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from cujeval.stats import aggregate_interval, bootstrap_interval, quantile_interval, quantile_of
+from cujeval.core.stats import (
+    aggregate_interval,
+    bootstrap_interval,
+    quantile_interval,
+    quantile_of,
+)
 
 
 def test_quantile_of() -> None:

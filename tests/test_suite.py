@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from cujeval.errors import InputError, SuiteError
-from cujeval.suite import load_suite
+from cujeval.spec.suite import load_suite
 
 GOOD = """\
 name: shop

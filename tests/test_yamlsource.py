@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from cujeval._util.yamlsource import MAX_BYTES, MAX_NODES, LineList, LineMap, load_yaml
 from cujeval.errors import InputError
-from cujeval.suite import load_suite
-from cujeval.yamlsource import MAX_BYTES, MAX_NODES, LineList, LineMap, load_yaml
+from cujeval.spec.suite import load_suite
 from tests.helpers import write_suite
 
 

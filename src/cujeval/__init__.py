@@ -21,21 +21,21 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "load_suite": "cujeval.suite",
-    "Suite": "cujeval.suite",
-    "Settings": "cujeval.suite",
-    "RunOptions": "cujeval.options",
+    "load_suite": "cujeval.spec.suite",
+    "Suite": "cujeval.spec.suite",
+    "Settings": "cujeval.spec.suite",
+    "RunOptions": "cujeval.spec.options",
     "evaluate": "cujeval.pipeline",
     "evaluate_sync": "cujeval.pipeline",
     "run": "cujeval.pipeline",
     "run_sync": "cujeval.pipeline",
-    "RunResult": "cujeval.results",
-    "GoldenCase": "cujeval.records",
-    "Observation": "cujeval.records",
+    "RunResult": "cujeval.spec.results",
+    "GoldenCase": "cujeval.spec.records",
+    "Observation": "cujeval.spec.records",
     "Score": "cujeval.scorers.base",
     "scorer": "cujeval.scorers.base",
     "register_target": "cujeval.targets",
-    "Verdict": "cujeval.slo",
+    "Verdict": "cujeval.core.slo",
     "CujevalError": "cujeval.errors",
     "InputError": "cujeval.errors",
     "RunAborted": "cujeval.errors",
@@ -64,14 +64,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from cujeval.core.slo import Verdict
     from cujeval.errors import CujevalError, InputError, RunAborted
-    from cujeval.options import RunOptions
     from cujeval.pipeline import evaluate, evaluate_sync, run, run_sync
-    from cujeval.records import GoldenCase, Observation
-    from cujeval.results import RunResult
     from cujeval.scorers.base import Score, scorer
-    from cujeval.slo import Verdict
-    from cujeval.suite import Settings, Suite, load_suite
+    from cujeval.spec.options import RunOptions
+    from cujeval.spec.records import GoldenCase, Observation
+    from cujeval.spec.results import RunResult
+    from cujeval.spec.suite import Settings, Suite, load_suite
     from cujeval.targets import register_target
 
 

@@ -5,13 +5,14 @@ pytest plugin, the Python API), in this order, once:
    run); the baseline found and paired with the datasets; the budget policy; targets the
    journey's cases cannot prove MET (small-sample warnings); the budget history asked for;
 2. **run**: the engine calls the targets and scores each case into the journal (the golden
-   set once, :class:`cujeval.runner.CaseEngine`; open-loop load, :class:`cujeval.load.LoadEngine`);
+   set once, :class:`cujeval.engine.run.CaseEngine`; open-loop load,
+   :class:`cujeval.load.engine.LoadEngine`);
 3. **verdicts**: each journey's SLOs judged from its rows;
 4. **ledger**: error budgets over the history, the baseline and canary comparisons;
-5. **gate**: one decision from every typed reason (cujeval.gate), and the exit code;
+5. **gate**: one decision from every typed reason (cujeval.core.gate), and the exit code;
 6. **reports**: results.json first, then JUnit, Markdown, HTML, the console and MLflow.
 
-A door parses its arguments into :class:`~cujeval.options.RunOptions`, calls
+A door parses its arguments into :class:`~cujeval.spec.options.RunOptions`, calls
 :func:`evaluate` and presents ``result.gate``; it never decides anything itself.
 """
 
@@ -27,15 +28,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cujeval import __version__
+from cujeval._util.redact import redact
 from cujeval.errors import InputError
-from cujeval.options import RunOptions
-from cujeval.redact import redact
-from cujeval.results import GateEntry, GateReason, RunResult
+from cujeval.spec.options import RunOptions
+from cujeval.spec.results import GateEntry, GateReason, RunResult
 
 if TYPE_CHECKING:
-    from cujeval.runner import Execution
-    from cujeval.suite import Settings, Suite
-    from cujeval.tracking import Tracking
+    from cujeval.engine.run import Execution
+    from cujeval.spec.suite import Settings, Suite
+    from cujeval.tracking.worker import Tracking
 
 
 class Planned(Protocol):
@@ -72,7 +73,7 @@ async def evaluate(
     cannot complete returns a result whose gate exits 3, holding every case that finished.
     ``tracking`` is an MLflow worker process started early by the CLI (optional)."""
     if engine is None:
-        from cujeval.runner import CaseEngine
+        from cujeval.engine.run import CaseEngine
 
         engine = CaseEngine()
     return await _evaluate(suite, options, engine, tracking)
@@ -81,9 +82,9 @@ async def evaluate(
 async def _evaluate(
     suite: Suite, options: RunOptions, engine: Engine, tracking: Tracking | None
 ) -> RunResult:
-    from cujeval import ledger
-    from cujeval.gate import decide, incomplete
+    from cujeval.core.gate import decide, incomplete
     from cujeval.reporters import write_all
+    from cujeval.tracking import ledger
 
     planned = engine.plan(suite, options)
     if options.baseline and not engine.ledger:
@@ -153,7 +154,7 @@ def evaluate_sync(
 
 def pre_run_reasons(planned: Planned, options: RunOptions) -> list[GateReason]:
     """Targets the journeys' case counts cannot prove MET, warned about before the run."""
-    from cujeval.slo import small_sample_reasons
+    from cujeval.core.slo import small_sample_reasons
 
     counts = planned.case_counts(options.limit)
     out: list[GateReason] = []
@@ -218,8 +219,8 @@ def git_commit(cwd: Path) -> str | None:
 # calls are in flight, so their import time hides behind the endpoint's latency.
 _LATER: Sequence[str] = (
     "numpy",
-    "cujeval.slo",
-    "cujeval.gate",
+    "cujeval.core.slo",
+    "cujeval.core.gate",
     "cujeval.reporters.console",
     "cujeval.reporters.junit",
     "cujeval.reporters.markdown",

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from tests.helpers import write_suite
 
-from cujeval.options import RunOptions
 from cujeval.pipeline import evaluate_sync
-from cujeval.suite import load_suite
+from cujeval.spec.options import RunOptions
+from cujeval.spec.suite import load_suite
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "explore_results.ipynb"
 

@@ -11,10 +11,10 @@ import pytest
 import yaml
 from tests.helpers import write_suite
 
-from cujeval.options import RunOptions
 from cujeval.pipeline import evaluate_sync
-from cujeval.reporters.mlflow import log
-from cujeval.suite import load_suite
+from cujeval.spec.options import RunOptions
+from cujeval.spec.suite import load_suite
+from cujeval.tracking.logger import log
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "slo_history.ipynb"
 

@@ -11,13 +11,13 @@ import aiohttp
 import pytest
 from tests.reference.conftest import ThreadedServer
 
-from cujeval.dataset import inspect, iter_cases
-from cujeval.records import ExpectedOutcome, GoldenCase, ToolCall
 from cujeval.reference.agent import AgentConfig
 from cujeval.reference.agent.app import create_app
 from cujeval.reference.agent.tools import TOOLS
 from cujeval.scorers.agent import call_matches
 from cujeval.scorers.base import create
+from cujeval.spec.dataset import inspect, iter_cases
+from cujeval.spec.records import ExpectedOutcome, GoldenCase, ToolCall
 from cujeval.targets.base import observation_from_mapping
 
 DATASET = Path(__file__).resolve().parents[2] / "datasets" / "support_agent.jsonl"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cujeval.records import GoldenCase
 from cujeval.reference.corpus import load_articles
+from cujeval.spec.records import GoldenCase
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "datasets" / "helpcentre" / "articles.jsonl"

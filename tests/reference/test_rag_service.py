@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from reference_http import chat_body, cited_sentences, get_json, post_json, post_stream
 
-from cujeval.records import GoldenCase
 from cujeval.reference.launch import RunningService
+from cujeval.spec.records import GoldenCase
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import yaml
 
-from cujeval.options import RunOptions
 from cujeval.pipeline import evaluate_sync
 from cujeval.reporters import html
-from cujeval.results import RunResult
-from cujeval.suite import load_suite
+from cujeval.spec.options import RunOptions
+from cujeval.spec.results import RunResult
+from cujeval.spec.suite import load_suite
 
 SCRIPT = "<script>alert(1)</script>"
 

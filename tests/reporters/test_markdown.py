@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from cujeval.reporters import markdown
-from cujeval.results import (
+from cujeval.spec.results import (
     DatasetEntry,
     GateEntry,
     GateSLOEntry,

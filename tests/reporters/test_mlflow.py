@@ -10,7 +10,7 @@ import pytest
 from tests.helpers import cujeval, run_folder, write_suite
 from tests.servers import free_port
 
-from cujeval.reporters.mlflow import key, log
+from cujeval.tracking.logger import key, log
 
 
 def test_key_sanitises() -> None:
@@ -27,13 +27,13 @@ def finished_run(tmp_path: Path, fault_server: tuple[str, Any]) -> Path:
 def test_logs_parent_and_journey_runs(finished_run: Path, mlflow_server: str) -> None:
     from mlflow.tracking import MlflowClient
 
-    from cujeval.results import RunResult
+    from cujeval.spec.results import RunResult
 
     result = RunResult.read(finished_run)
     parent_id = log(result, finished_run, tracking_uri=mlflow_server)
     client = MlflowClient(tracking_uri=mlflow_server)
     parent = client.get_run(parent_id)
-    assert parent.data.tags["cujeval.gate"] == "passed"
+    assert parent.data.tags["cujeval.core.gate"] == "passed"
     assert parent.data.metrics["gate.passed"] == 1.0
     exp = client.get_experiment(parent.info.experiment_id)
     assert exp.name == "t"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from tests.helpers import cujeval
 
-from cujeval.history import client
+from cujeval.tracking.history import client
 
 NEXT = Path(sys.prefix) / "mlflow-3.18"
 

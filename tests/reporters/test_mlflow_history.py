@@ -20,12 +20,12 @@ import pytest
 import yaml
 from tests.helpers import cujeval, write_suite
 
-from cujeval.history import budget_states, client, load_run, read_journeys
-from cujeval.options import RunOptions
 from cujeval.pipeline import evaluate_sync
-from cujeval.reporters.mlflow import log
-from cujeval.results import RunResult
-from cujeval.suite import load_suite
+from cujeval.spec.options import RunOptions
+from cujeval.spec.results import RunResult
+from cujeval.spec.suite import load_suite
+from cujeval.tracking.history import budget_states, client, load_run, read_journeys
+from cujeval.tracking.logger import log
 
 N = 20
 
@@ -120,7 +120,7 @@ def test_trigger_filters_the_window(history: History) -> None:
 
 
 def test_the_current_run_counts_as_the_newest(history: History) -> None:
-    from cujeval.journal import read_rows
+    from cujeval.spec.journal import read_rows
 
     current = RunResult.read(history.runs["r2"]).model_copy(update={"run_id": "now"})
     rows = list(read_rows(history.runs["r2"] / "journal.jsonl"))
@@ -130,7 +130,7 @@ def test_the_current_run_counts_as_the_newest(history: History) -> None:
 
 
 def test_baseline_verdicts_from_mlflow(history: History) -> None:
-    from cujeval.compare import compare_runs
+    from cujeval.core.compare import compare_runs
 
     a = load_run(history.parents["r1"], tracking_uri=history.uri)
     b = load_run(history.parents["r2"], tracking_uri=history.uri)
@@ -187,7 +187,7 @@ def test_journey_runs_carry_traces_inputs_and_tags(history: History) -> None:
 def test_logging_twice_updates_never_duplicates(
     history: History, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import cujeval.reporters.mlflow as reporter
+    import cujeval.tracking.logger as reporter
     from cujeval.errors import ReporterError
 
     out = history.root / "runs" / "twice"

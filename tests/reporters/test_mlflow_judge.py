@@ -9,10 +9,10 @@ import yaml
 from tests.helpers import write_suite
 from tests.judge_server import FakeJudge, fake_judge
 
-from cujeval.options import RunOptions
 from cujeval.pipeline import evaluate_sync
-from cujeval.reporters.mlflow import log
-from cujeval.suite import load_suite
+from cujeval.spec.options import RunOptions
+from cujeval.spec.suite import load_suite
+from cujeval.tracking.logger import log
 
 __all__ = ["fake_judge"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.helpers import cujeval
 from tests.test_load import SLOS, _suite
 
-from cujeval.reporters.mlflow import load_metrics
+from cujeval.tracking.logger import load_metrics
 
 
 def test_load_run_golden_signals_and_series_reach_mlflow(

@@ -15,9 +15,9 @@ import yaml
 from tests.helpers import cujeval, write_suite
 from tests.mlflow_server import start_mlflow_server
 
-from cujeval.history import client
-from cujeval.journal import read_rows
-from cujeval.results import RunResult
+from cujeval.spec.journal import read_rows
+from cujeval.spec.results import RunResult
+from cujeval.tracking.history import client
 
 
 def test_server_killed_mid_run(

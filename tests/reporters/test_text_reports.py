@@ -8,11 +8,11 @@ from typing import Any
 
 from tests.helpers import write_suite
 
-from cujeval.options import RunOptions
 from cujeval.pipeline import evaluate_sync
 from cujeval.reporters import junit, markdown
-from cujeval.results import RunResult
-from cujeval.suite import load_suite
+from cujeval.spec.options import RunOptions
+from cujeval.spec.results import RunResult
+from cujeval.spec.suite import load_suite
 
 
 def make(tmp_path: Path, url: str, **kw: Any) -> RunResult:

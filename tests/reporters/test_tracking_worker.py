@@ -1,4 +1,4 @@
-"""MLflow in a second process (cujeval.tracking): what it logs and reads equals what the
+"""MLflow in a second process (cujeval.tracking.worker): what it logs and reads equals what the
 in-process calls log and read, on real SQLite stores; its errors are the in-process ones; a
 worker that is gone is replaced by the in-process call; `cujeval run` goes through it."""
 
@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from tests.helpers import cujeval, run_folder, write_suite
 
-from cujeval.history import TrackingUnavailable, client, read_journeys
-from cujeval.reporters.mlflow import log
-from cujeval.results import RunResult
-from cujeval.tracking import Tracking
+from cujeval.spec.results import RunResult
+from cujeval.tracking.history import TrackingUnavailable, client, read_journeys
+from cujeval.tracking.logger import log
+from cujeval.tracking.worker import Tracking
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_a_worker_that_died_is_replaced_by_the_in_process_call(
         run_id, shown = worker.log(result, finished_run)
         assert worker._proc is None  # dropped: the call ran here
     assert shown == uri
-    assert client(uri).get_run(run_id).data.tags["cujeval.gate"] == "passed"
+    assert client(uri).get_run(run_id).data.tags["cujeval.core.gate"] == "passed"
 
 
 def test_an_unreachable_server_is_the_same_error_as_in_process(tmp_path: Path) -> None:
@@ -128,7 +128,7 @@ def test_ctrl_c_stops_the_run_but_not_its_logging(
     import sys
     import time
 
-    from cujeval.journal import read_rows
+    from cujeval.spec.journal import read_rows
 
     url, _ = fault_server
     suite = write_suite(tmp_path, url=f"{url}/slow?s=0.3", n=40, settings={"concurrency": 1})

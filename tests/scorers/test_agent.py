@@ -9,7 +9,6 @@ import pytest
 from pydantic import ValidationError
 
 from cujeval.errors import InputError
-from cujeval.records import ExpectedToolCall, GoldenCase, Observation, ToolCall, Usage
 from cujeval.scorers.agent import (
     call_matches,
     compare,
@@ -22,6 +21,7 @@ from cujeval.scorers.agent import (
     trajectory_matches,
 )
 from cujeval.scorers.base import Score, create, info
+from cujeval.spec.records import ExpectedToolCall, GoldenCase, Observation, ToolCall, Usage
 
 
 def run(name: str, case: GoldenCase, obs: Observation, **options: Any) -> Score:

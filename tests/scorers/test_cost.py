@@ -15,7 +15,6 @@ from genai_prices import Usage as GPUsage
 from genai_prices import calc_price, data_snapshot
 
 from cujeval.errors import InputError
-from cujeval.records import Context, GoldenCase, Observation, Usage
 from cujeval.scorers import base
 from cujeval.scorers.base import Score
 from cujeval.scorers.cost import (
@@ -25,6 +24,7 @@ from cujeval.scorers.cost import (
     price_table_info,
     usage_cost,
 )
+from cujeval.spec.records import Context, GoldenCase, Observation, Usage
 
 DATA = json.loads((Path(__file__).parents[1] / "data" / "cost_calls.json").read_text())
 AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -336,10 +336,10 @@ def test_a_streamed_target_without_usage_end_to_end(tmp_path: Path, fault_server
     so on every case; the one with a tokenizer estimates; the route with usage is priced."""
     import yaml
 
-    from cujeval.journal import read_rows
-    from cujeval.options import RunOptions
     from cujeval.pipeline import evaluate_sync
-    from cujeval.suite import load_suite
+    from cujeval.spec.journal import read_rows
+    from cujeval.spec.options import RunOptions
+    from cujeval.spec.suite import load_suite
 
     url, _ = fault_server
     (tmp_path / "cases.jsonl").write_text(

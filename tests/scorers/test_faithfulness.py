@@ -10,9 +10,9 @@ import pytest
 from cujeval.errors import InputError
 from cujeval.grounding.calibrate import evaluate_threshold
 from cujeval.grounding.labelled import load_ragtruth
-from cujeval.records import Context, GoldenCase, Observation
 from cujeval.scorers import base
 from cujeval.scorers.base import Scores
+from cujeval.spec.records import Context, GoldenCase, Observation
 
 DATA = Path(__file__).parents[1] / "data"
 PASSAGES = (

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from cujeval.records import GoldenCase, Observation
 from cujeval.scorers import base
 from cujeval.scorers.base import Score
+from cujeval.spec.records import GoldenCase, Observation
 
 CASE = GoldenCase(id="c1", input="q")
 
@@ -59,7 +59,7 @@ def test_error_true_with_status_and_message(status: str) -> None:
     [("stop", False, False), ("length", True, False), ("content_filter", False, True)],
 )
 def test_finish_reason_slis(reason: str, cut: bool, filtered: bool) -> None:
-    from cujeval.records import GoldenCase, Observation
+    from cujeval.spec.records import GoldenCase, Observation
 
     scorer = base.create("finish_reason")
     case = GoldenCase(id="1", input="q")
@@ -70,7 +70,7 @@ def test_finish_reason_slis(reason: str, cut: bool, filtered: bool) -> None:
 
 
 def test_ttft_not_streamed_vs_nothing_streamed() -> None:
-    from cujeval.records import GoldenCase, Observation
+    from cujeval.spec.records import GoldenCase, Observation
 
     scorer = base.create("ttft_s")
     case = GoldenCase(id="1", input="q")

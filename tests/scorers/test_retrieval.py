@@ -12,7 +12,6 @@ import pytest
 import pytrec_eval
 
 from cujeval.errors import InputError
-from cujeval.records import Context, GoldenCase, Observation
 from cujeval.scorers import base
 from cujeval.scorers.retrieval import (
     hit_rate_at_k,
@@ -21,6 +20,7 @@ from cujeval.scorers.retrieval import (
     recall_at_k,
     reciprocal_rank,
 )
+from cujeval.spec.records import Context, GoldenCase, Observation
 
 CASES = Path(__file__).parents[1] / "data" / "retrieval_cases.jsonl"
 KERNELS = {

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cujeval.records import GoldenCase, Observation
 from cujeval.scorers import base
 from cujeval.scorers.base import Score
 from cujeval.scorers.similarity import normalize_answer, token_f1_score
+from cujeval.spec.records import GoldenCase, Observation
 
 DATASET = Path(__file__).parents[2] / "datasets" / "support_rag.jsonl"
 

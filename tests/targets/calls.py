@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from cujeval.records import GoldenCase, Observation
+from cujeval.spec.records import GoldenCase, Observation
+from cujeval.spec.targets import HttpTargetSpec, OpenAITargetSpec
 from cujeval.targets import build_target
-from cujeval.targets.config import HttpTargetSpec, OpenAITargetSpec
 
 CASE = GoldenCase(id="c1", input="how do I reset?")
 

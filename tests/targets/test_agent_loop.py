@@ -21,10 +21,10 @@ from aiohttp import web
 from tests.servers import serve_app
 from tests.targets import agent_tools
 
-from cujeval.options import RunOptions
 from cujeval.pipeline import evaluate_sync
 from cujeval.reference.agent.launch import start_agent_service
-from cujeval.suite import load_suite
+from cujeval.spec.options import RunOptions
+from cujeval.spec.suite import load_suite
 
 REPO = Path(__file__).resolve().parents[2]
 DATASET = REPO / "datasets" / "support_agent.jsonl"

@@ -9,10 +9,10 @@ import pytest
 from tests.servers import free_port
 
 from cujeval.errors import TargetConnectError, TargetHTTPError, TargetProtocolError, TargetTimeout
-from cujeval.records import GoldenCase, Observation
+from cujeval.spec.records import GoldenCase, Observation
+from cujeval.spec.targets import HttpTargetSpec
 from cujeval.targets import build_target
 from cujeval.targets.base import redact_url
-from cujeval.targets.config import HttpTargetSpec
 from cujeval.targets.http import fill
 
 CASE = GoldenCase(id="c1", input="how do I reset?", tags=("a",))
@@ -99,7 +99,7 @@ def test_retry_after_parsed(fault_server: tuple[str, Any]) -> None:
 
 def test_redact_url_is_reexported() -> None:
     """reporters/mlflow.py and the judge import it from here."""
-    from cujeval import redact
+    from cujeval._util import redact
 
     assert redact_url is redact.redact_url
     assert redact_url("https://u:p@h.example:8443/x?api_key=s3&q=1") == (

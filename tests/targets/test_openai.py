@@ -10,9 +10,9 @@ from tests.hostile_server import Hostile
 from tests.targets.calls import openai_call
 
 from cujeval.errors import TargetProtocolError, TargetTooLarge, TargetTruncated
-from cujeval.records import GoldenCase, Observation
+from cujeval.spec.records import GoldenCase, Observation
+from cujeval.spec.targets import OpenAITargetSpec
 from cujeval.targets import build_target
-from cujeval.targets.config import OpenAITargetSpec
 
 
 def call(base_url: str, **spec: Any) -> Observation:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from cujeval.errors import InputError, TargetError
-from cujeval.records import GoldenCase, Observation
+from cujeval.spec.records import GoldenCase, Observation
+from cujeval.spec.targets import PythonTargetSpec
 from cujeval.targets import build_target
-from cujeval.targets.config import PythonTargetSpec
 
 
 def echo(case: GoldenCase, prefix: str = "") -> str:

@@ -9,10 +9,10 @@ import pytest
 from tests.hostile_server import Hostile
 from tests.targets.calls import http_call
 
+from cujeval._util.redact import redact_url, scrub, url_secrets
 from cujeval.errors import TargetError
-from cujeval.redact import redact_url, scrub, url_secrets
+from cujeval.spec.targets import HttpTargetSpec, OpenAITargetSpec
 from cujeval.targets import build_target
-from cujeval.targets.config import HttpTargetSpec, OpenAITargetSpec
 
 SECRET = "s3cr3t-Redact-9"
 
@@ -93,7 +93,7 @@ def test_a_registered_secret_is_masked_raw_and_in_every_common_encoding() -> Non
     import json
     from urllib.parse import quote, quote_plus
 
-    from cujeval.redact import redact, register
+    from cujeval._util.redact import redact, register
 
     secret = "k3y/Value+Plant=1&x"
     register(secret)
@@ -114,7 +114,7 @@ def test_a_registered_secret_is_masked_raw_and_in_every_common_encoding() -> Non
 def test_url_credentials_are_the_password_basic_form_and_long_query_values() -> None:
     import base64
 
-    from cujeval.redact import url_credentials
+    from cujeval._util.redact import url_credentials
 
     url = (
         "http://me:pa55word@h/p?q2=abc&sig=0123456789abcdef&lang=en&ns=deadline&v=2024-06-01"
@@ -132,7 +132,7 @@ def test_url_credentials_are_the_password_basic_form_and_long_query_values() -> 
 
 
 def test_clean_masks_strings_and_keys_never_numbers_or_structure() -> None:
-    from cujeval.redact import clean, register
+    from cujeval._util.redact import clean, register
 
     register("90210777")
     data = {"n": 90210777, "x": 0.90210777, "s": "id 90210777", "90210777": [("a", "b90210777")]}
@@ -145,7 +145,7 @@ def test_the_tracking_uri_credentials_are_secret_whatever_the_suite_says(
 ) -> None:
     import base64
 
-    from cujeval.redact import redact
+    from cujeval._util.redact import redact
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://ml-user:Trk-pw-Plant9@mlflow.example")
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "tok-Plant-Token-7")
@@ -157,7 +157,7 @@ def test_the_tracking_uri_credentials_are_secret_whatever_the_suite_says(
 def test_visible_stand_ins_keep_xml_and_html_writable() -> None:
     import xml.etree.ElementTree as ET
 
-    from cujeval.redact import html_text, visible, xml_text
+    from cujeval._util.redact import html_text, visible, xml_text
 
     text = "a\x00b\x1b[2Jc\ufffed\x7fe\tf\ng\x85h\udc80"
     assert visible(text) == "a␀b␛[2Jc\\uFFFEd␡e\tf\ng\\x85h\ufffd"
@@ -169,7 +169,7 @@ def test_guarded_streams_redact_whatever_is_printed(monkeypatch: pytest.MonkeyPa
     import io
     import sys
 
-    from cujeval.redact import guard_streams, register
+    from cujeval._util.redact import guard_streams, register
 
     out, err = io.StringIO(), io.StringIO()
     monkeypatch.setattr(sys, "stdout", out)
@@ -187,7 +187,7 @@ def test_guarded_streams_redact_whatever_is_printed(monkeypatch: pytest.MonkeyPa
 def test_a_key_used_as_a_basic_user_name_is_masked_whatever_the_password() -> None:
     import base64
 
-    from cujeval.redact import redact, register
+    from cujeval._util.redact import redact, register
 
     register("UserKey-Plant-0042")
     basic = base64.b64encode(b"UserKey-Plant-0042:any password").decode()

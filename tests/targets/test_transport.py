@@ -177,9 +177,9 @@ def test_a_header_that_cannot_be_sent_is_a_target_error(hostile: Hostile) -> Non
 
 def test_placeholders_in_case_values_are_sent_verbatim(hostile: Hostile) -> None:
     """${VAR} and {{...}} inside a dataset value are data, never expanded."""
-    from cujeval.records import GoldenCase
+    from cujeval.spec.records import GoldenCase
+    from cujeval.spec.targets import HttpTargetSpec
     from cujeval.targets import build_target
-    from cujeval.targets.config import HttpTargetSpec
 
     question = "{{case.id}} and ${HOME} and {{question}}"
 

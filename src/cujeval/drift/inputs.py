@@ -1,6 +1,6 @@
 """Reading the two samples of ``cujeval drift``: golden inputs and a sample of traffic.
 
-Reference: a golden dataset (through :mod:`cujeval.dataset`) or ``SUITE.yaml:JOURNEY``.
+Reference: a golden dataset (through :mod:`cujeval.spec.dataset`) or ``SUITE.yaml:JOURNEY``.
 Current: JSONL, CSV, JSON or Parquet rows, or a local Hugging Face ``datasets`` folder; each row
 holds ``input`` (a string or chat messages) or ``question``, as ``cujeval score`` reads them.
 Bad input raises a DatasetError naming file, line and field.
@@ -48,7 +48,7 @@ class Sample:
 
 def read_reference(spec: str) -> Sample:
     """Golden inputs from a dataset file or ``SUITE.yaml:JOURNEY``."""
-    from cujeval.dataset import iter_cases
+    from cujeval.spec.dataset import iter_cases
 
     path = _reference_path(spec)
     if not path.is_file():
@@ -67,7 +67,7 @@ def read_reference(spec: str) -> Sample:
 
 
 def _reference_path(spec: str) -> Path:
-    from cujeval.suite import load_suite
+    from cujeval.spec.suite import load_suite
 
     plain = Path(spec)
     suite_part, colon, journey = spec.rpartition(":")
@@ -104,7 +104,7 @@ def read_current(path: Path) -> Sample:
 
 
 def _file_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    from cujeval.dataset import raw_rows
+    from cujeval.spec.dataset import raw_rows
 
     yield from raw_rows(path)
 

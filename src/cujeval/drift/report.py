@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cujeval._util.redact import dumps
+from cujeval._util.redact import html_text as escape
 from cujeval.drift.result import AnswerDriftResult, DriftResult, TestResult
-from cujeval.redact import dumps
-from cujeval.redact import html_text as escape
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;color:#1d1d1f;

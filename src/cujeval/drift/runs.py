@@ -33,8 +33,8 @@ def _rows(directory: Path) -> tuple[str, dict[tuple[str, str], tuple[str, str]]]
     """(run id, {(journey, case id): (input, answer or "" for an error)}) of a run folder."""
     from pydantic import ValidationError
 
-    from cujeval.journal import JOURNAL_NAME, read_rows
-    from cujeval.results import RunResult
+    from cujeval.spec.journal import JOURNAL_NAME, read_rows
+    from cujeval.spec.results import RunResult
 
     if not directory.is_dir():
         raise InputError("not a run folder (results.json and journal.jsonl)", file=directory)

@@ -73,10 +73,10 @@ def _parse_line(line: str, path: Path, line_no: int, seen: set[str]) -> Article:
 def default_corpus_path() -> Path:
     """``datasets/helpcentre/articles.jsonl`` of the repository holding this module.
 
-    The bundled copy first (cujeval.paths.project_root: inside a wheel, or the checkout), then
+    The bundled copy first (cujeval._util.paths.project_root: inside a wheel, or the checkout), then
     up from this file and from the working directory.
     """
-    from cujeval.paths import project_root
+    from cujeval._util.paths import project_root
 
     bundled = project_root() / CORPUS_RELPATH
     if bundled.is_file():

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cujeval.redact import redact
-from cujeval.results import RunResult
+from cujeval._util.redact import redact
+from cujeval.spec.results import RunResult
 
 if TYPE_CHECKING:
-    from cujeval.tracking import Tracking
+    from cujeval.tracking.worker import Tracking
 
 
 def write_all(
@@ -33,7 +33,7 @@ def write_all(
     result.write(directory)
     steps: list[tuple[str, Callable[[], object]]] = []
     if result.load is not None:  # before MLflow, which logs it with the rest
-        from cujeval import load_report
+        from cujeval.reporters import load as load_report
 
         steps.append(("load", lambda: load_report.write(result, directory)))
     steps += [
@@ -48,7 +48,7 @@ def write_all(
     if mlflow:
 
         def to_mlflow() -> None:
-            from cujeval.tracking import Tracking
+            from cujeval.tracking.worker import Tracking
 
             worker = tracking or Tracking(tracking_uri, spawn=False)
             run_id, uri = worker.log(result, directory)

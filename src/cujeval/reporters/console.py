@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cujeval.reporters.format import interval, number, objective, sentence
-from cujeval.results import RunResult
+from cujeval.spec.results import RunResult
 
 _STYLE = {
     "MET": "green",
@@ -61,7 +61,7 @@ def render(result: RunResult, console: Console | None = None) -> None:
     if result.status == "aborted":
         console.print(f"[bold red]RUN ABORTED[/]: {result.abort_reason} (finished cases kept)")
     if result.canary is not None:
-        from cujeval.compare import Report
+        from cujeval.core.compare import Report
 
         console.print(Report.from_dict(result.canary).to_text(), markup=False, highlight=False)
     for journey in result.journeys:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cujeval.results import SLOEntry
+from cujeval.spec.results import SLOEntry
 
 
 def number(x: float | None, *, ratio: bool) -> str:

@@ -5,8 +5,8 @@ answer, contexts and the scorer's explanation, and the cases.
 
 Everything a target, a dataset or a suite wrote is untrusted and escaped (an answer holding
 ``<script>`` shows as text), redacted, and its control characters shown (NUL as ␀) through
-:func:`cujeval.redact.html_text`; the page loads nothing and runs no script (CSP ``default-src
-'none'``). The journal is read once, through :func:`cujeval.journal.read_rows`.
+:func:`cujeval._util.redact.html_text`; the page loads nothing and runs no script (CSP ``default-src
+'none'``). The journal is read once, through :func:`cujeval.spec.journal.read_rows`.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cujeval._util.redact import html_text as escape
 from cujeval.errors import InputError
-from cujeval.journal import JournalRow, read_rows
-from cujeval.predicates import parse_objective, parse_predicate
-from cujeval.redact import html_text as escape
 from cujeval.reporters.format import interval, number, objective, sentence
-from cujeval.results import JourneyResult, RunResult, SLOEntry
+from cujeval.spec.journal import JournalRow, read_rows
+from cujeval.spec.predicates import parse_objective, parse_predicate
+from cujeval.spec.results import JourneyResult, RunResult, SLOEntry
 
 MAX_CASES = 1000  # rows of each journey's case table
 MAX_ANSWER = 600  # characters of an answer in the case table
@@ -175,7 +175,7 @@ def _load(load: dict[str, Any]) -> str:
 
 def _canary(doc: dict[str, Any]) -> str:
     """The same-run canary: every SLO of the candidate against its baseline arm."""
-    from cujeval.compare import Report
+    from cujeval.core.compare import Report
 
     report = Report.from_dict(doc)
     head = "".join(f"<th>{escape(h)}</th>" for h in report.HEADER)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from cujeval.redact import xml_text
+from cujeval._util.redact import xml_text
 from cujeval.reporters.format import sentence
-from cujeval.results import RunResult
+from cujeval.spec.results import RunResult
 
 
 def write(result: RunResult, directory: Path) -> Path:
@@ -58,7 +58,7 @@ def write(result: RunResult, directory: Path) -> Path:
 
 
 def _fit(root: ET.Element) -> None:
-    """Every text, tail and attribute of the tree through :func:`cujeval.redact.xml_text`."""
+    """Every text, tail and attribute of the tree through :func:`cujeval._util.redact.xml_text`."""
     for el in root.iter():
         if el.text:
             el.text = xml_text(el.text)

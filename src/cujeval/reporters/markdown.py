@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cujeval._util.redact import redact, visible
 from cujeval.errors import InputError
-from cujeval.journal import read_rows
-from cujeval.redact import redact, visible
 from cujeval.reporters.format import interval, number, objective, sentence, worst
-from cujeval.results import JourneyResult, RunResult
+from cujeval.spec.journal import read_rows
+from cujeval.spec.results import JourneyResult, RunResult
 
 LIMIT = 60_000  # characters; GitHub's comment limit is 65,536
 MAX_CELL = 200  # characters of one name, id or message
@@ -110,12 +110,12 @@ def render(result: RunResult, directory: Path | None = None, *, limit: int = LIM
             page.add([_left_out(left, "journeys"), ""])
             break
     if result.load:
-        from cujeval.load_report import render as render_load
+        from cujeval.reporters.load import render as render_load
 
         lines = ["##" + x if x.startswith("#") else x for x in render_load(result).splitlines()]
         page.block(lines[:4], lines[4:], [""], "lines of the load report (see load.md)")
     if result.canary is not None:
-        from cujeval.compare import Report
+        from cujeval.core.compare import Report
 
         report = Report.from_dict(result.canary)
         canary = report.to_markdown().splitlines()  # six lines of head, a row per SLO, power

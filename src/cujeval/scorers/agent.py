@@ -26,7 +26,8 @@ import statistics
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, get_args
 
-from cujeval.records import (
+from cujeval.scorers.base import Score, Scorer, scorer, single
+from cujeval.spec.records import (
     ArgumentMode,
     ExpectedOutcome,
     ExpectedToolCall,
@@ -36,7 +37,6 @@ from cujeval.records import (
     TrajectoryMode,
     check_comparator,
 )
-from cujeval.scorers.base import Score, Scorer, scorer, single
 
 RAW_ARGUMENTS = "_raw"  # how the target keeps arguments that were not JSON
 TRAJECTORY_MODES: tuple[str, ...] = get_args(TrajectoryMode)

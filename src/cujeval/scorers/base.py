@@ -19,7 +19,7 @@ from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 from cujeval.errors import InputError, UnknownNameError
-from cujeval.records import GoldenCase, Observation
+from cujeval.spec.records import GoldenCase, Observation
 
 Value = float | bool | None
 

@@ -27,8 +27,8 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from cujeval.records import GoldenCase, Observation
 from cujeval.scorers.base import Score, Scorer, scorer, single
+from cujeval.spec.records import GoldenCase, Observation
 
 PriceTable = Mapping[str, Mapping[str, float]]
 _PRICE_KEYS = frozenset({"input_per_mtok", "output_per_mtok"})

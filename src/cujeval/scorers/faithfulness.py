@@ -21,8 +21,8 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from cujeval.records import Context, GoldenCase, Observation
 from cujeval.scorers.base import Score, Scorer, Scores, scorer
+from cujeval.spec.records import Context, GoldenCase, Observation
 
 if TYPE_CHECKING:
     from cujeval.grounding.judge import ClaimVerdict, Judgement

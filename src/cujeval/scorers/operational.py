@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cujeval.records import GoldenCase, Observation
 from cujeval.scorers.base import Score, Scorer, Scores, scorer, single
+from cujeval.spec.records import GoldenCase, Observation
 
 
 @scorer("latency_s", needs=("latency_s",))

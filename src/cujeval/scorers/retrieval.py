@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Sequence
 
-from cujeval.records import GoldenCase, Observation
 from cujeval.scorers.base import Score, Scorer, scorer, single
+from cujeval.spec.records import GoldenCase, Observation
 
 Kernel = Callable[[Sequence[str], Collection[str], int], float]
 _NEEDS = ("relevant_ids", "contexts")

@@ -7,8 +7,8 @@ import re
 import string
 from collections import Counter
 
-from cujeval.records import GoldenCase, Observation
 from cujeval.scorers.base import Score, Scorer, scorer, single
+from cujeval.spec.records import GoldenCase, Observation
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = str.maketrans("", "", string.punctuation)

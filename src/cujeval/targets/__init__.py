@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
-from cujeval.targets.base import Target, redact_url
-from cujeval.targets.config import (
+from cujeval.spec.targets import (
     HttpTargetSpec,
     OpenAITargetSpec,
     PluginTargetSpec,
     TargetSpec,
 )
+from cujeval.targets.base import Target, redact_url
 
 TargetFactory = Callable[..., Target]
 ENTRY_POINT_GROUP = "cujeval.targets"

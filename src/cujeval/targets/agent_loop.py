@@ -28,8 +28,8 @@ import time
 from typing import Any
 
 from cujeval.errors import TargetError, TargetHTTPError
-from cujeval.records import GoldenCase, Observation, ToolCall, Usage
-from cujeval.targets.config import OpenAITargetSpec
+from cujeval.spec.records import GoldenCase, Observation, ToolCall, Usage
+from cujeval.spec.targets import OpenAITargetSpec
 from cujeval.targets.openai import Completion, OpenAITarget
 from cujeval.targets.toolsets import (
     HttpTools,

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from cujeval._util.redact import redact_url
 from cujeval.errors import TargetProtocolError
-from cujeval.records import Context, GoldenCase, Observation, ToolCall, Usage
-from cujeval.redact import redact_url
+from cujeval.spec.records import Context, GoldenCase, Observation, ToolCall, Usage
 
 
 class Target(Protocol):

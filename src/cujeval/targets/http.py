@@ -15,11 +15,11 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from cujeval._util.redact import register
 from cujeval.errors import TargetProtocolError
-from cujeval.records import GoldenCase, Observation
-from cujeval.redact import register
+from cujeval.spec.records import GoldenCase, Observation
+from cujeval.spec.targets import HttpTargetSpec
 from cujeval.targets.base import observation_from_mapping
-from cujeval.targets.config import HttpTargetSpec
 from cujeval.targets.transport import Endpoint, new_session, read_json, request, scrubbing
 
 if TYPE_CHECKING:

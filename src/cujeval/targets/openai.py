@@ -11,11 +11,11 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cujeval._util.redact import register
 from cujeval.errors import TargetProtocolError, TargetTruncated
-from cujeval.records import GoldenCase, Observation
-from cujeval.redact import register
+from cujeval.spec.records import GoldenCase, Observation
+from cujeval.spec.targets import OpenAITargetSpec
 from cujeval.targets.base import observation_from_mapping
-from cujeval.targets.config import OpenAITargetSpec
 from cujeval.targets.transport import (
     Endpoint,
     iter_sse,

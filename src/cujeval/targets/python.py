@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from cujeval.errors import InputError, TargetError
-from cujeval.records import GoldenCase, Observation
+from cujeval.spec.records import GoldenCase, Observation
+from cujeval.spec.targets import PythonTargetSpec
 from cujeval.targets.base import observation_from_mapping
-from cujeval.targets.config import PythonTargetSpec
 
 
 def load_callable(path: str) -> Callable[..., Any]:

@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from cujeval.errors import InputError, TargetError, TargetProtocolError
-from cujeval.records import GoldenCase
+from cujeval.spec.records import GoldenCase
 from cujeval.targets.transport import Endpoint, new_session, read_json, request
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from cujeval.targets.config import AgentLoopSpec, OpenAITargetSpec
+    from cujeval.spec.targets import AgentLoopSpec, OpenAITargetSpec
 
 
 class ToolFailed(Exception):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
+from cujeval._util.redact import redact, redact_url, register_url, scrub, url_secrets
 from cujeval.errors import (
     CujevalError,
     TargetConnectError,
@@ -30,13 +31,12 @@ from cujeval.errors import (
     TargetTooLarge,
     TargetTruncated,
 )
-from cujeval.redact import redact, redact_url, register_url, scrub, url_secrets
 
 if TYPE_CHECKING:
     import aiohttp
     import yarl
 
-    from cujeval.targets.config import HttpTargetSpec, OpenAITargetSpec
+    from cujeval.spec.targets import HttpTargetSpec, OpenAITargetSpec
 
 MAX_REDIRECTS = 5  # same-origin hops followed before giving up
 _REDIRECT_CODES = (301, 302, 303, 307, 308)
@@ -60,7 +60,7 @@ class Endpoint:
         cls, url: str, spec: HttpTargetSpec | OpenAITargetSpec, secrets: Iterable[str] = ()
     ) -> Endpoint:
         """The endpoint of a target ``spec`` (timeout, size, redirect and redaction settings).
-        What of ``url`` is secret is registered for every writer (cujeval.redact)."""
+        What of ``url`` is secret is registered for every writer (cujeval._util.redact)."""
         public = tuple(spec.public_params)
         register_url(url, public)
         return cls(

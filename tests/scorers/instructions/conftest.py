@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from cujeval.records import Instruction, Observation
 from cujeval.scorers.instructions import Exchange, Verdict, follow
+from cujeval.spec.records import Instruction, Observation
 
 SHARED_DEV = Path("/work/shared/data/ifeval/gpt4_responses_dev.jsonl")
 BUNDLED_DEV = Path(__file__).parents[2] / "data" / "ifeval_gpt4_responses_dev.jsonl"

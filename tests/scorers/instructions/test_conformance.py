@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from cujeval.errors import DatasetError
-from cujeval.records import Instruction
 from cujeval.scorers.instructions.conformance import (
     Conformance,
     ScoredRow,
     compare,
     load_scored,
 )
+from cujeval.spec.records import Instruction
 
 KNOWN = {(1129, "keywords:letter_frequency")}
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from cujeval.errors import UnknownNameError
-from cujeval.records import Instruction
 from cujeval.scorers.instructions import Verdict, follow
+from cujeval.spec.records import Instruction
 
 VerdictOf = Callable[..., Verdict]
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from cujeval.errors import InputError
-from cujeval.records import Context, GoldenCase, Observation
 from cujeval.scorers.base import Scores, available, create
+from cujeval.spec.records import Context, GoldenCase, Observation
 
 CONTEXTS = (Context(id="faq-1", text="Refunds take 5 days."), Context(id="faq-2", text="..."))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cujeval.records import Context, Observation
 from cujeval.scorers.instructions.product_citations import citations, unresolved
+from cujeval.spec.records import Context, Observation
 
 Passes = Callable[..., bool]
 

@@ -9,9 +9,9 @@ import yaml
 from tests.helpers import write_suite
 from tests.judge_server import FakeJudge
 
-from cujeval.options import RunOptions
 from cujeval.pipeline import evaluate_sync
-from cujeval.suite import load_suite
+from cujeval.spec.options import RunOptions
+from cujeval.spec.suite import load_suite
 
 
 def test_results_carry_the_judges_account_only_where_a_judge_scored(

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from cujeval.journal import JournalRow
 from cujeval.scorers.judges.agreement import agreement, cohen_kappa
+from cujeval.spec.journal import JournalRow
 
 
 def row(

@@ -16,13 +16,13 @@ import pytest
 from tests.judge_server import FakeJudge
 
 from cujeval.errors import JudgeUnavailable
-from cujeval.records import Context, GoldenCase, Observation
 from cujeval.scorers import base as registry
 from cujeval.scorers.base import Scores
 from cujeval.scorers.judges import JudgeClient, JudgeConfig, shared_client
 from cujeval.scorers.judges import cache as judge_cache
 from cujeval.scorers.judges.cache import request_key
 from cujeval.scorers.judges.failures import REASONS, classify, complete
+from cujeval.spec.records import Context, GoldenCase, Observation
 
 CASE = GoldenCase(id="paris", input="Where is Paris?")
 OBS = Observation(

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from cujeval.records import Context, GoldenCase, Observation
 from cujeval.scorers import base as registry
 from cujeval.scorers.base import Scores
 from cujeval.scorers.judges import JudgeConfig, shared_client
+from cujeval.spec.records import Context, GoldenCase, Observation
 
 pytestmark = pytest.mark.slow
 

@@ -16,13 +16,13 @@ from rich.console import Console
 from tests.helpers import cujeval, write_suite
 from tests.judge_server import FakeJudge
 
-from cujeval.journal import read_rows
-from cujeval.options import RunOptions
 from cujeval.pipeline import evaluate_sync
 from cujeval.reporters.console import render
-from cujeval.results import RunResult
 from cujeval.scorers.judges.summary import describe, judge_metrics, judge_summary
-from cujeval.suite import load_suite
+from cujeval.spec.journal import read_rows
+from cujeval.spec.options import RunOptions
+from cujeval.spec.results import RunResult
+from cujeval.spec.suite import load_suite
 
 PRICES = {"gemma": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}
 CALL_USD = (100 * 1.0 + 20 * 2.0) / 1_000_000  # one scripted reply: 100 in, 20 out

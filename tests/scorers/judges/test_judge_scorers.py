@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from tests.judge_server import FakeJudge
 
-from cujeval.records import Context, GoldenCase, Observation, Usage
 from cujeval.scorers import base as registry
 from cujeval.scorers.base import Scores
+from cujeval.spec.records import Context, GoldenCase, Observation, Usage
 
 CASE = GoldenCase(
     id="paris",

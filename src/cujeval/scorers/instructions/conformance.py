@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from cujeval.errors import DatasetError
-from cujeval.records import Instruction
 from cujeval.scorers.instructions.evaluate import follow
 from cujeval.scorers.instructions.registry import Exchange
+from cujeval.spec.records import Instruction
 
 _FIELDS = ("key", "prompt", "instruction_id_list", "kwargs", "response", "strict", "loose")
 

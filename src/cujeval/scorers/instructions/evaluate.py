@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cujeval.records import Instruction
 from cujeval.scorers.instructions.registry import Exchange, canonical_id, lookup, parse_kwargs
 from cujeval.scorers.instructions.text import loose_variants
+from cujeval.spec.records import Instruction
 
 
 @dataclass(frozen=True)

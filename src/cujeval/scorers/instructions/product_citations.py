@@ -15,8 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cujeval.records import Observation
 from cujeval.scorers.instructions.registry import Exchange, instruction
+from cujeval.spec.records import Observation
 
 _GROUP = re.compile(r"\[([^\[\]\n]{1,200})\](?!\()")
 _SPLIT = re.compile(r"[,;]")

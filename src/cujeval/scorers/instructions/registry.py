@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from cujeval.errors import InputError, UnknownNameError
-from cujeval.records import Observation
 from cujeval.scorers.instructions.params import Param
+from cujeval.spec.records import Observation
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from cujeval.errors import InputError
-from cujeval.records import GoldenCase, Instruction, Observation
 from cujeval.scorers.base import Score, Scorer, Scores, scorer
 from cujeval.scorers.instructions.evaluate import Verdict, follow, is_heavy
 from cujeval.scorers.instructions.registry import Exchange, canonical_id, parse_kwargs
+from cujeval.spec.records import GoldenCase, Instruction, Observation
 
 NAME = "instruction_following"
 LOOSE = "instruction_following_loose"

@@ -8,8 +8,8 @@ takes the suite's ``judge:`` block as its ``judge`` option and also emits ``judg
 
 from cujeval.scorers.judges import faithfulness, ragas_metrics
 from cujeval.scorers.judges.client import ClientStats, JudgeClient, shared_client
-from cujeval.scorers.judges.config import JudgeConfig
 from cujeval.scorers.judges.failures import JudgeCallFailed
+from cujeval.spec.judge import JudgeConfig
 
 __all__ = [
     "ClientStats",

@@ -23,13 +23,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cujeval._util.retry import RetryPolicy
 from cujeval.errors import JudgeUnavailable, RunAborted
-from cujeval.retry import RetryPolicy
 from cujeval.scorers.judges import failures
 from cujeval.scorers.judges.cache import ResponseCache, request_key
-from cujeval.scorers.judges.config import JudgeConfig
 from cujeval.scorers.judges.failures import JudgeCallFailed
 from cujeval.scorers.judges.ledger import Ledger
+from cujeval.spec.judge import JudgeConfig
 from cujeval.targets.base import redact_url
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class JudgeClient:
             return None
 
     async def _send(self, request: dict[str, Any], ledger: Ledger | None) -> ChatCompletion:
-        """One completion under the run's retry policy (cujeval.retry). A judge that refuses
+        """One completion under the run's retry policy (cujeval._util.retry). A judge that refuses
         authorisation, does not know the route or model (404), or stays unreachable after
         the retries ends the run (JudgeUnavailable, exit 3): every later call would fail too.
         Other refusals fail this judgement only (JudgeCallFailed)."""

@@ -16,10 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cujeval.records import GoldenCase, Observation
 from cujeval.scorers.base import Score, Scorer, Scores, scorer
 from cujeval.scorers.judges import epochs
-from cujeval.scorers.judges.config import JudgeConfig, PriceTable
 from cujeval.scorers.judges.judgement import (
     JUDGE_SLIS,
     Judge,
@@ -27,6 +25,8 @@ from cujeval.scorers.judges.judgement import (
     context_texts,
     missing_input,
 )
+from cujeval.spec.judge import JudgeConfig, PriceTable
+from cujeval.spec.records import GoldenCase, Observation
 
 SLIS = ("llm_faithfulness", "llm_hallucination")
 _MAX_CLAIMS = 50

@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cujeval.errors import CujevalError, InputError
-from cujeval.records import Observation
 from cujeval.scorers.base import Score, Scores
 from cujeval.scorers.judges import failures
 from cujeval.scorers.judges.client import JudgeClient, shared_client
-from cujeval.scorers.judges.config import JudgeConfig, PriceTable
 from cujeval.scorers.judges.ledger import Ledger, case_totals
 from cujeval.scorers.judges.ragas_bridge import judge_llm
+from cujeval.spec.judge import JudgeConfig, PriceTable
+from cujeval.spec.records import Observation
 
 Evaluate = Callable[[Any], Awaitable[tuple[float, dict[str, Any]]]]
 

@@ -14,8 +14,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from cujeval.records import Observation
-from cujeval.scorers.judges.config import PriceTable
+from cujeval.spec.judge import PriceTable
+from cujeval.spec.records import Observation
 
 UsageCost = Callable[..., "tuple[float, dict[str, Any]] | None"]
 

@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from cujeval.scorers.judges.client import JudgeView
-from cujeval.scorers.judges.config import JudgeConfig
+from cujeval.spec.judge import JudgeConfig
 
 SCHEMA_ATTEMPTS = 2
 

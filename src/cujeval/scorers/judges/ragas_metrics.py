@@ -19,10 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cujeval.records import GoldenCase, Observation
 from cujeval.scorers.base import Score, Scorer, Scores, scorer
 from cujeval.scorers.judges import epochs
-from cujeval.scorers.judges.config import JudgeConfig, PriceTable
 from cujeval.scorers.judges.judgement import (
     JUDGE_SLIS,
     Evaluate,
@@ -33,6 +31,8 @@ from cujeval.scorers.judges.judgement import (
     missing_input,
 )
 from cujeval.scorers.judges.ragas_bridge import minilm_embeddings
+from cujeval.spec.judge import JudgeConfig, PriceTable
+from cujeval.spec.records import GoldenCase, Observation
 
 JudgeOption = Mapping[str, Any] | JudgeConfig | None
 Prepare = Callable[[GoldenCase, Observation], Evaluate | str]

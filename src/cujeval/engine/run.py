@@ -1,0 +1,656 @@
+"""The run stage of the pipeline (cujeval.pipeline): cases -> target -> scorers -> rows, with
+bounded (adaptive) concurrency, the retry policy of cujeval._util.retry, a journal written as each
+case finishes, resume, and each journey's SLO verdicts from its rows.
+
+:class:`CaseEngine` is the engine of ``cujeval run`` (and of every door that runs the golden
+set once); ``cujeval load`` has its own (cujeval.load.engine). Neither installs signal handlers nor
+decides the gate: the pipeline holds the verdicts against the ledger and decides it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cujeval._util.retry import (
+    AdaptiveLimit,
+    GiveUp,
+    RateLimit,
+    RetryPolicy,
+    target_retry_after,
+    target_retryable,
+)
+from cujeval.core.aggregate import Columns
+from cujeval.errors import (
+    CujevalError,
+    DeadlineExceeded,
+    InputError,
+    RunAborted,
+    SuiteError,
+    TargetError,
+    TargetHTTPError,
+    TargetTimeout,
+    UnknownNameError,
+)
+from cujeval.scorers import base as registry
+from cujeval.scorers.base import BuiltScorer, Score
+from cujeval.spec import dataset
+from cujeval.spec.journal import JOURNAL_NAME, Journal, JournalRow, RowKey, case_hash, read_rows
+from cujeval.spec.options import RunOptions, effective_settings
+from cujeval.spec.records import ANSWERED, GoldenCase, Observation
+from cujeval.spec.results import (
+    DatasetEntry,
+    JourneyResult,
+    SLOEntry,
+)
+from cujeval.spec.suite import Journey, Settings, Suite
+from cujeval.targets import Target, build_target
+
+if TYPE_CHECKING:
+    from cujeval.core.slo import SLOResult
+    from cujeval.engine.executors import Executor
+
+REPORT_FILES = ("results.json", "junit.xml", "summary.md", "report.html")
+
+
+@dataclass
+class JourneyPlan:
+    """One journey, ready to run: its dataset, target, scorers and what it has gathered."""
+
+    journey: Journey
+    info: dataset.DatasetInfo
+    target: Target
+    scorers: list[BuiltScorer]
+    spec: Any = None  # the target's validated settings
+    columns: Columns = field(default_factory=Columns)
+    statuses: Counter[str] = field(default_factory=Counter)
+    scorer_errors: Counter[str] = field(default_factory=Counter)
+    first_error: str | None = None
+
+
+def build_scorers(suite: Suite, journey: Journey, judge_epochs: int | None) -> list[BuiltScorer]:
+    """The journey's scorers, given the suite-level settings each one declares it takes."""
+    judge = dict(suite.judge) if suite.judge else None
+    if judge is not None and judge_epochs is not None:
+        judge["epochs"] = judge_epochs
+    context: dict[str, Any] = {
+        "prices": suite.prices or None,
+        "judge": judge,
+        "instructions": list(journey.instructions) or None,
+    }
+    return [
+        registry.create(
+            spec.name, spec.options, context=context, file=str(suite.path), line=spec.line
+        )
+        for spec in journey.scorers
+    ]
+
+
+def check_slis(suite: Suite, index: int, journey: Journey, scorers: list[BuiltScorer]) -> None:
+    """Every SLI an SLO names is written by one of the journey's scorers, and no two scorers
+    write the same SLI. Otherwise bad input naming the suite line."""
+    owner: dict[str, str] = {}
+    for s, spec in zip(scorers, journey.scorers, strict=True):
+        for out in s.outputs:
+            if out in s.shared:
+                continue
+            if out in owner:
+                raise SuiteError(
+                    f"scorer {s.name!r} writes the SLI {out!r}, which scorer {owner[out]!r} "
+                    "writes too; keep one of them",
+                    file=suite.path,
+                    line=spec.line,
+                    field=f"journeys[{index}].scorers",
+                )
+            owner[out] = s.name
+    known = sorted({o for s in scorers for o in s.outputs})
+    for j, slo in enumerate(journey.slos):
+        if slo.kind == "journey":
+            continue
+        if slo.saturation:
+            continue  # scraped from the target's /metrics under load (cujeval.load.engine)
+        sli = slo.sli or ""
+        if not any(s.writes(sli) for s in scorers):
+            form = "objective" if slo.kind == "aggregate" else "good"
+            raise UnknownNameError(
+                "SLI",
+                sli,
+                known,
+                file=suite.path,
+                line=slo.line,
+                field=f"journeys[{index}].slos[{j}].{form}",
+            )
+
+
+def prepare(suite: Suite, options: RunOptions) -> tuple[Settings, list[JourneyPlan]]:
+    """Validate everything that can be wrong before a single call: datasets, scorers, SLIs,
+    targets. Raises InputError (exit 2)."""
+    settings = effective_settings(suite, options)
+    plans = []
+    for i, journey in enumerate(suite.journeys):
+        info = inspect_dataset(suite, i)
+        scorers = build_scorers(suite, journey, options.judge_epochs)
+        check_slis(suite, i, journey, scorers)
+        target = build_target(
+            journey.target, suite.targets[journey.target], concurrency=settings.concurrency
+        )
+        plans.append(
+            JourneyPlan(
+                journey=journey,
+                info=info,
+                target=target,
+                scorers=scorers,
+                spec=suite.targets[journey.target],
+            )
+        )
+    return settings, plans
+
+
+def inspect_dataset(suite: Suite, index: int) -> dataset.DatasetInfo:
+    """The journey's dataset, checked; a missing one names the suite line that points at it."""
+    journey = suite.journeys[index]
+    path = suite.dataset_path(journey)
+    if not path.exists():
+        raise SuiteError(
+            f"dataset {journey.dataset!r} not found (looked for {path})",
+            file=suite.path,
+            line=journey.dataset_line,
+            field=f"journeys[{index}].dataset",
+        )
+    return dataset.inspect(path)
+
+
+def validate(suite: Suite) -> None:
+    """Check datasets, scorers and SLIs without building targets or calling anything."""
+    for i, journey in enumerate(suite.journeys):
+        inspect_dataset(suite, i)
+        check_slis(suite, i, journey, build_scorers(suite, journey, None))
+
+
+async def call_case(
+    target: Target,
+    case: GoldenCase,
+    settings: Settings,
+    rng: random.Random,
+    *,
+    limit: AdaptiveLimit | None = None,
+    give_up: GiveUp | None = None,
+    pace: RateLimit | None = None,
+) -> Observation:
+    """One case through the target under the retry policy. Auth refusals (401/403) and a
+    target that gave up (see cujeval._util.retry.GiveUp) abort the run; any other final failure is
+    recorded on the Observation, never raised. ``attempts`` counts the calls made."""
+    attempts = 0
+
+    async def once() -> Observation:
+        nonlocal attempts
+        attempts += 1
+        if pace is not None:
+            await pace.wait()
+        if limit is None:
+            return await target.call(case)
+        async with limit:
+            obs = await target.call(case)
+        limit.success()
+        return obs
+
+    def failed(exc: BaseException) -> None:
+        if isinstance(exc, TargetHTTPError):
+            if exc.status in (401, 403):
+                raise RunAborted(f"the target refused authorisation: {exc}")
+            if exc.status == 429 and limit is not None:
+                limit.throttled()
+        if give_up is not None and isinstance(exc, TargetError):
+            give_up.failure(exc)
+
+    policy = RetryPolicy.from_settings(settings)
+    try:
+        async with asyncio.timeout(settings.case_deadline_s):
+            obs = await policy.run(
+                once,
+                retryable=target_retryable,
+                retry_after=target_retry_after,
+                rng=rng,
+                on_failure=failed,
+            )
+    except TimeoutError:
+        err: TargetError = TargetTimeout(
+            f"case {case.id!r}: no answer within the case deadline of "
+            f"{settings.case_deadline_s:g} s ({attempts} attempts)"
+        )
+    except TargetError as exc:
+        err = exc
+    else:
+        if give_up is not None:
+            give_up.success()
+        return obs if attempts == 1 else obs.model_copy(update={"attempts": attempts})
+    kind = f"http_{err.status}" if isinstance(err, TargetHTTPError) else err.kind
+    return Observation(status=kind, error=str(err), attempts=attempts)
+
+
+async def score_case(
+    scorers: list[BuiltScorer], case: GoldenCase, obs: Observation
+) -> tuple[dict[str, Score], list[str]]:
+    """Every scorer on one case, and the names of the scorers that failed on it.
+
+    A scorer that raises is a *scorer error*: its declared SLIs are not scorable for the case,
+    flagged ``scorer_error``, and counted apart from legitimately unscorable cases. So is a
+    Score a scorer flags itself (a judge call that failed) and an SLI a scorer did not declare.
+    Errors of cujeval's own tree (bad input met mid-run, an unreachable judge) propagate."""
+    scores: dict[str, Score] = {}
+    failed: list[str] = []
+    for s in scorers:
+        try:
+            produced = await s(case, obs)
+        except CujevalError:
+            raise
+        except Exception as exc:
+            why = f"scorer {s.name} failed: {type(exc).__name__}: {exc}"[:500]
+            for out in s.outputs:
+                if not out.endswith("*"):
+                    scores[out] = Score.unscorable(why, scorer_error=True)
+            failed.append(s.name)
+            continue
+        for sli, score in produced.items():
+            if not s.writes(sli):
+                scores[sli] = Score.unscorable(
+                    f"scorer {s.name} wrote the SLI {sli!r}, which it does not declare",
+                    scorer_error=True,
+                )
+            else:
+                scores[sli] = score
+            if scores[sli].metadata.get("scorer_error") and s.name not in failed:
+                failed.append(s.name)
+    return scores, failed
+
+
+def build_row(
+    journey: str,
+    case: GoldenCase,
+    epoch: int,
+    obs: Observation,
+    scores: dict[str, Score],
+    failed: list[str],
+    digest: str,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "journey": journey,
+        "case_id": case.id,
+        "epoch": epoch,
+        "case_hash": digest,
+        "input": case.question,
+        "tags": list(case.tags),
+        "observation": obs.model_dump(mode="json", exclude_none=True),
+        "scores": {k: v.to_dict() for k, v in scores.items()},
+    }
+    if case.cluster is not None:
+        row["cluster"] = case.cluster
+    if failed:
+        row["scorer_errors"] = failed
+    return row
+
+
+async def case_row(
+    journey: str,
+    target: Target,
+    scorers: list[BuiltScorer],
+    case: GoldenCase,
+    epoch: int,
+    settings: Settings,
+    rng: random.Random,
+    *,
+    limit: AdaptiveLimit | None = None,
+    give_up: GiveUp | None = None,
+    pace: RateLimit | None = None,
+) -> dict[str, Any]:
+    """One case's path, the same on every executor: call the target under the retry policy,
+    judge an empty or cut answer as the settings say, score, and build the journal row."""
+    obs = await call_case(target, case, settings, rng, limit=limit, give_up=give_up, pace=pace)
+    obs = obs.judged(empty=settings.empty_answer, cut=settings.cut_answer)
+    scores, failed = await score_case(scorers, case, obs)
+    return build_row(journey, case, epoch, obs, scores, failed, case_hash(case))
+
+
+def _feed(plan: JourneyPlan, row: dict[str, Any]) -> None:
+    """Add one finished row (the journal's fields, as written or read back) to the plan's
+    columns and counters. Takes the plain mapping: this runs once per case."""
+    scores: dict[str, dict[str, Any]] = row.get("scores") or {}
+    errored = [k for k, s in scores.items() if (s.get("metadata") or {}).get("scorer_error")]
+    obs = row.get("observation") or {}
+    status = str(obs.get("status", "ok"))
+    plan.columns.add(
+        str(row["case_id"]),
+        int(row.get("epoch", 0)),
+        status == "ok",
+        {k: s.get("value") for k, s in scores.items()},
+        cluster=row.get("cluster"),
+        scorer_errors=errored,
+    )
+    plan.statuses[status] += 1
+    for name in row.get("scorer_errors") or ():
+        plan.scorer_errors[name] += 1
+    if status != "ok" and plan.first_error is None:
+        plan.first_error = str(obs.get("error") or status)
+
+
+async def _run_journey(
+    group: list[JourneyPlan],
+    settings: Settings,
+    journal: Journal,
+    done: set[RowKey],
+    tick: Callable[[], None],
+    limit: int | None,
+    executor: Executor,
+) -> None:
+    """One journey's cases through the executor; a canary journey and its baseline arm (a
+    group of two, same dataset) case by case together (cujeval.engine.canary)."""
+    names = [p.journey.name for p in group]
+
+    def todo(case: GoldenCase, epoch: int) -> tuple[int, ...]:
+        return tuple(k for k, n in enumerate(names) if (n, case.id, epoch) not in done)
+
+    def work() -> Iterator[tuple[GoldenCase, int, tuple[int, ...]]]:
+        for i, case in enumerate(dataset.iter_cases(group[0].info.path)):
+            if limit is not None and i >= limit:
+                return
+            for epoch in range(settings.epochs):
+                arms = todo(case, epoch)
+                if arms:
+                    yield case, epoch, arms
+
+    def emitter(plan: JourneyPlan) -> Callable[[dict[str, Any]], None]:
+        name = plan.journey.name
+
+        def emit(row: dict[str, Any]) -> None:
+            key = (name, str(row["case_id"]), int(row.get("epoch", 0)))
+            if key in done:  # a shard retried elsewhere: the first finished row is kept
+                return
+            done.add(key)
+            journal.append(row)
+            _feed(plan, row)
+            tick()
+
+        return emit
+
+    if len(group) == 1:
+        items = ((case, epoch) for case, epoch, _ in work())
+        await executor.run(group[0], items, settings, emitter(group[0]))
+    else:
+        paired: Any = executor  # LocalExecutor: run() checked it has run_paired
+        await paired.run_paired(group, work(), settings, [emitter(p) for p in group])
+    for plan in group:
+        n = len(plan.columns)
+        if n and not any(plan.statuses[s] for s in ANSWERED):
+            raise RunAborted(
+                f"target {plan.target.name!r} answered no call of journey "
+                f"{plan.journey.name!r} ({n} of {n} failed); first: {plan.first_error}"
+            )
+
+
+def _resume(
+    plans: list[JourneyPlan], journal: Journal, options: RunOptions
+) -> tuple[set[RowKey], list[str]]:
+    """Rows already finished, fed to the plans; rows of removed or changed cases dropped (and
+    the journal rewritten without them). Returns the finished keys and what was done."""
+    by_name = {p.journey.name: p for p in plans}
+    hashes: dict[str, dict[str, str]] = {}
+    for p in plans:
+        hashes[p.journey.name] = {c.id: case_hash(c) for c in dataset.iter_cases(p.info.path)}
+    kept: list[JournalRow] = []
+    changed: Counter[str] = Counter()
+    removed: Counter[str] = Counter()
+    done: set[RowKey] = set()
+    for row in read_rows(journal.path, repair=True):
+        current = hashes.get(row.journey, {})
+        if row.journey not in by_name or row.case_id not in current:
+            removed[row.journey] += 1
+        elif row.case_hash is not None and row.case_hash != current[row.case_id]:
+            changed[row.journey] += 1
+        elif row.key not in done:
+            done.add(row.key)
+            kept.append(row)
+    notes = [
+        f"resume: journey {j!r}: {changed[j]} row(s) of changed cases will be run again"
+        for j in sorted(changed)
+    ] + [f"resume: journey {j!r}: dropped {removed[j]} row(s) of removed cases" for j in removed]
+    if notes and options.resume_strict:
+        raise InputError(
+            "the dataset changed since the run started (" + "; ".join(notes) + "); "
+            "resume without --resume-strict to re-run the changed cases",
+            file=journal.path,
+        )
+    if notes:
+        journal.rewrite(kept)
+    for row in kept:
+        _feed(by_name[row.journey], row.model_dump())
+    if kept:
+        notes.insert(0, f"resume: {len(kept)} finished row(s) kept from {journal.path}")
+    return done, notes
+
+
+def _clear_output(out: Path) -> None:
+    """A fresh run into an existing folder: no earlier run's files may look current."""
+    for name in (*REPORT_FILES, JOURNAL_NAME):
+        (out / name).unlink(missing_ok=True)
+
+
+@dataclass
+class Execution:
+    """What a run stage hands to the rest of the pipeline: each journey's counts, SLIs and SLO
+    verdicts (the gate is not decided yet), how the run ended, and what it noted."""
+
+    suite: Suite  # as run: a canary journey's baseline arm included
+    settings: Settings
+    started: str
+    journeys: list[JourneyResult]
+    abort_reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+    price_table: dict[str, Any] = field(default_factory=dict)
+    load: dict[str, Any] | None = None  # `cujeval load`: golden signals, steps, time series
+
+
+@dataclass
+class PlannedRun:
+    """A run checked and ready: bad input has been raised already."""
+
+    suite: Suite
+    settings: Settings
+    plans: list[JourneyPlan]
+
+    def case_counts(self, limit: int | None) -> dict[str, int]:
+        """Golden cases each journey will be judged on."""
+        return {p.journey.name: min(p.info.n_cases, limit or p.info.n_cases) for p in self.plans}
+
+
+class CaseEngine:
+    """The golden set through each journey's target once (``epochs`` times per case), on the
+    local executor or a Ray cluster, each finished case appended to the journal."""
+
+    name = "run"
+    ledger = True
+
+    def plan(self, suite: Suite, options: RunOptions) -> PlannedRun:
+        """Everything that can be wrong, checked before a single call (InputError)."""
+        from cujeval.engine.canary import arms, with_arms
+
+        suite = with_arms(suite)
+        executor = options.executor or suite.settings.executor
+        if arms(suite) and executor != "local":
+            raise InputError(
+                f"journeys {', '.join(map(repr, arms(suite)))} are canaries (baseline_target): "
+                "they run on the local executor, which sends each case to both targets at once",
+                field="--executor",
+            )
+        settings, plans = prepare(suite, options)
+        return PlannedRun(suite, settings, plans)
+
+    async def execute(self, planned: PlannedRun, options: RunOptions) -> Execution:
+        """Run every journey; a run that cannot complete (target unreachable, auth refused,
+        judge unavailable, the deadline, cancellation) ends early with ``abort_reason`` set,
+        holding every case that finished."""
+        from cujeval.engine.executors import build_executor
+
+        suite, settings, plans = planned.suite, planned.settings, planned.plans
+        out = options.output_dir
+        out.mkdir(parents=True, exist_ok=True)
+        journal = Journal(out / JOURNAL_NAME)
+        notes: list[str] = []
+        executor = None
+        try:
+            if options.resume:
+                done, notes = _resume(plans, journal, options)
+            else:
+                _clear_output(out)
+                done = set()
+            executor = build_executor(
+                options.executor or suite.settings.executor,
+                suite,
+                address=options.ray_address or suite.settings.ray_address,
+                judge_epochs=options.judge_epochs,
+            )
+            started = datetime.now(UTC).isoformat(timespec="seconds")
+            total = sum(planned.case_counts(options.limit).values()) * settings.epochs
+            abort_reason = await self._calls(planned, options, journal, done, total, executor)
+        finally:
+            journal.close()
+            if executor is not None:
+                await executor.aclose()
+            for plan in plans:
+                await plan.target.aclose()
+        return judge(suite, options, settings, plans, started, abort_reason, notes)
+
+    @staticmethod
+    async def _calls(
+        planned: PlannedRun,
+        options: RunOptions,
+        journal: Journal,
+        done: set[RowKey],
+        total: int,
+        executor: Executor,
+    ) -> str | None:
+        from cujeval._util.progress import progress_bar
+        from cujeval.engine.canary import groups
+
+        settings = planned.settings
+        try:
+            with progress_bar(total, initial=len(done), enabled=options.progress) as tick:
+                async with asyncio.timeout(settings.max_duration_s):
+                    by_name = {p.journey.name: p for p in planned.plans}
+                    for names in groups(by_name, planned.suite):
+                        group = [by_name[n] for n in names]
+                        await _run_journey(
+                            group, settings, journal, done, tick, options.limit, executor
+                        )
+        except TimeoutError:
+            return str(
+                DeadlineExceeded(f"the run's deadline of {settings.max_duration_s:g} s passed")
+            )
+        except RunAborted as exc:
+            return str(exc)
+        except asyncio.CancelledError:
+            return "interrupted"
+        return None
+
+
+def judge(
+    suite: Suite,
+    options: RunOptions,
+    settings: Settings,
+    plans: list[JourneyPlan],
+    started: str,
+    abort_reason: str | None,
+    notes: list[str] | None = None,
+) -> Execution:
+    """Each journey's SLO verdicts, counts and SLI summaries, from its columns."""
+    from cujeval.core.aggregate import summarise
+    from cujeval.core.slo import evaluate_journey, under_rate
+    from cujeval.engine.canary import arms
+
+    notes = list(notes or [])
+    baseline_arms = set(arms(suite).values())
+    for p in plans:
+        if p.journey.name in baseline_arms:
+            continue  # its canary journey says it
+        for s in p.journey.slos:
+            if s.load_only:
+                notes.append(
+                    f"{p.journey.name}/{s.name} is judged under load only "
+                    f"({s.objective or s.good}): cujeval load --journey {p.journey.name}"
+                    + (f" --rate {s.at_rate:g}" if s.at_rate is not None else "")
+                )
+    prices: dict[str, Any] = {}
+    if any(s.name == "cost_usd" for p in plans for s in p.scorers):
+        from cujeval.scorers.cost import price_table_info
+
+        prices = price_table_info()
+    journeys = []
+    for p in plans:
+        verdicts = evaluate_journey(under_rate(p.journey, None), p.columns, settings)
+        journeys.append(
+            JourneyResult(
+                name=p.journey.name,
+                description=p.journey.description,
+                target=p.target.description,
+                dataset=DatasetEntry(
+                    path=str(p.info.path), digest=p.info.digest, n_cases=p.info.n_cases
+                ),
+                scorers=[s.name for s in p.scorers],
+                n_rows=len(p.columns),
+                n_errors=len(p.columns) - p.statuses["ok"],
+                n_cases=len(set(p.columns.case_ids)),
+                errors_by_status={k: v for k, v in sorted(p.statuses.items()) if k != "ok"},
+                scorer_errors=dict(sorted(p.scorer_errors.items())),
+                judge=_judge_account(p, options.output_dir / JOURNAL_NAME),
+                slis=summarise(p.columns),
+                slos=[slo_entry(r) for r in verdicts],
+            )
+        )
+    return Execution(
+        suite=suite,
+        settings=settings,
+        started=started,
+        journeys=journeys,
+        abort_reason=abort_reason,
+        notes=notes,
+        price_table=prices,
+    )
+
+
+def _judge_account(plan: JourneyPlan, journal: Path) -> dict[str, Any] | None:
+    """The LLM judge's calls, failures by reason, tokens and cost for a journey that has a
+    judge scorer (read back from the journal's score metadata); None otherwise."""
+    judges = registry.BUILTIN_FAMILIES["cujeval.scorers.judges"]
+    if not any(s.name in judges for s in plan.scorers):
+        return None
+    from cujeval.scorers.judges.summary import judge_summary
+
+    name = plan.journey.name
+    return judge_summary(r for r in read_rows(journal) if r.journey == name) or None
+
+
+def slo_entry(r: SLOResult) -> SLOEntry:
+    """An SLO verdict as results.json holds it."""
+    return SLOEntry.model_validate({**asdict(r), "verdict": r.verdict.value})
+
+
+__all__ = [
+    "CaseEngine",
+    "Execution",
+    "JourneyPlan",
+    "PlannedRun",
+    "build_scorers",
+    "call_case",
+    "case_row",
+    "check_slis",
+    "judge",
+    "prepare",
+    "score_case",
+    "slo_entry",
+    "validate",
+]

@@ -1,0 +1,889 @@
+"""MLflow: one experiment per suite; a parent run per invocation and a child run per journey,
+so the compare view puts two releases' journeys side by side, and every case a trace.
+
+Parent run: the gate (tags ``cujeval.core.gate``, ``cujeval.exit_code``, the blocking reasons as its
+description), git commit and branch, trigger; artifacts results.json, summary.md, junit.xml,
+report.html, journal.jsonl, the OpenSLO export of the SLOs, budget.json, compare.* and
+load.md when the run has them; for ``cujeval load``, the golden signals as ``load.*`` metrics
+and the per-second series as ``load.ts.*`` metrics stepped by second (see load_metrics).
+Journey run (its real start and end): params (target, dataset digest and normalised path,
+scorers, epochs), the dataset as an input, metrics (each SLO's estimate,
+bounds, n, good, target, verdict as 0/1; each SLI's mean, p50, p95 and ``<sli>/mean``; error
+rate; the budget's remaining share and burn rates when known; the LLM judge's calls,
+failures by reason, tokens and cost as ``judge.*``), a tag per SLO verdict, the per-case
+table. Each case is a trace linked to its journey run (input, answer, retrieved contexts as
+a retriever span, tool calls as tool spans, token usage, cost, latency), with each SLI as an
+assessment, so MLflow's evaluation views show the run case by case.
+
+Cost: runs, params, metrics and tags go in one ``log_batch`` per run; traces are logged after
+the run, in bulk (one span upload for all cases, then one small request per trace). ``cujeval
+run`` calls this from a second process (cujeval.tracking.worker) that has imported MLflow and opened
+the store while the cases ran.
+Every string logged (params, tags, descriptions, traces, the artifacts' text) goes through
+cujeval._util.redact first: the run's files are redacted as they are written, and what the
+tracking server, the environment or a file from elsewhere adds is redacted here.
+Idempotent: runs are found by ``cujeval.run_id`` before any is created, so logging a folder
+twice updates its runs (and replaces its traces) instead of adding new ones.
+``CUJEVAL_MLFLOW_TRACES=0`` turns traces off; ``CUJEVAL_MLFLOW_MAX_TRACES`` (2,000) caps
+them per journey run (MLflow commits each trace on its own: ~6 ms a case on SQLite). If the
+server is down nothing is lost: the files stay in the run folder and ``cujeval log DIR`` logs
+them later (exit 3 while it is down).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import posixpath
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cujeval.spec.results import JourneyResult, RunResult
+from cujeval.tracking.history import (
+    JOURNEY,
+    KIND,
+    RUN_ID,
+    RUN_KEY,
+    TRIGGER,
+    guard,
+    key,
+    parse_time_ms,
+    run_key,
+)
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+    from cujeval.core.budget import SLOCount
+    from cujeval.spec.journal import JournalRow
+
+__all__ = ["key", "log"]
+
+PARENT_ARTIFACTS = (
+    "results.json",
+    "summary.md",
+    "junit.xml",
+    "report.html",
+    "journal.jsonl",
+    "budget.json",
+    "compare.json",
+    "compare.md",
+    "load.md",
+)
+MAX_TABLE_TEXT = 500
+_TABLE_TAG = "mlflow.loggedArtifacts"
+
+
+def _journey_metrics(
+    j: JourneyResult, counts: dict[str, SLOCount], gate_slos: Sequence[str] = ()
+) -> dict[str, float]:
+    m: dict[str, float] = {
+        "gate.blocked_slos": float(sum(1 for s in gate_slos if s == "block")),
+        "gate.met_slos": float(sum(1 for s in j.slos if s.verdict == "MET")),
+        "n_rows": j.n_rows,
+        "n_errors": j.n_errors,
+        "error_rate": j.n_errors / j.n_rows if j.n_rows else 0.0,
+        "n_scorer_errors": j.n_scorer_errors,
+    }
+    for slo in j.slos:
+        base = f"slo.{key(slo.name)}"
+        for field in ("estimate", "lower", "upper"):
+            v = getattr(slo, field)
+            if v is not None:
+                m[f"{base}.{field}"] = float(v)
+        m[f"{base}.n"] = slo.n
+        m[f"{base}.met"] = float(slo.verdict == "MET")
+        m[f"{base}.breached"] = float(slo.verdict == "BREACHED")
+        m[f"{base}.no_data"] = float(slo.verdict == "NO_DATA")
+        count = counts.get(slo.name)
+        if count is not None:  # what a budget needs: cases, good cases, the target share
+            m[f"{base}.n"] = count.n
+            m[f"{base}.good"] = count.good
+            m[f"{base}.target"] = count.target
+    for sli in j.slis:
+        for field in ("mean", "p50", "p95"):
+            v = getattr(sli, field)
+            if v is not None:
+                m[f"sli.{key(sli.name)}.{field}"] = float(v)
+        if sli.mean is not None and not sli.name.startswith("instruction:"):
+            m[f"{key(sli.name)}/mean"] = float(sli.mean)  # as mlflow.genai.evaluate names it
+    return {k: v for k, v in m.items() if math.isfinite(v)}
+
+
+def _budget_metrics(journey: str, directory: Path) -> dict[str, float]:
+    """The budget state the run's gate saw (budget.json), as metrics that plot across runs."""
+    path = directory / "budget.json"
+    if not path.exists():
+        return {}
+    try:
+        states = json.loads(path.read_text(encoding="utf-8")).get("budgets", [])
+    except (OSError, ValueError, AttributeError):
+        return {}
+    m: dict[str, float] = {}
+    for s in states:
+        if s.get("journey") != journey:
+            continue
+        base = f"slo.{key(str(s.get('slo')))}"  # beside the SLO's own metrics
+        for name, field in (
+            (f"{base}.budget_left", "remaining"),
+            (f"{base}.budget_left_share", "remaining_share"),
+            (f"{base}.burn_last", "burn_last"),
+            (f"{base}.burn_slow", "burn_slow"),
+        ):
+            v = s.get(field)
+            if isinstance(v, int | float) and math.isfinite(v):
+                m[name] = float(v)
+        m[f"{base}.budget_exhausted"] = float(bool(s.get("exhausted")))
+        m[f"{base}.alert_fast"] = float("fast" in str(s.get("alert", "")))
+        m[f"{base}.alert_slow"] = float("slow" in str(s.get("alert", "")))
+    return m
+
+
+def canary_metrics(result: RunResult, journey: str) -> dict[str, float]:
+    """A same-run canary's comparison, on the candidate journey's run: per SLO the baseline
+    arm's and the candidate's value, the change, and whether it regressed and blocks."""
+    comparisons = (result.canary or {}).get("comparisons") or ()
+    out: dict[str, float] = {}
+    for c in comparisons:
+        if c.get("journey") != journey:
+            continue
+        base = f"canary.{key(c['slo'])}"
+        for name in ("baseline", "candidate", "diff", "p_value"):
+            v = c.get(name)
+            if isinstance(v, int | float) and math.isfinite(v):
+                out[f"{base}.{name}"] = float(v)
+        out[f"{base}.regressed"] = float(c.get("change") == "REGRESSED")
+        out[f"{base}.blocks"] = float(bool(c.get("blocks")))
+    return out
+
+
+def _judge_metrics(j: JourneyResult) -> dict[str, float]:
+    """The LLM judge's account of the journey (calls, failures by reason, tokens, cost,
+    agreement with the offline scorer) as ``judge.*`` metrics; none without a judge."""
+    if not j.judge:
+        return {}
+    from cujeval.scorers.judges.summary import judge_metrics
+
+    return {k: v for k, v in judge_metrics(j.judge).items() if math.isfinite(v)}
+
+
+def _case_table(rows: Iterable[JournalRow]) -> dict[str, list[Any]]:
+    """One row per (case, epoch): status, answer (cut) and every SLI value but instructions'."""
+    cols: dict[str, list[Any]] = {"case_id": [], "epoch": [], "status": [], "answer": []}
+    slis: dict[str, list[Any]] = {}
+    for i, row in enumerate(rows):
+        cols["case_id"].append(row.case_id)
+        cols["epoch"].append(row.epoch)
+        cols["status"].append(row.status)
+        cols["answer"].append(str(row.observation.get("answer") or "")[:MAX_TABLE_TEXT])
+        for name, score in row.scores.items():
+            if name.startswith("instruction:"):
+                continue
+            slis.setdefault(name, [None] * i).append((score or {}).get("value"))
+        for col in slis.values():
+            if len(col) == i:
+                col.append(None)
+    return {**cols, **slis}
+
+
+def _write_table(table: dict[str, list[Any]], path: Path) -> None:
+    """The table as ``mlflow.log_table`` writes it (pandas ``split`` orient), without pandas."""
+    names = list(table)
+    data = [list(r) for r in zip(*(table[n] for n in names), strict=True)]
+    path.write_text(json.dumps({"columns": names, "data": data}, default=str), encoding="utf-8")
+
+
+def _git_branch(result: RunResult) -> str | None:
+    """The branch: from CI's environment, else from git when HEAD is still the run's commit
+    (a run logged later from another checkout gets no branch rather than a wrong one)."""
+    for var in ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "BRANCH_NAME"):
+        if os.environ.get(var):
+            return os.environ[var]
+    if not result.git_commit:
+        return None
+    cwd = Path(result.suite_path).parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD", "--abbrev-ref", "HEAD"],
+            cwd=cwd if cwd.is_dir() else None,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if len(head) == 2 and head[0] == result.git_commit and head[1] != "HEAD":
+        return head[1]
+    return None
+
+
+def _description(result: RunResult, journey: str | None = None) -> str:
+    """The run's description in the MLflow UI (Markdown): the gate and why."""
+    if journey is None:
+        verdict = "PASSED" if result.gate.passed else "FAILED"
+        head = f"**gate {verdict}** (exit {result.gate.exit_code})"
+        reasons = result.gate.blocking
+    else:
+        action = result.gate.journeys.get(journey, "pass")
+        head = (
+            f"**journey {journey}: {action}** (gate {'passed' if result.gate.passed else 'failed'})"
+        )
+        reasons = [r for r in result.gate.blocking if r.startswith((f"{journey}/", f"{journey}:"))]
+    lines = [head, ""] + [f"- blocks: {r}" for r in reasons[:30]]
+    lines += [
+        f"- warns: {w}"
+        for w in result.gate.warnings
+        if journey is None or w.startswith(f"{journey}/")
+    ][:30]
+    return "\n".join(lines)[:4000]
+
+
+def _norm_path(path: str) -> str:
+    return posixpath.normpath(path.replace(os.sep, "/"))
+
+
+def _tags(result: RunResult) -> dict[str, str]:
+    tags = {
+        "cujeval.spec.suite": result.suite,
+        RUN_ID: result.run_id,
+        TRIGGER: result.trigger,
+        "cujeval.core.gate": "passed" if result.gate.passed else "failed",
+        "cujeval.exit_code": str(result.gate.exit_code),
+        "cujeval.status": result.status,
+    }
+    if result.git_commit:
+        tags["mlflow.source.git.commit"] = result.git_commit
+        tags["cujeval.git.commit"] = result.git_commit
+    branch = _git_branch(result)
+    if branch:
+        tags["mlflow.source.git.branch"] = branch
+        tags["cujeval.git.branch"] = branch
+    return tags
+
+
+def log(
+    result: RunResult,
+    directory: Path,
+    *,
+    tracking_uri: str | None = None,
+    traces: bool | None = None,
+) -> str:
+    """Log ``result`` (with the files in ``directory``); returns the parent run's id. Raises
+    TrackingUnavailable (exit 3) when the server cannot be reached, ReporterError otherwise."""
+    from cujeval._util.redact import clean
+    from cujeval.core.budget import slo_counts
+    from cujeval.spec.journal import JournalRow, read_rows
+    from cujeval.tracking import history
+
+    if traces is None:
+        traces = os.environ.get("CUJEVAL_MLFLOW_TRACES", "1").lower() not in ("0", "false", "no")
+    result = result.redacted()
+    rows = [
+        JournalRow.model_validate(clean(r.model_dump()))
+        for r in read_rows(directory / result.journal)
+    ]
+    counts: dict[str, dict[str, SLOCount]] = {}
+    for sc in slo_counts(result, rows):
+        counts.setdefault(sc.journey, {})[sc.slo] = sc
+    c = history.client(tracking_uri)
+    start_ms = parse_time_ms(result.started_at) or int(time.time() * 1000)
+    end_ms = max(parse_time_ms(result.finished_at) or start_ms, start_ms)
+    now_ms = int(time.time() * 1000)
+    tags = {**_tags(result), RUN_KEY: run_key(result, directory)}
+    with guard(c, f"logging run {result.run_id}", directory=directory):
+        exp_id = _experiment(c, result.suite)
+        existing = _existing_runs(c, exp_id, tags[RUN_KEY])
+        # the run table cuts names short: what tells two runs apart comes first
+        verdict = "passed" if result.gate.passed else "FAILED"
+        name = f"{verdict} {result.trigger} {result.run_id}"
+        parent_id = existing.get(None) or _create(c, exp_id, name, start_ms, tags)
+        _batch(
+            c,
+            parent_id,
+            fresh=None not in existing,
+            params={
+                "suite_path": _norm_path(result.suite_path),
+                "cujeval_version": result.cujeval_version,
+                "confidence": result.settings.get("confidence"),
+                "epochs": result.settings.get("epochs"),
+                "gate_policy": result.gate.policy,
+                "price_table": json.dumps(result.price_table)[:500],
+            },
+            metrics={
+                "gate.passed": float(result.gate.passed),
+                "gate.exit_code": float(result.gate.exit_code),
+                "gate.blocking": float(len(result.gate.blocking)),
+            },
+            tags={
+                **tags,
+                KIND: "invocation",
+                "mlflow.note.content": _description(result),
+                "cujeval.blocking": "; ".join(result.gate.blocking)[:5000],
+            },
+            step_ms=now_ms,
+        )
+        _parent_artifacts(c, parent_id, result, directory)
+        if result.load:
+            _load_metrics(c, parent_id, result.load, start_ms)
+        journey_runs: dict[str, str] = {}
+        for j in result.journeys:
+            jrows = [r for r in rows if r.journey == j.name]
+            jstart = parse_time_ms(str(getattr(j, "started_at", "") or "")) or start_ms
+            jend = parse_time_ms(str(getattr(j, "finished_at", "") or "")) or end_ms
+            jtags = {
+                **tags,
+                KIND: "journey",
+                JOURNEY: j.name,
+                "cujeval.journey_gate": _journey_gate(result, j),
+                "mlflow.parentRunId": parent_id,
+                "mlflow.runType": "genai_evaluate",
+                "mlflow.note.content": _description(result, j.name),
+                **{f"cujeval.verdict.{key(s.name)}": s.verdict for s in j.slos},
+            }
+            # a file name: a load step's journey (``j@5/s``) holds a slash
+            table = f"cases_{key(j.name).replace('/', '_')}.json"
+            jtags[_TABLE_TAG] = json.dumps([{"path": table, "type": "table"}])
+            run_id = existing.get(j.name) or _create(c, exp_id, j.name, jstart, jtags)
+            journey_runs[j.name] = run_id
+            _batch(
+                c,
+                run_id,
+                fresh=j.name not in existing,
+                params={
+                    "journey": j.name,
+                    "target": j.target[:500],
+                    "dataset_path": _norm_path(j.dataset.path),
+                    "dataset_digest": j.dataset.digest,
+                    "dataset_cases": j.dataset.n_cases,
+                    "scorers": ",".join(j.scorers)[:500],
+                    "epochs": result.settings.get("epochs"),
+                    "confidence": result.settings.get("confidence"),
+                    "judge_model": ",".join((j.judge or {}).get("models") or ()) or None,
+                },
+                metrics={
+                    **_journey_metrics(
+                        j,
+                        counts.get(j.name, {}),
+                        [g.action for g in result.gate.slos if g.journey == j.name],
+                    ),
+                    "gate.passed": float(result.gate.journeys.get(j.name) != "block"),
+                    **_budget_metrics(j.name, directory),
+                    **_judge_metrics(j),
+                    **canary_metrics(result, j.name),
+                },
+                tags=jtags,
+                step_ms=now_ms,
+            )
+            _dataset_input(c, run_id, j)
+            with tempfile.TemporaryDirectory() as tmp:
+                _write_table(_case_table(jrows), Path(tmp) / table)
+                c.log_artifact(run_id, str(Path(tmp) / table))
+            c.set_terminated(run_id, "FINISHED" if result.status == "completed" else "KILLED", jend)
+        c.set_terminated(
+            parent_id, "FINISHED" if result.status == "completed" else "KILLED", end_ms
+        )
+    if traces and rows:
+        with guard(c, f"logging the traces of run {result.run_id}", directory=directory):
+            log_traces(c, exp_id, result, rows, journey_runs, start_ms, run_key=tags[RUN_KEY])
+    return parent_id
+
+
+def _experiment(c: MlflowClient, name: str) -> str:
+    exp = c.get_experiment_by_name(name)
+    if exp is not None:
+        if exp.lifecycle_stage == "deleted":
+            c.restore_experiment(exp.experiment_id)
+        return str(exp.experiment_id)
+    try:
+        return str(c.create_experiment(name))
+    except Exception:  # created meanwhile by another process
+        again = c.get_experiment_by_name(name)
+        if again is None:
+            raise
+        return str(again.experiment_id)
+
+
+def _existing_runs(c: MlflowClient, exp_id: str, run_key: str) -> dict[str | None, str]:
+    """Runs logged earlier for this run (its ``cujeval.run_key``): None → the parent, a
+    journey's name → its run."""
+    out: dict[str | None, str] = {}
+    for r in c.search_runs([exp_id], filter_string=f"tags.`{RUN_KEY}` = '{run_key}'"):
+        out.setdefault(r.data.tags.get(JOURNEY) or None, r.info.run_id)
+    return out
+
+
+def _create(c: MlflowClient, exp_id: str, name: str, start_ms: int, tags: dict[str, str]) -> str:
+    run = c.create_run(exp_id, start_time=start_ms, tags=tags, run_name=name)
+    return str(run.info.run_id)
+
+
+_SERIES = ("offered_rate", "achieved_rate", "errors", "in_flight", "p50", "p95", "p99", "max")
+
+
+def load_metrics(load: dict[str, Any], start_ms: int) -> list[tuple[str, float, int, int]]:
+    """``cujeval load``'s golden signals as (key, value, timestamp ms, step) metrics of the
+    parent run: the whole run's at step 0 (``load.offered_rate``, ``load.latency.p99``,
+    ``load.saturation.<gauge>.max``, ...) and the time series, one point per window with the
+    window's start in seconds as its step (``load.ts.p99``, ``load.ts.in_flight``, ...), so
+    MLflow's charts plot them over the run."""
+    out: list[tuple[str, float, int, int]] = []
+
+    def add(name: str, value: Any, t_s: float = 0.0, step: int = 0) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return
+        if math.isfinite(value):
+            out.append((key(name), float(value), start_ms + int(t_s * 1000), step))
+
+    g = load.get("golden_signals") or {}
+    for k, v in (g.get("traffic") or {}).items():
+        add(f"load.{k}", v)
+    add("load.error_rate", (g.get("errors") or {}).get("rate"))
+    for kind, n in ((g.get("errors") or {}).get("by_kind") or {}).items():
+        add(f"load.errors.{kind}", n)
+    for k, v in (g.get("latency") or {}).items():
+        add(f"load.latency.{k}", v)
+    for gauge, report in (g.get("saturation") or {}).items():
+        for k, v in (report or {}).items():
+            add(f"load.saturation.{gauge}.{k}", v)
+    knee = load.get("knee") or {}
+    add("load.knee_rate", knee.get("broke_at_rate"))
+    series = load.get("timeseries") or {}
+    for point in series.get("points") or ():
+        t = float(point.get("t") or 0.0)
+        for k in _SERIES:
+            add(f"load.ts.{k}", point.get(k), t, round(t))
+        for gauge, v in (point.get("saturation") or {}).items():
+            add(f"load.ts.saturation.{gauge}", v, t, round(t))
+    return out
+
+
+def _load_metrics(c: MlflowClient, run_id: str, load: dict[str, Any], start_ms: int) -> None:
+    from mlflow.entities import Metric
+
+    metrics = [Metric(k, v, ts, step) for k, v, ts, step in load_metrics(load, start_ms)]
+    for i in range(0, len(metrics), 1000):
+        c.log_batch(run_id, metrics=metrics[i : i + 1000])
+
+
+def _batch(
+    c: MlflowClient,
+    run_id: str,
+    *,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    step_ms: int,
+    fresh: bool = False,
+) -> None:
+    """Params, metrics and tags in as few requests as MLflow allows (1,000 items, 100 params,
+    100 tags per batch). A param logged earlier with another value (a resumed run) is kept
+    and the new value goes to a ``cujeval.param.<name>`` tag: MLflow params are immutable."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    from cujeval._util.redact import redact
+
+    old = {} if fresh else c.get_run(run_id).data.params
+    todo_params, more_tags = [], {}
+    for k, v in params.items():
+        if v is None:
+            continue
+        value = redact(str(v))[:6000]
+        if k not in old:
+            todo_params.append(Param(key(k), value))
+        elif old[k] != value:
+            more_tags[f"cujeval.param.{k}"] = value
+    all_tags = [RunTag(k, redact(str(v))[:8000]) for k, v in {**tags, **more_tags}.items()]
+    all_metrics = [Metric(key(k), float(v), step_ms, 0) for k, v in metrics.items()]
+    while todo_params or all_tags or all_metrics:
+        p, todo_params = todo_params[:100], todo_params[100:]
+        t, all_tags = all_tags[:100], all_tags[100:]
+        room = 1000 - len(p) - len(t)
+        m, all_metrics = all_metrics[:room], all_metrics[room:]
+        c.log_batch(run_id, metrics=m, params=p, tags=t)
+
+
+def _parent_artifacts(c: MlflowClient, run_id: str, result: RunResult, directory: Path) -> None:
+    from cujeval.reporters import openslo
+
+    suite = None
+    try:
+        from cujeval.spec.suite import load_suite
+
+        if Path(result.suite_path).exists():
+            suite = load_suite(result.suite_path)
+    except Exception:  # the suite moved or changed: export what results.json says
+        suite = None
+    from cujeval._util.redact import redact
+
+    text = (
+        openslo.export_suite(suite)
+        if suite is not None and suite.name == result.suite
+        else openslo.export_result(result)
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in PARENT_ARTIFACTS:
+            if (directory / name).exists():
+                c.log_artifact(run_id, str(_redacted_copy(directory / name, Path(tmp))))
+        (Path(tmp) / "openslo.yaml").write_text(redact(text), encoding="utf-8")
+        c.log_artifact(run_id, str(Path(tmp) / "openslo.yaml"))
+        if result.canary is not None:
+            from cujeval.core.compare import Report
+
+            markdown = Report.from_dict(result.canary).to_markdown()
+            (Path(tmp) / "canary.md").write_text(redact(markdown), encoding="utf-8")
+            c.log_artifact(run_id, str(Path(tmp) / "canary.md"))
+
+
+def _redacted_copy(path: Path, tmp: Path) -> Path:
+    """``path``, or a redacted copy of it in ``tmp`` when redaction changes it: JSON value by
+    value (so its structure stays), Markdown and text as text. Files of formats whose markup
+    a mask could cut (HTML, XML, the journal) are written redacted in the first place."""
+    from cujeval._util.redact import clean, dumps, redact
+
+    if path.suffix not in (".json", ".md", ".txt"):
+        return path
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".json":
+            data = json.loads(text)
+            new = text if clean(data) == data else dumps(data, indent=2, ensure_ascii=False)
+        else:
+            new = redact(text)
+    except (OSError, ValueError):
+        return path  # unreadable: as it is, which is what the folder holds too
+    if new == text:
+        return path
+    (tmp / path.name).write_text(new, encoding="utf-8")
+    return tmp / path.name
+
+
+def _dataset_input(c: MlflowClient, run_id: str, j: JourneyResult) -> None:
+    """The golden dataset as the run's input (name, digest, normalised source path)."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    path = _norm_path(j.dataset.path)
+    dataset = Dataset(
+        name=Path(path).stem,
+        digest=j.dataset.digest[:36],
+        source_type="local",
+        source=json.dumps({"uri": path}),
+        profile=json.dumps({"num_rows": j.dataset.n_cases}),
+    )
+    c.log_inputs(run_id, [DatasetInput(dataset, [InputTag("mlflow.data.context", "eval")])])
+
+
+def _journey_gate(result: RunResult, j: JourneyResult) -> str:
+    """The journey's part of the one gate decision (results.json), never recomputed."""
+    return "failed" if result.gate.journeys.get(j.name) == "block" else "passed"
+
+
+# ---- traces ------------------------------------------------------------------------------
+
+SPAN_CHUNK = 2000
+MAX_TRACES = 2000  # per journey run (CUJEVAL_MLFLOW_MAX_TRACES): ~6 ms each on SQLite
+
+
+def log_traces(
+    c: MlflowClient,
+    exp_id: str,
+    result: RunResult,
+    rows: Sequence[JournalRow],
+    journey_runs: dict[str, str],
+    start_ms: int,
+    *,
+    run_key: str,
+) -> int:
+    """One trace per journal row, linked to its journey run, with each SLI as an assessment.
+    Traces logged earlier for these runs are replaced. Returns how many were logged.
+
+    Trace ids derive from ``run_key`` (the run id, its start and its journal), never from the
+    run id alone: runs written to folders of one name (``-o reports/pr`` on every pull
+    request) share a run id, and their traces must not take each other's place."""
+    from mlflow.tracing.client import TracingClient
+
+    tc = TracingClient(c.tracking_uri)
+    digest = hashlib.sha256(
+        "".join(f"{r.journey}/{r.case_id}/{r.epoch}/{r.case_hash}" for r in rows).encode()
+        + json.dumps([r.scores for r in rows], sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
+    limit = int(os.environ.get("CUJEVAL_MLFLOW_MAX_TRACES", MAX_TRACES))
+    spans: list[Any] = []
+    infos: list[Any] = []
+    done: dict[str, str] = {}
+    for journey, run_id in journey_runs.items():
+        mine = [r for r in rows if r.journey == journey]
+        if not mine:
+            continue
+        mark = f"{min(len(mine), limit)} of {len(mine)}:{digest}"
+        if c.get_run(run_id).data.tags.get("cujeval.traces") == mark:
+            continue  # the same rows were logged before
+        old = _trace_ids(c, exp_id, run_id)
+        for i in range(0, len(old), 100):
+            c.delete_traces(exp_id, trace_ids=old[i : i + 100])
+        for row in mine[:limit]:
+            s, info = _trace(exp_id, result.run_id, run_key, run_id, row, start_ms)
+            spans.extend(s)
+            infos.append(info)
+        done[run_id] = mark
+    # trace infos (with their assessments) first, then every span in bulk: a span upload for
+    # a trace that exists already is cheaper than a trace info merged into one log_spans made.
+    # A server takes a few at once; SQLite commits one at a time (threads only contend).
+    workers = 4 if str(c.tracking_uri).startswith(("http://", "https://")) else 1
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(tc.start_trace, infos))
+    for i in range(0, len(spans), SPAN_CHUNK):
+        tc.log_spans(exp_id, spans[i : i + SPAN_CHUNK])
+    for run_id, mark in done.items():  # only now: a failure above logs them again next time
+        c.set_tag(run_id, "cujeval.traces", mark)
+    return len(infos)
+
+
+def _trace_ids(c: MlflowClient, exp_id: str, run_id: str) -> list[str]:
+    out: list[str] = []
+    token = None
+    while True:
+        page = c.search_traces(
+            locations=[exp_id],
+            run_id=run_id,
+            max_results=500,
+            include_spans=False,
+            page_token=token,
+        )
+        out.extend(t.info.trace_id for t in page)
+        token = page.token
+        if not token:
+            return out
+
+
+def _ids(*parts: object) -> tuple[int, str]:
+    h = int(hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()[:32], 16)
+    return h, f"tr-{h:032x}"
+
+
+def _trace(
+    exp_id: str, cujeval_run: str, run_key: str, run_id: str, row: JournalRow, start_ms: int
+) -> tuple[list[Any], Any]:
+    """The spans and the TraceInfo (with assessments) of one journal row."""
+    from mlflow.entities import (
+        AssessmentError,
+        AssessmentSource,
+        Feedback,
+        TraceInfo,
+        TraceLocation,
+        TraceState,
+    )
+
+    otel_id, trace_id = _ids(run_key, row.journey, row.case_id, row.epoch)
+    obs = row.observation
+    latency_ms = max(int(float(obs.get("latency_s") or 0.0) * 1000), 0)
+    t0 = start_ms * 1_000_000
+    t1 = t0 + latency_ms * 1_000_000
+    ok = row.ok
+    question = row.input or row.case_id
+    inputs = {"case_id": row.case_id, "question": question}
+    outputs: dict[str, Any] = {"answer": obs.get("answer")}
+    if not ok:
+        outputs.update(status=row.status, error=obs.get("error"))
+    if obs.get("state") is not None:
+        outputs["state"] = obs.get("state")
+    usage = obs.get("usage") or {}
+    token_usage = None
+    if usage:
+        pin, pout = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        token_usage = {"input_tokens": pin, "output_tokens": pout, "total_tokens": pin + pout}
+    builder = _Spans(trace_id, otel_id)
+    root_attrs: dict[str, Any] = {
+        "cujeval.case_id": row.case_id,
+        "cujeval.epoch": row.epoch,
+        "cujeval.status": row.status,
+    }
+    for name in ("model", "ttft_s", "finish_reason", "attempts"):
+        if obs.get(name) is not None:
+            root_attrs[f"cujeval.{name}"] = obs[name]
+    if token_usage:
+        root_attrs["mlflow.chat.tokenUsage"] = token_usage
+    root = builder.add(
+        row.journey,
+        "AGENT" if obs.get("tool_calls") else "CHAIN",
+        t0,
+        t1,
+        inputs,
+        outputs,
+        root_attrs,
+        error=None if ok else str(obs.get("error") or row.status),
+    )
+    contexts = obs.get("contexts")
+    if contexts:
+        docs = [
+            {
+                "page_content": str(ctx.get("text", "")),
+                "metadata": {
+                    "doc_uri": ctx.get("id"),
+                    "chunk_id": ctx.get("id"),
+                    "rank": ctx.get("rank"),
+                    "score": ctx.get("score"),
+                },
+                "id": ctx.get("id"),
+            }
+            for ctx in contexts
+        ]
+        builder.add(
+            "retrieve",
+            "RETRIEVER",
+            t0,
+            t0,
+            {"query": question},
+            docs,
+            {"cujeval.timing": "not measured: the target reports contexts with the answer"},
+            parent=root,
+        )
+    t = t0
+    for call in obs.get("tool_calls") or []:
+        took = int(float(call.get("latency_s") or 0.0) * 1e9)
+        builder.add(
+            str(call.get("name") or "tool"),
+            "TOOL",
+            t,
+            t + took,
+            call.get("arguments") or {},
+            call.get("result"),
+            {},
+            parent=root,
+            error=call.get("error"),
+        )
+        t += took
+    source = AssessmentSource(source_type="CODE", source_id="cujeval")
+    feedbacks: list[Any] = []
+    for sli, score in row.scores.items():
+        score = score or {}
+        value = score.get("value")
+        meta = {"mlflow.assessment.sourceRunId": run_id}
+        explanation = str(score.get("explanation") or "")[:1000] or None
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            flagged = (score.get("metadata") or {}).get("scorer_error")
+            feedbacks.append(
+                Feedback(
+                    name=sli,
+                    error=AssessmentError(
+                        error_code="SCORER_ERROR" if flagged else "NOT_SCORABLE",
+                        error_message=explanation or "not scorable",
+                    ),
+                    source=source,
+                    trace_id=trace_id,
+                    metadata=meta,
+                    create_time_ms=start_ms,
+                    last_update_time_ms=start_ms,
+                )
+            )
+            continue
+        feedbacks.append(
+            Feedback(
+                name=sli,
+                value=value if isinstance(value, bool | int | float | str) else str(value),
+                source=source,
+                trace_id=trace_id,
+                rationale=explanation,
+                metadata=meta,
+                create_time_ms=start_ms,
+                last_update_time_ms=start_ms,
+            )
+        )
+    metadata = {"mlflow.sourceRun": run_id}
+    if token_usage:
+        metadata["mlflow.trace.tokenUsage"] = json.dumps(token_usage)
+    cost = (row.scores.get("cost_usd") or {}).get("value")
+    if isinstance(cost, int | float) and not isinstance(cost, bool) and math.isfinite(cost):
+        # MLflow's own cost field: its trace list and overview show and sum it (the cost_usd
+        # assessment alone is rounded to 0 in its tables: cases cost fractions of a cent)
+        metadata["mlflow.trace.cost"] = json.dumps({"total_cost": float(cost)})
+    info = TraceInfo(
+        trace_id=trace_id,
+        trace_location=TraceLocation.from_experiment_id(exp_id),
+        request_time=start_ms,
+        execution_duration=latency_ms,
+        state=TraceState.OK if ok else TraceState.ERROR,
+        request_preview=str(question)[:1000],
+        response_preview=str(obs.get("answer") or obs.get("error") or "")[:1000],
+        client_request_id=f"{row.journey}/{row.case_id}/{row.epoch}",
+        trace_metadata=metadata,
+        tags={
+            "mlflow.traceName": row.journey,
+            "mlflow.eval.requestId": f"{row.journey}/{row.case_id}/{row.epoch}",
+            "mlflow.trace.spansLocation": "TRACKING_STORE",
+            RUN_ID: cujeval_run,
+            "cujeval.case_id": row.case_id,
+            "cujeval.epoch": str(row.epoch),
+            "cujeval.status": row.status,
+        },
+        assessments=feedbacks,
+    )
+    return builder.spans, info
+
+
+class _Spans:
+    """Finished spans of one trace, built from their dictionary form."""
+
+    def __init__(self, trace_id: str, otel_id: int) -> None:
+        self.trace_id = trace_id
+        self.otel_id = otel_id
+        self.spans: list[Any] = []
+        self._n = 0
+
+    def add(
+        self,
+        name: str,
+        span_type: str,
+        start_ns: int,
+        end_ns: int,
+        inputs: Any,
+        outputs: Any,
+        attributes: dict[str, Any],
+        *,
+        parent: int | None = None,
+        error: str | None = None,
+    ) -> int:
+        import base64
+
+        from mlflow.entities import Span
+
+        from cujeval._util.redact import dumps, redact
+
+        self._n += 1
+        span_id = int(hashlib.sha256(f"{self.trace_id}/{self._n}".encode()).hexdigest()[:16], 16)
+
+        def b64(n: int, size: int) -> str:
+            return base64.b64encode(n.to_bytes(size, "big")).decode()
+
+        attrs = {
+            "mlflow.traceRequestId": json.dumps(self.trace_id),
+            "mlflow.spanType": json.dumps(span_type),
+            "mlflow.spanInputs": dumps(inputs, ensure_ascii=False),
+            "mlflow.spanOutputs": dumps(outputs, ensure_ascii=False),
+            **{k: dumps(v) for k, v in attributes.items()},
+        }
+        self.spans.append(
+            Span.from_dict(
+                {
+                    "trace_id": b64(self.otel_id, 16),
+                    "span_id": b64(span_id, 8),
+                    "parent_span_id": b64(parent, 8) if parent is not None else None,
+                    "name": redact(name),
+                    "start_time_unix_nano": start_ns,
+                    "end_time_unix_nano": max(end_ns, start_ns),
+                    "status": {
+                        "code": "STATUS_CODE_ERROR" if error else "STATUS_CODE_OK",
+                        "message": redact(str(error or ""))[:500],
+                    },
+                    "attributes": attrs,
+                    "events": [],
+                }
+            )
+        )
+        return span_id
