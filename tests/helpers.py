@@ -116,7 +116,7 @@ def run_folder(directory: Path, url: str, n: int) -> Path:
 
 def judged(name: str, results: list[Any]) -> Any:
     """A journey's SLO verdicts as results.json holds them (what the gate reads)."""
-    from cujeval.engine.run import slo_entry
+    from cujeval.engine.execution import slo_entry
     from cujeval.spec.results import DatasetEntry, JourneyResult
 
     return JourneyResult(

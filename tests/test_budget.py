@@ -6,8 +6,9 @@ import math
 
 import pytest
 
-from cujeval.core.budget import BudgetPolicy, RunCount, burn_rate, compute, quantile_target
+from cujeval.core.budget import RunCount, burn_rate, compute, quantile_target
 from cujeval.errors import SuiteError
+from cujeval.spec.budget import BudgetPolicy
 from cujeval.spec.suite import load_suite
 
 

@@ -14,8 +14,8 @@ from tests.servers import free_port
 
 def test_help_is_light() -> None:
     code = (
-        "import sys\nfrom typer.testing import CliRunner\nfrom cujeval.cli.app import app\n"
-        "import cujeval.cli.run\n"
+        "import sys\nfrom typer.testing import CliRunner\nfrom cujeval.cli import application\n"
+        "app = application()\n"
         "for args in (['--help'], ['run', '--help'], ['demo', '--help']):\n"
         "    r = CliRunner().invoke(app, args)\n    assert r.exit_code == 0, r.output\n"
         "heavy = {'torch', 'mlflow', 'ragas', 'sentence_transformers', 'pandas'}\n"

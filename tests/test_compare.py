@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from cujeval.core.budget import BudgetPolicy
 from cujeval.core.compare import (
     bootstrap_cases_needed,
     compare,
     mcnemar_cases_needed,
     pair,
 )
+from cujeval.spec.budget import BudgetPolicy
 from cujeval.spec.journal import JournalRow
 from cujeval.spec.suite import Journey, Settings, SLOSpec
 

@@ -53,8 +53,10 @@ def test_unknown_instruction_suggests(tmp_path: Path) -> None:
         tmp_path,
         [{"id": "a", "input": "q", "instructions": [{"id": "punctuation:no_comas", "kwargs": {}}]}],
     )
+    from cujeval.engine.plan import check_instructions
+
     with pytest.raises(InputError, match=r"d.jsonl:1: .*punctuation:no_comma"):
-        inspect(p)
+        inspect(p, check=check_instructions)
 
 
 def test_csv(tmp_path: Path) -> None:

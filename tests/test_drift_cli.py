@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import cujeval.cli.drift  # registers the command
-from cujeval.cli.app import app
+from cujeval.cli import application
 from tests.helpers import cujeval
 
+app = application()
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "datasets" / "support_rag.jsonl"
 OFFTOPIC = Path(__file__).resolve().parent / "data" / "drift" / "offtopic.jsonl"

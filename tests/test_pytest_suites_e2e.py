@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 import cujeval.pytest_plugin.suites  # noqa: F401 - kept across the in-process runs
-from cujeval.engine.run import validate
+from cujeval.engine.plan import validate
 from cujeval.pipeline import evaluate_sync
 from cujeval.spec.options import RunOptions
 from cujeval.spec.suite import load_suite

@@ -17,8 +17,13 @@ from typing import Any, ClassVar
 
 import pytest
 
+from cujeval.engine.run import CaseEngine
 from cujeval.errors import SuiteError
+from cujeval.load.engine import LoadEngine
+from cujeval.pipeline import evaluate
+from cujeval.reporters import scenarios as table
 from cujeval.scenarios import engine as scenarios
+from cujeval.scenarios.engine import ScenarioEngine
 from cujeval.spec.options import RunOptions
 from cujeval.spec.records import GoldenCase, Observation
 from cujeval.spec.suite import load_suite
@@ -162,7 +167,7 @@ def test_must_hold_slos_block_relaxed_and_the_others_only_inform(tmp_path: Path)
 def _run(suite_path: Path, tmp_path: Path, index: int) -> Any:
     suite = load_suite(suite_path)
     options = RunOptions(output_dir=tmp_path / f"s{index}", progress=False, mlflow=False)
-    return suite, asyncio.run(scenarios.run_scenario(suite, index, options))
+    return suite, asyncio.run(evaluate(suite, options, engine=ScenarioEngine(index, CaseEngine())))
 
 
 def test_the_hook_switches_the_scenario_on_for_the_run_and_off_after(
@@ -197,10 +202,10 @@ def test_the_hook_switches_the_scenario_on_for_the_run_and_off_after(
     assert _Hooks.calls[-1] == ("/off", {"k": 1})
     assert broken.gate.exit_code == 1
     assert broken.gate.blocking == ["j/no-errors BREACHED"]
-    report = scenarios.table(suite, {"partial-outage": held, "strict-outage": broken})
+    report = table.table(suite, {"partial-outage": held, "strict-outage": broken})
     assert [r["outcome"] for r in report["scenarios"]] == ["HELD", "BROKEN"]
     assert report["exit_code"] == 1
-    text = scenarios.render(report)
+    text = table.render(report)
     assert "| partial-outage | HELD |" in text and "BREACHED*!" in text
 
 
@@ -220,7 +225,7 @@ def test_a_switch_that_fails_runs_nothing_and_is_incomplete(tmp_path: Path, hook
     assert [c[0] for c in _Hooks.calls] == ["/broken"]
     assert result.status == "aborted" and result.gate.exit_code == 3
     assert "HTTP 500" in (result.abort_reason or "")
-    assert scenarios.table(suite, {"x": result})["scenarios"][0]["outcome"] == "INCOMPLETE"
+    assert table.table(suite, {"x": result})["scenarios"][0]["outcome"] == "INCOMPLETE"
 
 
 def test_the_bundled_suite_holds_two_scenarios_and_breaks_one(
@@ -276,10 +281,10 @@ def test_a_scenario_can_run_under_load(tmp_path: Path, hooks: str) -> None:
     suite = load_suite(path)
     options = RunOptions(output_dir=tmp_path / "l", progress=False, mlflow=False)
     profile = LoadProfile(steps=(LoadStep(30, 1.0),), metrics_url="")
-    result = asyncio.run(scenarios.run_scenario(suite, 0, options, load=profile))
+    result = asyncio.run(evaluate(suite, options, engine=ScenarioEngine(0, LoadEngine(profile))))
     assert [c[0] for c in _Hooks.calls] == ["/on", "/off"]
     assert result.load is not None and result.load["steps"][0]["traffic"]["scheduled"] == 30
     assert result.load["steps"][0]["errors"]["by_kind"] == {"http_503": 10}
     assert result.gate.exit_code == 0
-    brief = scenarios.table(suite, {"outage-under-load": result})["scenarios"][0]["load"]
+    brief = table.table(suite, {"outage-under-load": result})["scenarios"][0]["load"]
     assert brief["error_rate"] == 10 / 30

@@ -22,7 +22,7 @@ import asyncio
 import secrets
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,7 +34,7 @@ from cujeval.spec.options import RunOptions
 from cujeval.spec.results import GateEntry, GateReason, RunResult
 
 if TYPE_CHECKING:
-    from cujeval.engine.run import Execution
+    from cujeval.engine.execution import Execution
     from cujeval.spec.suite import Settings, Suite
     from cujeval.tracking.worker import Tracking
 
@@ -83,7 +83,6 @@ async def _evaluate(
     suite: Suite, options: RunOptions, engine: Engine, tracking: Tracking | None
 ) -> RunResult:
     from cujeval.core.gate import decide, incomplete
-    from cujeval.reporters import write_all
     from cujeval.tracking import ledger
 
     planned = engine.plan(suite, options)
@@ -120,7 +119,7 @@ async def _evaluate(
             "canary": findings.canary,
         }
     )
-    failures = write_all(
+    failures = write_reports(
         result,
         out,
         mlflow=options.mlflow,
@@ -132,6 +131,65 @@ async def _evaluate(
         result = result.model_copy(update={"notes": [*result.notes, *failures]})
         result.write(out)
     return result
+
+
+def write_reports(
+    result: RunResult,
+    directory: Path,
+    *,
+    mlflow: bool = True,
+    console: bool = True,
+    tracking: Tracking | None = None,
+    tracking_uri: str | None = None,
+) -> list[str]:
+    """results.json first (the record every other view and `cujeval log` reads), then the
+    other views, each in isolation. Returns failure notes. MLflow logging goes through
+    ``tracking`` (a worker process that has MLflow loaded already) when given."""
+    from cujeval.reporters import html, junit, markdown
+
+    directory.mkdir(parents=True, exist_ok=True)
+    result.write(directory)
+    steps: list[tuple[str, Callable[[], object]]] = []
+    if result.load is not None:  # before MLflow, which logs it with the rest
+        from cujeval.reporters import load as load_report
+
+        steps.append(("load", lambda: load_report.write(result, directory)))
+    steps += [
+        ("junit", lambda: junit.write(result, directory)),
+        ("markdown", lambda: markdown.write(result, directory)),
+        ("html", lambda: html.write(result, directory)),
+    ]
+    if console:
+        from cujeval.reporters import console as console_reporter
+
+        steps.append(("console", lambda: console_reporter.render(result)))
+    if mlflow:
+
+        def to_mlflow() -> None:
+            from cujeval.tracking.worker import Tracking
+
+            worker = tracking or Tracking(tracking_uri, spawn=False)
+            run_id, uri = worker.log(result, directory)
+            print(
+                redact(f"mlflow: run {run_id} in experiment {result.suite!r} at {uri}"),
+                file=sys.stderr,
+            )
+
+        steps.append(("mlflow", to_mlflow))
+    failures = []
+    for name, step in steps:
+        try:
+            step()
+        except Exception as exc:  # one reporter must not lose the run
+            note = f"{name} reporter failed: {type(exc).__name__}: {str(exc)[:300]}"
+            if name == "mlflow":
+                note += (
+                    f"; results are on disk in {directory}: "
+                    f"log them later with `cujeval log {directory}`"
+                )
+            failures.append(note)
+            print(redact(f"warning: {note}"), file=sys.stderr)
+    return failures
 
 
 def evaluate_sync(

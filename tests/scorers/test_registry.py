@@ -16,7 +16,7 @@ def test_family_index_matches_what_each_module_registers() -> None:
     for module, names in base.BUILTIN_FAMILIES.items():
         importlib.import_module(module)
         registered = {
-            n for n, i in base._REGISTRY.items() if i.factory.__module__.startswith(module)
+            n for n, i in base.SCORERS.items().items() if i.factory.__module__.startswith(module)
         }
         assert registered == set(names), module
 

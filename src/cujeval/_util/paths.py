@@ -10,7 +10,7 @@ from pathlib import Path
 
 def project_root() -> Path:
     here = Path(__file__).resolve()
-    bundled = here.parent / "_bundled"
+    bundled = here.parents[1] / "_bundled"  # cujeval/_bundled, beside this package
     if (bundled / "suites").is_dir():
         return bundled
     for parent in here.parents:
@@ -30,3 +30,13 @@ def latest_run_dir(base: Path, suite: str) -> Path | None:
         return None
     runs = sorted(p for p in root.iterdir() if (p / "journal.jsonl").exists())
     return runs[-1] if runs else None
+
+
+def default_cache_dir() -> str:
+    """Where the LLM judge's answers are cached: ``<user cache dir>/cujeval/judge``
+    (platformdirs when installed, else ``~/.cache/cujeval/judge``)."""
+    try:
+        import platformdirs
+    except ImportError:
+        return str(Path.home() / ".cache" / "cujeval" / "judge")
+    return str(Path(platformdirs.user_cache_dir("cujeval", appauthor=False)) / "judge")

@@ -8,6 +8,10 @@ imported; each keeps its imports light (typer only) so ``cujeval --help`` stays 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import typer
 
 COMMAND_MODULES: tuple[str, ...] = (
     "cujeval.cli.run",
@@ -19,21 +23,28 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def main() -> None:
-    import gc
+def application() -> typer.Typer:
+    """The command line with every command registered (tests drive it with typer's runner)."""
     import importlib
 
+    from cujeval.cli.app import app
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
+    return app
+
+
+def main() -> None:
+    import gc
+
     from cujeval._util.redact import guard_streams
+    from cujeval.cli.app import _prestart
 
     guard_streams()  # no secret the run learns reaches the console, whoever prints it
-    from cujeval.cli.app import _prestart, app
-
     if sys.argv[1:2] == ["run"]:
         # Start-up builds many objects that live as long as the process (modules, models,
         # the suite) and little garbage: cyclic collection waits until the run starts, and
         # then passes them over (cujeval.cli.run._collect_from_here).
         gc.disable()
         _prestart(sys.argv[2:])
-    for module in COMMAND_MODULES:
-        importlib.import_module(module)
-    app()
+    application()()

@@ -25,8 +25,8 @@ DirOpt = Annotated[
 def _directory(suite: Path | None, directory: Path | None) -> Path | None:
     """The folder meant: --dir, else the suite's judge.cache_dir (None when the suite turns
     the cache off), else the default."""
+    from cujeval._util.paths import default_cache_dir
     from cujeval.errors import InputError
-    from cujeval.scorers.judges.cache import default_cache_dir
 
     if suite is not None and directory is not None:
         raise InputError("give --suite or --dir, not both", field="--dir")

@@ -105,7 +105,7 @@ def run_demo(
     returns the exit code), stop the service; return the worst exit code."""
     import importlib.util
 
-    from cujeval.engine.run import validate
+    from cujeval.engine.plan import validate
     from cujeval.spec.suite import load_suite
 
     if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:

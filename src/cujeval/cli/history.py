@@ -58,7 +58,7 @@ def budget(
     slow window, the burn-rate alert, and the run that spent most."""
 
     def go() -> int:
-        from cujeval.core.budget import DEFAULT_POLICY
+        from cujeval.spec.budget import DEFAULT_POLICY
         from cujeval.spec.suite import load_suite
         from cujeval.tracking.history import budget_states, client, read_journeys, shown_uri
 

@@ -240,7 +240,11 @@ def scenarios(
 
     def go() -> int:
 
+        from cujeval.engine.run import CaseEngine
         from cujeval.errors import InputError, UnknownNameError
+        from cujeval.load.engine import LoadEngine
+        from cujeval.pipeline import evaluate
+        from cujeval.reporters import scenarios as table
         from cujeval.scenarios import engine as sc
         from cujeval.spec.options import RunOptions
         from cujeval.spec.suite import load_suite
@@ -273,14 +277,16 @@ def scenarios(
                 progress=progress,
                 mlflow=mlflow,
             )
-            result = _asyncio_run(sc.run_scenario(loaded, i, options, load=profile))
+            inner: Any = LoadEngine(profile) if profile is not None else CaseEngine()
+            engine = sc.ScenarioEngine(i, inner)
+            result = _asyncio_run(evaluate(loaded, options, engine=engine))
             results[scenario.name] = result
-        report = sc.table(loaded, results)
+        report = table.table(loaded, results)
         out.mkdir(parents=True, exist_ok=True)
         from cujeval._util.redact import dumps, redact
 
         (out / "scenarios.json").write_text(dumps(report, indent=2), encoding="utf-8")
-        text = redact(sc.render(report))
+        text = redact(table.render(report))
         (out / "scenarios.md").write_text(text, encoding="utf-8")
         print(text)
         print(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-from cujeval.scorers.base import Value
+from cujeval.spec.records import Value
 from cujeval.spec.results import SLIEntry
 
 

@@ -41,7 +41,7 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from cujeval.core.budget import DEFAULT_POLICY, BudgetPolicy
+from cujeval.spec.budget import DEFAULT_POLICY, BudgetPolicy
 
 if TYPE_CHECKING:
     from cujeval.spec.journal import JournalRow

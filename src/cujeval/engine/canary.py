@@ -17,17 +17,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from cujeval.spec.suite import ARM, arm_name
+
 if TYPE_CHECKING:
     from cujeval.core.compare import Report
     from cujeval.spec.journal import JournalRow
     from cujeval.spec.suite import Settings, Suite
-
-ARM = "@baseline"
-
-
-def arm_name(journey: str) -> str:
-    """The name of a canary journey's baseline arm."""
-    return journey + ARM
 
 
 def arms(suite: Suite) -> dict[str, str]:
@@ -74,8 +69,8 @@ def compare_arms(
     suite: Suite, rows: Iterable[JournalRow], settings: Settings, run_id: str
 ) -> Report | None:
     """Every canary journey's SLOs, candidate against its baseline arm (None: no canary)."""
-    from cujeval.core.budget import DEFAULT_POLICY
     from cujeval.core.compare import Report, compare, pair
+    from cujeval.spec.budget import DEFAULT_POLICY
 
     pairs = arms(suite)
     if not pairs:

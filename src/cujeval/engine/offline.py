@@ -107,7 +107,7 @@ def score_file(
 ) -> int:
     """Score every row of ``path`` with the named scorers; returns the number of rows.
     ``judge`` (a judge block) and ``prices`` go to the scorers that take them."""
-    from cujeval.engine.run import score_case
+    from cujeval.engine.case import score_case
 
     context = {"judge": judge, "prices": prices}
     scorers = [registry.create(n, {}, context=context, file="--scorer") for n in names]

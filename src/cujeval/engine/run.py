@@ -10,311 +10,35 @@ decides the gate: the pipeline holds the verdicts against the ledger and decides
 from __future__ import annotations
 
 import asyncio
-import random
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cujeval._util.retry import (
-    AdaptiveLimit,
-    GiveUp,
-    RateLimit,
-    RetryPolicy,
-    target_retry_after,
-    target_retryable,
-)
-from cujeval.core.aggregate import Columns
+from cujeval.engine.execution import Execution, slo_entry
+from cujeval.engine.plan import JourneyPlan, prepare
 from cujeval.errors import (
-    CujevalError,
     DeadlineExceeded,
     InputError,
     RunAborted,
-    SuiteError,
-    TargetError,
-    TargetHTTPError,
-    TargetTimeout,
-    UnknownNameError,
 )
 from cujeval.scorers import base as registry
-from cujeval.scorers.base import BuiltScorer, Score
 from cujeval.spec import dataset
 from cujeval.spec.journal import JOURNAL_NAME, Journal, JournalRow, RowKey, case_hash, read_rows
-from cujeval.spec.options import RunOptions, effective_settings
-from cujeval.spec.records import ANSWERED, GoldenCase, Observation
+from cujeval.spec.options import RunOptions
+from cujeval.spec.records import ANSWERED, GoldenCase
 from cujeval.spec.results import (
     DatasetEntry,
     JourneyResult,
-    SLOEntry,
 )
-from cujeval.spec.suite import Journey, Settings, Suite
-from cujeval.targets import Target, build_target
+from cujeval.spec.suite import Settings, Suite
 
 if TYPE_CHECKING:
-    from cujeval.core.slo import SLOResult
     from cujeval.engine.executors import Executor
 
 REPORT_FILES = ("results.json", "junit.xml", "summary.md", "report.html")
-
-
-@dataclass
-class JourneyPlan:
-    """One journey, ready to run: its dataset, target, scorers and what it has gathered."""
-
-    journey: Journey
-    info: dataset.DatasetInfo
-    target: Target
-    scorers: list[BuiltScorer]
-    spec: Any = None  # the target's validated settings
-    columns: Columns = field(default_factory=Columns)
-    statuses: Counter[str] = field(default_factory=Counter)
-    scorer_errors: Counter[str] = field(default_factory=Counter)
-    first_error: str | None = None
-
-
-def build_scorers(suite: Suite, journey: Journey, judge_epochs: int | None) -> list[BuiltScorer]:
-    """The journey's scorers, given the suite-level settings each one declares it takes."""
-    judge = dict(suite.judge) if suite.judge else None
-    if judge is not None and judge_epochs is not None:
-        judge["epochs"] = judge_epochs
-    context: dict[str, Any] = {
-        "prices": suite.prices or None,
-        "judge": judge,
-        "instructions": list(journey.instructions) or None,
-    }
-    return [
-        registry.create(
-            spec.name, spec.options, context=context, file=str(suite.path), line=spec.line
-        )
-        for spec in journey.scorers
-    ]
-
-
-def check_slis(suite: Suite, index: int, journey: Journey, scorers: list[BuiltScorer]) -> None:
-    """Every SLI an SLO names is written by one of the journey's scorers, and no two scorers
-    write the same SLI. Otherwise bad input naming the suite line."""
-    owner: dict[str, str] = {}
-    for s, spec in zip(scorers, journey.scorers, strict=True):
-        for out in s.outputs:
-            if out in s.shared:
-                continue
-            if out in owner:
-                raise SuiteError(
-                    f"scorer {s.name!r} writes the SLI {out!r}, which scorer {owner[out]!r} "
-                    "writes too; keep one of them",
-                    file=suite.path,
-                    line=spec.line,
-                    field=f"journeys[{index}].scorers",
-                )
-            owner[out] = s.name
-    known = sorted({o for s in scorers for o in s.outputs})
-    for j, slo in enumerate(journey.slos):
-        if slo.kind == "journey":
-            continue
-        if slo.saturation:
-            continue  # scraped from the target's /metrics under load (cujeval.load.engine)
-        sli = slo.sli or ""
-        if not any(s.writes(sli) for s in scorers):
-            form = "objective" if slo.kind == "aggregate" else "good"
-            raise UnknownNameError(
-                "SLI",
-                sli,
-                known,
-                file=suite.path,
-                line=slo.line,
-                field=f"journeys[{index}].slos[{j}].{form}",
-            )
-
-
-def prepare(suite: Suite, options: RunOptions) -> tuple[Settings, list[JourneyPlan]]:
-    """Validate everything that can be wrong before a single call: datasets, scorers, SLIs,
-    targets. Raises InputError (exit 2)."""
-    settings = effective_settings(suite, options)
-    plans = []
-    for i, journey in enumerate(suite.journeys):
-        info = inspect_dataset(suite, i)
-        scorers = build_scorers(suite, journey, options.judge_epochs)
-        check_slis(suite, i, journey, scorers)
-        target = build_target(
-            journey.target, suite.targets[journey.target], concurrency=settings.concurrency
-        )
-        plans.append(
-            JourneyPlan(
-                journey=journey,
-                info=info,
-                target=target,
-                scorers=scorers,
-                spec=suite.targets[journey.target],
-            )
-        )
-    return settings, plans
-
-
-def inspect_dataset(suite: Suite, index: int) -> dataset.DatasetInfo:
-    """The journey's dataset, checked; a missing one names the suite line that points at it."""
-    journey = suite.journeys[index]
-    path = suite.dataset_path(journey)
-    if not path.exists():
-        raise SuiteError(
-            f"dataset {journey.dataset!r} not found (looked for {path})",
-            file=suite.path,
-            line=journey.dataset_line,
-            field=f"journeys[{index}].dataset",
-        )
-    return dataset.inspect(path)
-
-
-def validate(suite: Suite) -> None:
-    """Check datasets, scorers and SLIs without building targets or calling anything."""
-    for i, journey in enumerate(suite.journeys):
-        inspect_dataset(suite, i)
-        check_slis(suite, i, journey, build_scorers(suite, journey, None))
-
-
-async def call_case(
-    target: Target,
-    case: GoldenCase,
-    settings: Settings,
-    rng: random.Random,
-    *,
-    limit: AdaptiveLimit | None = None,
-    give_up: GiveUp | None = None,
-    pace: RateLimit | None = None,
-) -> Observation:
-    """One case through the target under the retry policy. Auth refusals (401/403) and a
-    target that gave up (see cujeval._util.retry.GiveUp) abort the run; any other final failure is
-    recorded on the Observation, never raised. ``attempts`` counts the calls made."""
-    attempts = 0
-
-    async def once() -> Observation:
-        nonlocal attempts
-        attempts += 1
-        if pace is not None:
-            await pace.wait()
-        if limit is None:
-            return await target.call(case)
-        async with limit:
-            obs = await target.call(case)
-        limit.success()
-        return obs
-
-    def failed(exc: BaseException) -> None:
-        if isinstance(exc, TargetHTTPError):
-            if exc.status in (401, 403):
-                raise RunAborted(f"the target refused authorisation: {exc}")
-            if exc.status == 429 and limit is not None:
-                limit.throttled()
-        if give_up is not None and isinstance(exc, TargetError):
-            give_up.failure(exc)
-
-    policy = RetryPolicy.from_settings(settings)
-    try:
-        async with asyncio.timeout(settings.case_deadline_s):
-            obs = await policy.run(
-                once,
-                retryable=target_retryable,
-                retry_after=target_retry_after,
-                rng=rng,
-                on_failure=failed,
-            )
-    except TimeoutError:
-        err: TargetError = TargetTimeout(
-            f"case {case.id!r}: no answer within the case deadline of "
-            f"{settings.case_deadline_s:g} s ({attempts} attempts)"
-        )
-    except TargetError as exc:
-        err = exc
-    else:
-        if give_up is not None:
-            give_up.success()
-        return obs if attempts == 1 else obs.model_copy(update={"attempts": attempts})
-    kind = f"http_{err.status}" if isinstance(err, TargetHTTPError) else err.kind
-    return Observation(status=kind, error=str(err), attempts=attempts)
-
-
-async def score_case(
-    scorers: list[BuiltScorer], case: GoldenCase, obs: Observation
-) -> tuple[dict[str, Score], list[str]]:
-    """Every scorer on one case, and the names of the scorers that failed on it.
-
-    A scorer that raises is a *scorer error*: its declared SLIs are not scorable for the case,
-    flagged ``scorer_error``, and counted apart from legitimately unscorable cases. So is a
-    Score a scorer flags itself (a judge call that failed) and an SLI a scorer did not declare.
-    Errors of cujeval's own tree (bad input met mid-run, an unreachable judge) propagate."""
-    scores: dict[str, Score] = {}
-    failed: list[str] = []
-    for s in scorers:
-        try:
-            produced = await s(case, obs)
-        except CujevalError:
-            raise
-        except Exception as exc:
-            why = f"scorer {s.name} failed: {type(exc).__name__}: {exc}"[:500]
-            for out in s.outputs:
-                if not out.endswith("*"):
-                    scores[out] = Score.unscorable(why, scorer_error=True)
-            failed.append(s.name)
-            continue
-        for sli, score in produced.items():
-            if not s.writes(sli):
-                scores[sli] = Score.unscorable(
-                    f"scorer {s.name} wrote the SLI {sli!r}, which it does not declare",
-                    scorer_error=True,
-                )
-            else:
-                scores[sli] = score
-            if scores[sli].metadata.get("scorer_error") and s.name not in failed:
-                failed.append(s.name)
-    return scores, failed
-
-
-def build_row(
-    journey: str,
-    case: GoldenCase,
-    epoch: int,
-    obs: Observation,
-    scores: dict[str, Score],
-    failed: list[str],
-    digest: str,
-) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "journey": journey,
-        "case_id": case.id,
-        "epoch": epoch,
-        "case_hash": digest,
-        "input": case.question,
-        "tags": list(case.tags),
-        "observation": obs.model_dump(mode="json", exclude_none=True),
-        "scores": {k: v.to_dict() for k, v in scores.items()},
-    }
-    if case.cluster is not None:
-        row["cluster"] = case.cluster
-    if failed:
-        row["scorer_errors"] = failed
-    return row
-
-
-async def case_row(
-    journey: str,
-    target: Target,
-    scorers: list[BuiltScorer],
-    case: GoldenCase,
-    epoch: int,
-    settings: Settings,
-    rng: random.Random,
-    *,
-    limit: AdaptiveLimit | None = None,
-    give_up: GiveUp | None = None,
-    pace: RateLimit | None = None,
-) -> dict[str, Any]:
-    """One case's path, the same on every executor: call the target under the retry policy,
-    judge an empty or cut answer as the settings say, score, and build the journal row."""
-    obs = await call_case(target, case, settings, rng, limit=limit, give_up=give_up, pace=pace)
-    obs = obs.judged(empty=settings.empty_answer, cut=settings.cut_answer)
-    scores, failed = await score_case(scorers, case, obs)
-    return build_row(journey, case, epoch, obs, scores, failed, case_hash(case))
 
 
 def _feed(plan: JourneyPlan, row: dict[str, Any]) -> None:
@@ -438,21 +162,6 @@ def _clear_output(out: Path) -> None:
     """A fresh run into an existing folder: no earlier run's files may look current."""
     for name in (*REPORT_FILES, JOURNAL_NAME):
         (out / name).unlink(missing_ok=True)
-
-
-@dataclass
-class Execution:
-    """What a run stage hands to the rest of the pipeline: each journey's counts, SLIs and SLO
-    verdicts (the gate is not decided yet), how the run ended, and what it noted."""
-
-    suite: Suite  # as run: a canary journey's baseline arm included
-    settings: Settings
-    started: str
-    journeys: list[JourneyResult]
-    abort_reason: str | None = None
-    notes: list[str] = field(default_factory=list)
-    price_table: dict[str, Any] = field(default_factory=dict)
-    load: dict[str, Any] | None = None  # `cujeval load`: golden signals, steps, time series
 
 
 @dataclass
@@ -634,23 +343,4 @@ def _judge_account(plan: JourneyPlan, journal: Path) -> dict[str, Any] | None:
     return judge_summary(r for r in read_rows(journal) if r.journey == name) or None
 
 
-def slo_entry(r: SLOResult) -> SLOEntry:
-    """An SLO verdict as results.json holds it."""
-    return SLOEntry.model_validate({**asdict(r), "verdict": r.verdict.value})
-
-
-__all__ = [
-    "CaseEngine",
-    "Execution",
-    "JourneyPlan",
-    "PlannedRun",
-    "build_scorers",
-    "call_case",
-    "case_row",
-    "check_slis",
-    "judge",
-    "prepare",
-    "score_case",
-    "slo_entry",
-    "validate",
-]
+__all__ = ["CaseEngine", "PlannedRun", "judge"]

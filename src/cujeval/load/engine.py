@@ -47,7 +47,8 @@ from cujeval.spec.records import ANSWERED, GoldenCase, Observation
 
 if TYPE_CHECKING:
     from cujeval.core.slo import SLOResult
-    from cujeval.engine.run import Execution, JourneyPlan
+    from cujeval.engine.execution import Execution
+    from cujeval.engine.plan import JourneyPlan
     from cujeval.scorers.base import BuiltScorer, Score
     from cujeval.spec.options import RunOptions
     from cujeval.spec.suite import Journey, Settings, SLOSpec, Suite
@@ -702,7 +703,7 @@ class LoadRun:
     async def _one(
         self, case: GoldenCase, epoch: int, seq: int, due: float, stats: StepStats | None
     ) -> None:
-        from cujeval.engine.run import call_case, score_case
+        from cujeval.engine.case import call_case, score_case
 
         sent = self.clock()
         self.in_flight += 1
@@ -770,7 +771,7 @@ class LoadRun:
     async def _not_sent(self, case: GoldenCase, seq: int, stats: StepStats) -> None:
         """A request the in-flight cap kept from being sent: a failed request to every
         request SLI (error true, no latency), never a silent gap in the evidence."""
-        from cujeval.engine.run import score_case
+        from cujeval.engine.case import score_case
 
         obs = Observation(
             status="not_sent",
@@ -809,7 +810,7 @@ class LoadRun:
         """Every scorer on each step's sampled responses (identical ones judged once)."""
         if not self.quality:
             return
-        from cujeval.engine.run import score_case
+        from cujeval.engine.case import score_case
 
         cache: dict[str, tuple[dict[str, Score], list[str]]] = {}
         total = sum(len(s.sampled.items) for s in self.stats)
@@ -1170,7 +1171,7 @@ class LoadEngine:
         self.journey = journey
 
     def plan(self, suite: Suite, options: RunOptions) -> PlannedLoad:
-        from cujeval.engine.run import prepare
+        from cujeval.engine.plan import prepare
         from cujeval.spec import dataset
 
         profile = self.profile
@@ -1214,7 +1215,7 @@ class LoadEngine:
 def judge_steps(suite: Suite, run: LoadRun, started: str) -> Execution:
     """Verdicts per step and the ``load`` section."""
     from cujeval.core.aggregate import summarise
-    from cujeval.engine.run import Execution, slo_entry
+    from cujeval.engine.execution import Execution, slo_entry
     from cujeval.spec.results import DatasetEntry, JourneyResult
 
     plan, journey = run.plan, run.plan.journey

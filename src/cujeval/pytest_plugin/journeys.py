@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from cujeval._util.paths import new_run_dir
 from cujeval._util.yamlsource import dotted
-from cujeval.engine.run import validate
+from cujeval.engine.plan import validate
 from cujeval.errors import InputError
 from cujeval.pipeline import evaluate
 from cujeval.pytest_plugin import (

@@ -19,7 +19,7 @@ import pytest
 from pydantic import ValidationError
 
 from cujeval._util.paths import new_run_dir
-from cujeval.engine.run import validate
+from cujeval.engine.plan import validate
 from cujeval.errors import InputError
 from cujeval.pipeline import evaluate
 from cujeval.pytest_plugin import (

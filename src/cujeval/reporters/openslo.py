@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cujeval.core.budget import DEFAULT_POLICY, BudgetPolicy, quantile_target
+from cujeval.core.budget import quantile_target
+from cujeval.spec.budget import DEFAULT_POLICY, BudgetPolicy
 
 if TYPE_CHECKING:
     from cujeval.spec.results import RunResult

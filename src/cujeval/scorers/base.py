@@ -12,16 +12,13 @@ through the ``cujeval.scorers`` entry-point group, loaded lazily on a registry m
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import Any, Protocol
 
+from cujeval._util.registry import SCORER_ENTRY_POINTS, Registry
 from cujeval.errors import InputError, UnknownNameError
-from cujeval.spec.records import GoldenCase, Observation
-
-Value = float | bool | None
+from cujeval.spec.records import GoldenCase, Observation, Value
 
 
 @dataclass(frozen=True)
@@ -108,7 +105,6 @@ class BuiltScorer:
         )
 
 
-_REGISTRY: dict[str, ScorerInfo] = {}
 # Which built-in module registers which names, so a suite imports only the families it uses
 # (start-up time); tests/scorers/test_registry.py checks it against what the modules register.
 BUILTIN_FAMILIES: dict[str, tuple[str, ...]] = {
@@ -145,9 +141,37 @@ BUILTIN_FAMILIES: dict[str, tuple[str, ...]] = {
         "trajectory_match",
     ),
 }
-_BUILTIN_MODULES = tuple(BUILTIN_FAMILIES)
-_loaded_builtins = False
-ENTRY_POINT_GROUP = "cujeval.scorers"
+
+
+def _from_entry_point(name: str, factory: Any) -> ScorerInfo:
+    """A scorer published under the ``cujeval.scorers`` entry points as a bare factory."""
+    return _info(name, factory)
+
+
+SCORERS: Registry[ScorerInfo] = Registry(
+    "scorer", SCORER_ENTRY_POINTS, families=BUILTIN_FAMILIES, adapt=_from_entry_point
+)
+
+
+def _info(
+    name: str,
+    factory: ScorerFactory,
+    *,
+    description: str = "",
+    needs: tuple[str, ...] = (),
+    outputs: tuple[str, ...] = ("{name}",),
+    shared: tuple[str, ...] = (),
+    context: tuple[str, ...] = (),
+) -> ScorerInfo:
+    return ScorerInfo(
+        name=name,
+        factory=factory,
+        description=description or (factory.__doc__ or "").strip().split("\n")[0],
+        needs=needs,
+        outputs=outputs,
+        shared=shared,
+        context=context,
+    )
 
 
 def scorer(
@@ -165,14 +189,17 @@ def scorer(
         raise ValueError(f"scorer {name!r}: unknown context {sorted(unknown)}; use {SUITE_CONTEXT}")
 
     def register(factory: ScorerFactory) -> ScorerFactory:
-        _REGISTRY[name] = ScorerInfo(
-            name=name,
-            factory=factory,
-            description=description or (factory.__doc__ or "").strip().split("\n")[0],
-            needs=needs,
-            outputs=outputs,
-            shared=shared,
-            context=context,
+        SCORERS.register(
+            name,
+            _info(
+                name,
+                factory,
+                description=description,
+                needs=needs,
+                outputs=outputs,
+                shared=shared,
+                context=context,
+            ),
         )
         return factory
 
@@ -188,29 +215,6 @@ def single(name: str, fn: Callable[[GoldenCase, Observation], Awaitable[Score]])
     return run
 
 
-def _load_builtins() -> None:
-    global _loaded_builtins
-    if _loaded_builtins:
-        return
-    _loaded_builtins = True
-    for module in _BUILTIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:  # a family not built yet must not break the others
-            if exc.name != module:
-                raise
-
-
-def _load_entry_point(name: str) -> bool:
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name == name:
-            obj = ep.load()
-            if name not in _REGISTRY:
-                scorer(name)(obj)
-            return True
-    return False
-
-
 def _split_name(name: str) -> tuple[str, dict[str, Any]]:
     """``precision@5`` -> (``precision@k``, {"k": 5}); other names unchanged."""
     base, sep, suffix = name.partition("@")
@@ -221,33 +225,13 @@ def _split_name(name: str) -> tuple[str, dict[str, Any]]:
 
 def available() -> dict[str, ScorerInfo]:
     """Every registered scorer, built-ins and entry points, by name."""
-    _load_builtins()
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name not in _REGISTRY:
-            _load_entry_point(ep.name)
-    return dict(sorted(_REGISTRY.items()))
-
-
-def _load_family(name: str) -> None:
-    """Import the built-in module that registers ``name`` (all of them when none does)."""
-    key, _ = _split_name(name)
-    for module, names in BUILTIN_FAMILIES.items():
-        if key in names or name in names:
-            if key not in _REGISTRY and name not in _REGISTRY:
-                importlib.import_module(module)
-            return
-    _load_builtins()
+    return SCORERS.items()
 
 
 def info(name: str) -> ScorerInfo | None:
     """The registered family of ``name`` (``precision@4`` -> ``precision@k``), or None."""
-    _load_family(name)
     key, _ = _split_name(name)
-    if key not in _REGISTRY and name in _REGISTRY:
-        key = name
-    if key not in _REGISTRY and not _load_entry_point(key):
-        return None
-    return _REGISTRY[key]
+    return SCORERS.get(key) or (SCORERS.get(name) if key != name else None)
 
 
 def create(
@@ -265,7 +249,9 @@ def create(
     """
     found = info(name)
     if found is None:
-        raise UnknownNameError("scorer", name, _REGISTRY, file=file, line=line, field="scorers")
+        raise UnknownNameError(
+            "scorer", name, SCORERS.names(), file=file, line=line, field="scorers"
+        )
     key, implied = _split_name(name)
     if key != found.name:
         implied = {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,27 +152,20 @@ def _case(path: Path, lineno: int, raw: Any) -> GoldenCase:
         raise DatasetError(msg, file=path, line=lineno, field=dotted(err["loc"]) or None) from None
 
 
-def _validate_instructions(path: Path, lineno: int, case: GoldenCase) -> None:
-    try:
-        from cujeval.scorers.instructions import validate_instruction
-    except ImportError:  # pragma: no cover - the family ships with cujeval
-        return
-    for ins in case.instructions:
-        validate_instruction(ins.id, ins.kwargs, file=str(path), line=lineno)
-
-
 def iter_cases(path: str | Path) -> Iterator[GoldenCase]:
     """Stream validated cases. Raises DatasetError with file:line:field."""
     path = Path(path)
     for lineno, raw in raw_rows(path):
-        case = _case(path, lineno, raw)
-        if case.instructions:
-            _validate_instructions(path, lineno, case)
-        yield case
+        yield _case(path, lineno, raw)
 
 
-def inspect(path: str | Path) -> DatasetInfo:
-    """Validate every case once (before anything runs) and digest the file."""
+CaseCheck = Callable[[GoldenCase, Path, int], None]
+
+
+def inspect(path: str | Path, *, check: CaseCheck | None = None) -> DatasetInfo:
+    """Validate every case once (before anything runs) and digest the file. ``check`` is what
+    the plugins know of a case (its instruction ids, by the instruction registry): it raises
+    InputError naming the file and line."""
     path = Path(path)
     if not path.is_file():
         raise DatasetError("no such dataset file", file=path)
@@ -180,8 +173,8 @@ def inspect(path: str | Path) -> DatasetInfo:
     n = 0
     for lineno, raw in raw_rows(path):
         case = _case(path, lineno, raw)
-        if case.instructions:
-            _validate_instructions(path, lineno, case)
+        if check is not None:
+            check(case, path, lineno)
         if case.id in seen:
             raise DatasetError(
                 f"duplicate id {case.id!r} (first at line {seen[case.id]})",

@@ -23,9 +23,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from cujeval._util.paths import default_cache_dir
 from cujeval._util.yamlsource import LineMap, line_of
 from cujeval.errors import InputError
-from cujeval.scorers.judges.cache import default_cache_dir
 
 PriceTable = Mapping[str, Mapping[str, float]]
 
@@ -46,7 +46,7 @@ class JudgeConfig(BaseModel):
     """Settings of the LLM judge; ``epochs`` > 1 judges each case K times.
 
     ``cache_dir`` (None: no cache) defaults to the user's cache directory
-    (:func:`cujeval.scorers.judges.cache.default_cache_dir`)."""
+    (:func:`cujeval._util.paths.default_cache_dir`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
@@ -129,7 +129,7 @@ class JudgeConfig(BaseModel):
 
     def public(self) -> dict[str, Any]:
         """The settings safe to log (MLflow params, reports): URL redacted, no key, no prices."""
-        from cujeval.targets.base import redact_url
+        from cujeval._util.redact import redact_url
 
         return {
             "base_url": redact_url(self.base_url),

@@ -16,6 +16,8 @@ CUT = "cut"  # Observation.status of an answer the model stopped at its token li
 # any other status is a call that got no answer (unreachable, timeouts, 5xx, 429)
 ANSWERED = frozenset({"ok", EMPTY, CUT, "truncated", "protocol", "too_large"})
 
+Value = float | bool | None  # one SLI value of one case (None: not scorable)
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -14,9 +14,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cujeval._util.yamlsource import LineList, LineMap, dotted, line_of, load_yaml
-from cujeval.core.budget import BudgetPolicy
 from cujeval.errors import SuiteError
-from cujeval.scenarios.engine import Degradation
+from cujeval.spec.budget import BudgetPolicy
+from cujeval.spec.degradations import Degradation
 from cujeval.spec.predicates import (
     SATURATION,
     Objective,
@@ -25,6 +25,13 @@ from cujeval.spec.predicates import (
     parse_predicate,
 )
 from cujeval.spec.targets import TargetSpec
+
+ARM = "@baseline"  # a canary journey's baseline arm is the journey JOURNEY@baseline
+
+
+def arm_name(journey: str) -> str:
+    """The name of a canary journey's baseline arm (cujeval.engine.canary)."""
+    return journey + ARM
 
 
 class _Frozen(BaseModel):
@@ -330,7 +337,6 @@ def _check_references(suite: Suite, tree: LineMap) -> None:
 
         block = tree.get("judge", suite.judge)  # the LineMap, so errors point at the key's line
         JudgeConfig.from_mapping(block, file=suite.path, line=tree.lines.get("judge"))
-    from cujeval.engine.canary import arm_name
 
     def bad(i: int, key: str, message: str) -> SuiteError:
         loc: list[str | int] = ["journeys", i, key]

@@ -175,9 +175,9 @@ def _kind_tag(value: Any) -> str | None:
     kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
     if kind in BUILTIN_KINDS:
         return str(kind)
-    from cujeval.targets import plugin_kinds
+    from cujeval._util.registry import TARGET_KINDS
 
-    return "plugin" if isinstance(kind, str) and kind in plugin_kinds() else None
+    return "plugin" if isinstance(kind, str) and TARGET_KINDS.get(kind) is not None else None
 
 
 TargetSpec = Annotated[

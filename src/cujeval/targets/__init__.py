@@ -9,8 +9,8 @@ suite names them with ``kind:``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.metadata import entry_points
 
+from cujeval._util.registry import TARGET_KINDS
 from cujeval.spec.targets import (
     HttpTargetSpec,
     OpenAITargetSpec,
@@ -20,9 +20,6 @@ from cujeval.spec.targets import (
 from cujeval.targets.base import Target, redact_url
 
 TargetFactory = Callable[..., Target]
-ENTRY_POINT_GROUP = "cujeval.targets"
-_PLUGINS: dict[str, TargetFactory] = {}
-_loaded_entry_points = False
 
 
 def register_target(kind: str) -> Callable[[TargetFactory], TargetFactory]:
@@ -30,21 +27,10 @@ def register_target(kind: str) -> Callable[[TargetFactory], TargetFactory]:
     ``(name, settings: dict, *, concurrency: int) -> Target``."""
 
     def register(factory: TargetFactory) -> TargetFactory:
-        _PLUGINS[kind] = factory
+        TARGET_KINDS.register(kind, factory)
         return factory
 
     return register
-
-
-def plugin_kinds() -> dict[str, TargetFactory]:
-    """Target kinds registered in code or by entry points (loaded once, on first use)."""
-    global _loaded_entry_points
-    if not _loaded_entry_points:
-        _loaded_entry_points = True
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name not in _PLUGINS:
-                _PLUGINS[ep.name] = ep.load()
-    return dict(_PLUGINS)
 
 
 def build_target(name: str, spec: TargetSpec, *, concurrency: int = 64) -> Target:
@@ -62,7 +48,8 @@ def build_target(name: str, spec: TargetSpec, *, concurrency: int = 64) -> Targe
 
         return HttpTarget(name, spec, concurrency=concurrency)
     if isinstance(spec, PluginTargetSpec):
-        return plugin_kinds()[spec.kind](name, spec.model_dump(), concurrency=concurrency)
+        factory: TargetFactory = TARGET_KINDS.require(spec.kind, field="kind")
+        return factory(name, spec.model_dump(), concurrency=concurrency)
     from cujeval.targets.python import PythonTarget
 
     return PythonTarget(name, spec, concurrency=concurrency)

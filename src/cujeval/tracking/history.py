@@ -25,8 +25,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cujeval.core.budget import DEFAULT_POLICY, BudgetPolicy, BudgetState, RunCount, compute
+from cujeval.core.budget import BudgetState, RunCount, compute
 from cujeval.errors import InputError, ReporterError
+from cujeval.spec.budget import DEFAULT_POLICY, BudgetPolicy
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient

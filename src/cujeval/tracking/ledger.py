@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cujeval._util.redact import redact
-from cujeval.core.budget import DEFAULT_POLICY
 from cujeval.errors import InputError, SuiteError
+from cujeval.spec.budget import DEFAULT_POLICY
 from cujeval.spec.results import GateReason
 
 if TYPE_CHECKING:
-    from cujeval.core.budget import BudgetPolicy, BudgetState
+    from cujeval.core.budget import BudgetState
+    from cujeval.spec.budget import BudgetPolicy
     from cujeval.spec.journal import JournalRow
     from cujeval.spec.results import RunResult
     from cujeval.spec.suite import Settings, Suite

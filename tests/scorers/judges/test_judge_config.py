@@ -8,11 +8,11 @@ from typing import Any
 import pydantic
 import pytest
 
+from cujeval._util.paths import default_cache_dir
 from cujeval._util.yamlsource import load_yaml
 from cujeval.errors import InputError
 from cujeval.scorers import base as registry
 from cujeval.scorers.judges import JudgeConfig
-from cujeval.scorers.judges.cache import default_cache_dir
 from cujeval.spec.suite import load_suite
 
 BASE = {"base_url": "http://127.0.0.1:8080/v1", "model": "gemma"}

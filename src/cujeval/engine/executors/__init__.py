@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from cujeval.engine.run import JourneyPlan
+    from cujeval.engine.plan import JourneyPlan
     from cujeval.spec.records import GoldenCase
     from cujeval.spec.suite import Settings, Suite
 

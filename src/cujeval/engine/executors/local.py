@@ -16,7 +16,7 @@ from cujeval.engine.executors import Emit, Item, PairedItem
 from cujeval.errors import CujevalError
 
 if TYPE_CHECKING:
-    from cujeval.engine.run import JourneyPlan
+    from cujeval.engine.plan import JourneyPlan
     from cujeval.spec.records import GoldenCase
     from cujeval.spec.suite import Settings
 
@@ -37,7 +37,7 @@ class _Arm:
         self.pace = RateLimit(per_second(rate)) if rate else None
 
     async def row(self, case: GoldenCase, epoch: int) -> dict[str, Any]:
-        from cujeval.engine.run import case_row
+        from cujeval.engine.case import case_row
 
         plan = self.plan
         return await case_row(

@@ -50,7 +50,7 @@ from cujeval.engine.executors import Emit, Item
 from cujeval.errors import CujevalError, InputError, RunAborted
 
 if TYPE_CHECKING:
-    from cujeval.engine.run import JourneyPlan
+    from cujeval.engine.plan import JourneyPlan
     from cujeval.spec.records import GoldenCase
     from cujeval.spec.suite import Settings, Suite
 
@@ -360,7 +360,7 @@ class CaseWorker:
             if cwd not in sys.path:
                 sys.path.insert(0, cwd)
         from cujeval._util.retry import AdaptiveLimit, GiveUp, RateLimit
-        from cujeval.engine.run import build_scorers
+        from cujeval.engine.plan import build_scorers
         from cujeval.spec.targets import per_second
         from cujeval.targets import build_target
 
@@ -385,7 +385,7 @@ class CaseWorker:
         return {"pid": os.getpid(), "node_id": ray.get_runtime_context().get_node_id()}
 
     async def _one(self, case: GoldenCase, epoch: int) -> dict[str, Any]:
-        from cujeval.engine.run import case_row
+        from cujeval.engine.case import case_row
 
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.concurrency)

@@ -109,7 +109,7 @@ class BatchScorer:
             ) from None
 
     async def _score(self, parsed: list[Any]) -> list[dict[str, Any]]:
-        from cujeval.engine.run import score_case
+        from cujeval.engine.case import score_case
 
         gate = asyncio.Semaphore(self.concurrency)
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cujeval.errors import InputError, UnknownNameError
+from cujeval._util.registry import Registry
+from cujeval.errors import InputError
 from cujeval.scorers.instructions.params import Param
 from cujeval.spec.records import Observation
 
@@ -46,8 +47,8 @@ class InstructionType:
         return (self.check.__doc__ or "").strip().split("\n")[0]
 
 
-_TYPES: dict[str, InstructionType] = {}
-_ALIASES: dict[str, str] = {}
+# the families register when the package is imported (no entry points of their own yet)
+INSTRUCTIONS: Registry[InstructionType] = Registry("instruction id", "cujeval.instructions")
 
 
 def instruction(
@@ -63,9 +64,11 @@ def instruction(
     """
 
     def register(check: Check) -> Check:
-        _TYPES[id] = InstructionType(id=id, check=check, params=params, rule=rule, heavy=heavy)
-        for alias in aliases:
-            _ALIASES[alias] = id
+        INSTRUCTIONS.register(
+            id,
+            InstructionType(id=id, check=check, params=params, rule=rule, heavy=heavy),
+            aliases=aliases,
+        )
         return check
 
     return register
@@ -73,22 +76,19 @@ def instruction(
 
 def known_ids() -> list[str]:
     """Every accepted instruction id, aliases included, sorted."""
-    return sorted([*_TYPES, *_ALIASES])
+    return INSTRUCTIONS.names()
 
 
 def canonical_id(id: str) -> str:
     """The registered id an alias stands for; other ids unchanged."""
-    return _ALIASES.get(id, id)
+    return INSTRUCTIONS.canonical(id)
 
 
 def lookup(id: str, *, file: str | Path | None = None, line: int | None = None) -> InstructionType:
     """The instruction type of ``id`` (or alias); UnknownNameError with suggestions if none."""
-    found = _TYPES.get(canonical_id(id))
-    if found is None:
-        raise UnknownNameError(
-            "instruction id", id, known_ids(), file=file, line=line, field="instructions"
-        )
-    return found
+    return INSTRUCTIONS.require(
+        id, file=str(file) if file is not None else None, line=line, field="instructions"
+    )
 
 
 def parse_kwargs(

@@ -30,16 +30,6 @@ from typing import Any
 PROMPT_VERSION = 2
 
 
-def default_cache_dir() -> str:
-    """``<user cache dir>/cujeval/judge`` (platformdirs when installed, else
-    ``~/.cache/cujeval/judge``)."""
-    try:
-        import platformdirs
-    except ImportError:
-        return str(Path.home() / ".cache" / "cujeval" / "judge")
-    return str(Path(platformdirs.user_cache_dir("cujeval", appauthor=False)) / "judge")
-
-
 @lru_cache(maxsize=1)
 def template_version() -> str:
     """cujeval's prompt version with the versions of the libraries that write the prompts
