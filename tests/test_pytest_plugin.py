@@ -564,7 +564,9 @@ def test_a_plain_run_imports_nothing_heavy(
     result = pytester.runpytest_subprocess("-p", "cujeval.pytest_plugin", "-q", "-s")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
-        ["LOADED [] ['cujeval', 'cujeval.pytest_plugin', 'cujeval.spec', 'cujeval.spec.flags']"]
+        [
+            "LOADED [] ['cujeval', 'cujeval.pytest_plugin', 'cujeval.pytest_plugin._session', 'cujeval.spec', 'cujeval.spec.flags']"
+        ]
     )
     others = [line for line in result.outlines if not line.startswith("LOADED")]
     assert not [line for line in others if "cuj" in line.lower()]

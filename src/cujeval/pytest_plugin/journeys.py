@@ -29,7 +29,7 @@ from cujeval._util.yamlsource import dotted
 from cujeval.engine.plan import validate
 from cujeval.errors import InputError
 from cujeval.pipeline import evaluate
-from cujeval.pytest_plugin import (
+from cujeval.pytest_plugin._session import (
     RESULTS,
     STATE,
     CujevalFailure,

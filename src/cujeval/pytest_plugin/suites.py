@@ -22,7 +22,7 @@ from cujeval._util.paths import new_run_dir
 from cujeval.engine.plan import validate
 from cujeval.errors import InputError
 from cujeval.pipeline import evaluate
-from cujeval.pytest_plugin import (
+from cujeval.pytest_plugin._session import (
     STATE,
     CujevalFailure,
     SuiteRun,
