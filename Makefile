@@ -38,6 +38,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy src
+	$(VENV)/bin/lint-imports --no-cache
 
 pytest: $(STAMP) $(LLAMA) $(MLFLOW_NEXT)/.installed
 	$(PY) -m pytest -q
