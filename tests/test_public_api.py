@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import cujeval
 
 EXPECTED = {
@@ -49,3 +51,35 @@ def test_import_is_lazy() -> None:
 
 def test_all_matches_the_lazy_exports() -> None:
     assert set(cujeval.__all__) - {"__version__"} == set(cujeval._EXPORTS)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "name"),
+    [
+        ("cujeval.suite", "cujeval.spec.suite", "load_suite"),
+        ("cujeval.options", "cujeval.spec.options", "RunOptions"),
+        ("cujeval.results", "cujeval.spec.results", "RunResult"),
+        ("cujeval.records", "cujeval.spec.records", "GoldenCase"),
+        ("cujeval.dataset", "cujeval.spec.dataset", "iter_cases"),
+        ("cujeval.slo", "cujeval.core.slo", "Verdict"),
+        ("cujeval.executors", "cujeval.engine.executors", "build_executor"),
+    ],
+)
+def test_moved_modules_forward_with_a_deprecation_warning(old: str, new: str, name: str) -> None:
+    code = (
+        "import warnings, importlib\n"
+        "warnings.simplefilter('always')\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        f"    old = importlib.import_module({old!r})\n"
+        f"new = importlib.import_module({new!r})\n"
+        f"assert getattr(old, {name!r}) is getattr(new, {name!r})\n"
+        "print([str(w.message) for w in seen if w.category is DeprecationWarning])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert f"{old} moved to {new}" in out.stdout
+
+
+def test_the_old_runner_names_reach_the_one_pipeline() -> None:
+    with pytest.warns(DeprecationWarning, match="cujeval.pipeline"):
+        from cujeval.runner import run_sync
+    assert run_sync is cujeval.evaluate_sync

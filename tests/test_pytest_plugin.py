@@ -565,7 +565,8 @@ def test_a_plain_run_imports_nothing_heavy(
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
         [
-            "LOADED [] ['cujeval', 'cujeval.pytest_plugin', 'cujeval.pytest_plugin._session', 'cujeval.spec', 'cujeval.spec.flags']"
+            "LOADED [] ['cujeval', 'cujeval.pytest_plugin', 'cujeval.pytest_plugin._session', "
+            "'cujeval.spec', 'cujeval.spec.flags']"
         ]
     )
     others = [line for line in result.outlines if not line.startswith("LOADED")]
