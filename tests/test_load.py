@@ -20,20 +20,18 @@ from typing import Any
 import pytest
 
 from cujeval.errors import InputError
-from cujeval.load.engine import (
+from cujeval.load.engine import LoadEngine
+from cujeval.load.hist import BUCKETS, LogHistogram, SparseHistogram
+from cujeval.load.metrics import parse_prometheus, select
+from cujeval.load.profile import (
     MAX_POINTS,
-    LoadEngine,
     LoadProfile,
     LoadStep,
-    Reservoir,
-    Series,
-    StepTails,
     arrivals,
     parse_duration,
     parse_rates,
 )
-from cujeval.load.hist import BUCKETS, LogHistogram, SparseHistogram
-from cujeval.load.metrics import parse_prometheus, select
+from cujeval.load.recorders import Reservoir, Series, StepTails
 from cujeval.pipeline import evaluate
 from cujeval.spec.options import RunOptions
 from cujeval.spec.records import GoldenCase, Observation, Usage

@@ -265,7 +265,7 @@ def test_the_bundled_suite_holds_two_scenarios_and_breaks_one(
 
 
 def test_a_scenario_can_run_under_load(tmp_path: Path, hooks: str) -> None:
-    from cujeval.load.engine import LoadProfile, LoadStep
+    from cujeval.load.profile import LoadProfile, LoadStep
 
     _Hooks.calls.clear()
     path = _suite(

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from cujeval.load.engine import LoadEngine, LoadProfile, LoadStep
+from cujeval.load.engine import LoadEngine
+from cujeval.load.profile import LoadProfile, LoadStep
 from cujeval.pipeline import evaluate, evaluate_sync
 from cujeval.spec.options import RunOptions
 from cujeval.spec.predicates import parse_objective

@@ -150,13 +150,8 @@ def load(
     journey's SLOs under that load. Exit 0 all held, 1 an SLO broke, 2 bad input, 3 incomplete."""
 
     def go() -> int:
-        from cujeval.load.engine import (
-            LoadEngine,
-            LoadProfile,
-            LoadStep,
-            parse_duration,
-            parse_rates,
-        )
+        from cujeval.load.engine import LoadEngine
+        from cujeval.load.profile import LoadProfile, LoadStep, parse_duration, parse_rates
         from cujeval.pipeline import evaluate
         from cujeval.reporters import load as load_report
         from cujeval.spec.options import RunOptions
@@ -259,7 +254,7 @@ def scenarios(
                 raise UnknownNameError("scenario", name, names, field="--only")
         profile = None
         if rate is not None:
-            from cujeval.load.engine import LoadProfile, LoadStep, parse_duration
+            from cujeval.load.profile import LoadProfile, LoadStep, parse_duration
 
             profile = LoadProfile(steps=(LoadStep(rate, parse_duration(duration)),))
         out = _output(output, loaded.name, "scenarios")
