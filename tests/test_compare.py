@@ -7,12 +7,8 @@ from typing import Any
 
 import pytest
 
-from cujeval.core.compare import (
-    bootstrap_cases_needed,
-    compare,
-    mcnemar_cases_needed,
-    pair,
-)
+from cujeval.core.compare import compare
+from cujeval.core.paired import bootstrap_cases_needed, mcnemar_cases_needed, pair
 from cujeval.spec.budget import BudgetPolicy
 from cujeval.spec.journal import JournalRow
 from cujeval.spec.suite import Journey, Settings, SLOSpec

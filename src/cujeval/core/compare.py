@@ -33,14 +33,19 @@ at the n cases compared: n' = n·((z_{1−α/2} + z_{1−β})·se / δ)².
 
 from __future__ import annotations
 
-import html
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from statistics import NormalDist
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from cujeval.core.compare_text import ReportText, _drop_text, _fmt
+from cujeval.core.paired import (
+    bootstrap_cases_needed,
+    case_shares,
+    case_values,
+    mcnemar_cases_needed,
+    pair,
+    z_of,
+)
 from cujeval.spec.budget import DEFAULT_POLICY, BudgetPolicy
 
 if TYPE_CHECKING:
@@ -50,7 +55,6 @@ if TYPE_CHECKING:
     from cujeval.tracking.history import LoadedRun
 
 Change = Literal["REGRESSED", "IMPROVED", "NO CHANGE", "INCONCLUSIVE"]
-POWER = 0.8
 DEFAULT_DETECT = 0.05
 
 
@@ -92,130 +96,6 @@ class SLOComparison:
             + (f", p = {self.p_value:.3g}" if self.p_value is not None else "")
             + f"; allowed drop {_drop_text(self, self.max_drop)})"
         )
-
-
-def _fmt(c: SLOComparison, v: float | None) -> str:
-    if v is None:
-        return "-"
-    return f"{v:.1%}" if c.kind != "aggregate" else f"{v:.4g}"
-
-
-def _drop_text(c: SLOComparison, d: float) -> str:
-    return f"{d * 100:.1f} points" if c.kind != "aggregate" else f"{d:.0%}"
-
-
-# ---- per-case values ----------------------------------------------------------------------
-
-
-def _columns(rows: Iterable[JournalRow]) -> Any:
-    from cujeval.core.aggregate import Columns
-
-    cols = Columns()
-    for row in rows:
-        errored = [
-            k
-            for k, s in row.scores.items()
-            if ((s or {}).get("metadata") or {}).get("scorer_error")
-        ]
-        cols.add(
-            row.case_id,
-            row.epoch,
-            row.ok,
-            row.values(),
-            cluster=row.cluster,
-            scorer_errors=errored,
-        )
-    return cols
-
-
-def case_shares(rows: Sequence[JournalRow], spec: SLOSpec, journey: Journey) -> dict[str, float]:
-    """Per case, the share of its judged repeats that are good for a ratio or journey SLO
-    (the same predicate logic as the verdict); cases the SLO could not judge are absent."""
-    import numpy as np
-
-    from cujeval.core.slo import row_masks
-
-    if not rows:
-        return {}
-    columns = _columns(rows)
-    valid, good = row_masks(spec, columns, journey)
-    codes, ids = columns.case_codes()
-    n_valid = np.bincount(codes, weights=valid, minlength=len(ids))
-    n_good = np.bincount(codes, weights=good, minlength=len(ids))
-    return {ids[i]: float(n_good[i] / n_valid[i]) for i in range(len(ids)) if n_valid[i] > 0}
-
-
-def case_values(rows: Sequence[JournalRow], sli: str) -> dict[str, float]:
-    """Per case, the mean of its repeats' finite values of ``sli``."""
-    sums: dict[str, list[float]] = {}
-    for row in rows:
-        v = (row.scores.get(sli) or {}).get("value")
-        if isinstance(v, bool | int | float) and math.isfinite(float(v)):
-            acc = sums.setdefault(row.case_id, [0.0, 0.0])
-            acc[0] += float(v)
-            acc[1] += 1.0
-    return {k: s / n for k, (s, n) in sums.items()}
-
-
-def _hashes(rows: Iterable[JournalRow]) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for row in rows:
-        out.setdefault(row.case_id, row.case_hash)
-    return out
-
-
-@dataclass(frozen=True)
-class Pairing:
-    common: list[str]
-    only_baseline: int
-    only_candidate: int
-    changed: int  # same id, different golden row
-
-    def counts(self) -> dict[str, int]:
-        """As reports hold it (``pairing`` per journey)."""
-        return {
-            "paired": len(self.common),
-            "only_baseline": self.only_baseline,
-            "only_candidate": self.only_candidate,
-            "changed": self.changed,
-        }
-
-
-def pair(baseline: Sequence[JournalRow], candidate: Sequence[JournalRow]) -> Pairing:
-    hb, hc = _hashes(baseline), _hashes(candidate)
-    changed = [k for k in hc if k in hb and hb[k] and hc[k] and hb[k] != hc[k]]
-    common = [k for k in hc if k in hb and k not in set(changed)]
-    return Pairing(
-        common=common,
-        only_baseline=len([k for k in hb if k not in hc]),
-        only_candidate=len([k for k in hc if k not in hb]),
-        changed=len(changed),
-    )
-
-
-# ---- the tests --------------------------------------------------------------------------
-
-
-def _z(p: float) -> float:
-    return NormalDist().inv_cdf(p)
-
-
-def mcnemar_cases_needed(delta: float, discordant: float, alpha: float) -> int | None:
-    """Paired cases for McNemar to detect a change δ in the share of good cases (Connor):
-    n = (z_{1−α/2}·√ψ + z_{power}·√(ψ − δ²))² / δ², with ψ = max(discordant share, δ)."""
-    if not 0 < delta < 1:
-        return None
-    psi = min(max(discordant, delta), 1.0)
-    n = (_z(1 - alpha / 2) * math.sqrt(psi) + _z(POWER) * math.sqrt(max(psi - delta**2, 0.0))) ** 2
-    return math.ceil(n / delta**2)
-
-
-def bootstrap_cases_needed(n: int, se: float, delta: float, alpha: float) -> int | None:
-    """n' = n·((z_{1−α/2} + z_{power})·se / δ)² for a paired difference whose standard error
-    is ``se`` at n cases (se shrinks as 1/√n); None when nothing varies or δ = 0."""
-    if n <= 0 or se <= 0 or delta <= 0:
-        return None
-    return math.ceil(n * ((_z(1 - alpha / 2) + _z(POWER)) * se / delta) ** 2)
 
 
 def compare(
@@ -326,7 +206,7 @@ def _ratio(
     else:
         p = None
         change = "REGRESSED" if upper < 0 else ("IMPROVED" if lower > 0 else "NO CHANGE")
-        se = (upper - lower) / (2 * _z(1 - alpha / 2))
+        se = (upper - lower) / (2 * z_of(1 - alpha / 2))
         needed = bootstrap_cases_needed(n, se, detect, alpha)
         test = "bootstrap"
     drop = max(-diff, 0.0)
@@ -449,7 +329,7 @@ def _aggregate(
     change: Change = "REGRESSED" if worse_side else ("IMPROVED" if better_side else "NO CHANGE")
     scale = abs(sb) if sb != 0 else 1.0
     worsening = (-diff if up else diff) / scale
-    se = (upper - lower) / (2 * _z(1 - alpha / 2))
+    se = (upper - lower) / (2 * z_of(1 - alpha / 2))
     needed_pairs = bootstrap_cases_needed(n, se / scale, detect, alpha)
     note = "" if se > 0 else "identical values: any change would show"
     if change == "NO CHANGE" and needed_pairs is not None and needed_pairs > n:
@@ -506,7 +386,7 @@ def settings_of(result: RunResult) -> Settings:
 
 
 @dataclass
-class Report:
+class Report(ReportText):
     """A candidate compared with a baseline, journey by journey."""
 
     baseline_label: str
@@ -531,14 +411,6 @@ class Report:
             skipped=doc.get("skipped_journeys", []),
             kind=doc.get("kind", "compare"),
         )
-
-    @property
-    def regressed(self) -> list[SLOComparison]:
-        return [c for c in self.comparisons if c.change == "REGRESSED"]
-
-    @property
-    def blocking(self) -> list[SLOComparison]:
-        return [c for c in self.comparisons if c.blocks]
 
     @property
     def exit_code(self) -> int:
@@ -590,148 +462,6 @@ class Report:
             "skipped_journeys": self.skipped,
             "comparisons": [asdict(c) for c in self.comparisons],
         }
-
-    def write(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        from cujeval._util.redact import dumps, redact
-
-        (directory / "compare.json").write_text(dumps(self.to_dict(), indent=2), encoding="utf-8")
-        (directory / "compare.md").write_text(redact(self.to_markdown()), encoding="utf-8")
-
-    def summary(self) -> str:
-        n_reg, n_block = len(self.regressed), len(self.blocking)
-        unsure = sum(1 for c in self.comparisons if c.change == "INCONCLUSIVE")
-        more = f"; {unsure} SLO(s) INCONCLUSIVE: too few pairs to see the allowed drop"
-        more = more if unsure else ""
-        if n_block:
-            return f"{n_block} SLO(s) regressed beyond the allowed drop: blocks" + more
-        if n_reg:
-            return f"{n_reg} SLO(s) regressed, within the allowed drop" + more
-        return ("no SLO shown to regress" if unsure else "no SLO regressed") + more
-
-    def to_text(self) -> str:
-        if self.kind == "canary":
-            head = (
-                f"{self.kind}: candidate {self.candidate_label} against baseline "
-                f"{self.baseline_label}, both answering every case in run {self.candidate_run}"
-            )
-        else:
-            head = (
-                f"compare: candidate {self.candidate_label} ({self.candidate_run}) against "
-                f"baseline {self.baseline_label} ({self.baseline_run})"
-            )
-        lines = [head]
-        width = max([len(c.label) for c in self.comparisons] + [10])
-        for c in self.comparisons:
-            interval = (
-                f"[{_signed(c, c.lower)}, {_signed(c, c.upper)}]" if c.lower is not None else ""
-            )
-            p = f" p={c.p_value:.3g}" if c.p_value is not None else ""
-            block = "  BLOCKS" if c.blocks else ""
-            lines.append(
-                f"  {c.label:<{width}}  {c.change:<9}  {_fmt(c, c.baseline):>8} -> "
-                f"{_fmt(c, c.candidate):<8} Δ {_signed(c, c.diff)} {interval}{p}  "
-                f"n={c.n_paired} (-{c.worse}/+{c.better}){block}"
-            )
-            lines.append(f"  {'':<{width}}  {_power(c)}")
-            if c.note and c.cases_needed is not None:
-                lines.append(f"  {'':<{width}}  {c.note}")
-        for journey, counts in self.pairing.items():
-            if any(counts.get(k) for k in ("only_baseline", "only_candidate", "changed")):
-                lines.append(
-                    f"  {journey}: not paired: {counts['only_baseline']} only in the baseline, "
-                    f"{counts['only_candidate']} only in the candidate, "
-                    f"{counts['changed']} changed golden cases"
-                )
-        for journey in self.skipped:
-            lines.append(f"  {journey}: in one run only, not compared")
-        lines.append(f"{self.kind}: {self.summary()}")
-        return "\n".join(lines)
-
-    HEADER: ClassVar[tuple[str, ...]] = (
-        "journey / SLO",
-        "change",
-        "baseline",
-        "candidate",
-        "Δ (interval)",
-        "test",
-        "cases (worse / better)",
-        "blocks",
-    )
-
-    def table(self) -> list[tuple[str, ...]]:
-        """One row of text cells per SLO (columns: :attr:`HEADER`), regressions first."""
-        order = sorted(
-            self.comparisons,
-            key=lambda c: (not c.blocks, c.change != "REGRESSED", c.change != "IMPROVED"),
-        )
-        rows: list[tuple[str, ...]] = []
-        for c in order:
-            interval = (
-                f" ({_signed(c, c.lower)} … {_signed(c, c.upper)})" if c.lower is not None else ""
-            )
-            rows.append(
-                (
-                    c.label,
-                    c.change,
-                    _fmt(c, c.baseline),
-                    _fmt(c, c.candidate),
-                    f"{_signed(c, c.diff)}{interval}",
-                    c.test + (f", p = {c.p_value:.3g}" if c.p_value is not None else ""),
-                    f"{c.n_paired} ({c.worse} / {c.better})",
-                    f"{'yes' if c.blocks else 'no'} (allowed {_drop_text(c, c.max_drop)})",
-                )
-            )
-        return rows
-
-    def power_lines(self) -> list[str]:
-        return [f"{c.label}: {_power(c)}" for c in self.comparisons]
-
-    def to_markdown(self) -> str:
-        """A pull-request comment: a table of every SLO, regressions first."""
-        icon = {"REGRESSED": "🔴", "IMPROVED": "🟢", "NO CHANGE": "⚪", "INCONCLUSIVE": "🟡"}
-        out = [
-            f"### cujeval {self.kind}: {_md(self.summary())}",
-            "",
-            f"Candidate `{_md(self.candidate_label)}` against baseline "
-            f"`{_md(self.baseline_label)}`, paired by case id"
-            + (", both answering every case in the same run." if self.kind == "canary" else "."),
-            "",
-            "| " + " | ".join(self.HEADER) + " |",
-            "|" + "---|" * len(self.HEADER),
-        ]
-        for label, change, *cells, blocks in self.table():
-            blocks = blocks.replace("yes", "**yes**", 1) if blocks.startswith("yes") else blocks
-            out.append(
-                f"| {_md(label)} | {icon[change]} {change} | "
-                + " | ".join(_md(x) for x in cells)
-                + f" | {blocks} |"
-            )
-        out += ["", "<details><summary>Power</summary>", ""]
-        out += [f"- {_md(line)}" for line in self.power_lines()]
-        out += ["", "</details>"]
-        return "\n".join(out) + "\n"
-
-
-def _signed(c: SLOComparison, v: float | None) -> str:
-    if v is None:
-        return "-"
-    return f"{v * 100:+.1f} pts" if c.kind != "aggregate" else f"{v:+.4g}"
-
-
-def _power(c: SLOComparison) -> str:
-    what = f"a drop of {_drop_text(c, c.detect)}"
-    if c.cases_needed is None:
-        return f"detecting {what}: {c.note or 'no estimate'}"
-    enough = "enough" if c.n_paired >= c.cases_needed else "too few"
-    return (
-        f"detecting {what} with {POWER:.0%} power needs about {c.cases_needed} paired cases "
-        f"({c.n_paired} here: {enough})"
-    )
-
-
-def _md(text: str) -> str:
-    return html.escape(text, quote=False).replace("|", "\\|").replace("`", "'")
 
 
 def compare_runs(

@@ -69,7 +69,8 @@ def compare_arms(
     suite: Suite, rows: Iterable[JournalRow], settings: Settings, run_id: str
 ) -> Report | None:
     """Every canary journey's SLOs, candidate against its baseline arm (None: no canary)."""
-    from cujeval.core.compare import Report, compare, pair
+    from cujeval.core.compare import Report, compare
+    from cujeval.core.paired import pair
     from cujeval.spec.budget import DEFAULT_POLICY
 
     pairs = arms(suite)
