@@ -49,6 +49,9 @@ EXAMPLES = 5
 INFORMATIONAL = frozenset({"topic_shares"})
 
 
+Raw = list[tuple[str, str, float, float, str, dict[str, Any]]]
+
+
 def detect(
     reference_texts: Sequence[str],
     current_texts: Sequence[str],
@@ -79,8 +82,72 @@ def detect(
         raise ValueError("reference_topics needs one label per reference text")
     notes: list[str] = []
     rng = np.random.default_rng(seed)
-    ref = list(reference_texts)
-    cur = list(current_texts)
+    ref, cur, topics_in = _samples(
+        list(reference_texts), list(current_texts), reference_topics, max_samples, rng, notes
+    )
+    encode = encoder if encoder is not None else _default_encoder()
+    r_emb = _unit(np.asarray(encode(ref), dtype=np.float64))
+    c_emb = _unit(np.asarray(encode(cur), dtype=np.float64))
+    near = _Neighbours(r_emb, c_emb, gap_quantile)
+    labels, source = _topic_labels(ref, r_emb, topics_in, topics_source, max_topics, seed, notes)
+    names = sorted(set(labels), key=lambda n: (n == OTHER, n))
+    bins = [*names, UNCOVERED]
+    index = {n: i for i, n in enumerate(bins)}
+    r_bins = [
+        index[UNCOVERED] if near.r_unc[i] else index[labels[near.loo_idx[i]]]
+        for i in range(len(ref))
+    ]
+    c_bins = [
+        index[UNCOVERED] if near.c_unc[j] else index[labels[near.nn_idx[j]]]
+        for j in range(len(cur))
+    ]
+    r_counts = np.bincount(r_bins, minlength=len(bins))
+    c_counts = np.bincount(c_bins, minlength=len(bins))
+    psi = stats.psi(r_counts, c_counts)
+    topic_rows = _topic_rows(ref, cur, labels, bins, r_counts, c_counts)
+    raw = _embedding_tests(r_emb, c_emb, method, permutations, seed)
+    text_raw, w_ref, w_cur, r_lc, c_lc = _text_tests(ref, cur, permutations, seed)
+    raw += text_raw
+    raw += _where_tests(ref, cur, bins, r_bins, c_bins, psi, source, near, permutations, seed)
+    gaps = _gap_groups(
+        cur,
+        c_emb,
+        ref,
+        near.nn_idx,
+        near.nn_sim,
+        np.flatnonzero(near.c_unc),
+        float(np.median(near.loo_sim)),
+        rng,
+        notes,
+    )
+    return DriftResult(
+        alpha=alpha,
+        method=method,
+        n_reference=len(ref),
+        n_current=len(cur),
+        tests=holm_tests(raw, alpha),
+        topics_source=source,
+        topics=topic_rows,
+        psi=psi,
+        coverage_threshold=near.tau,
+        coverage_quantile=gap_quantile,
+        gaps=gaps,
+        words={"reference": w_ref, "current": w_cur},
+        languages={"reference": r_lc, "current": c_lc},
+        projection=_projection(ref, r_emb, cur, c_emb, near.c_unc, rng),
+        notes=notes,
+    )
+
+
+def _samples(
+    ref: list[str],
+    cur: list[str],
+    reference_topics: Sequence[str | None] | None,
+    max_samples: int | None,
+    rng: np.random.Generator,
+    notes: list[str],
+) -> tuple[list[str], list[str], list[str | None] | None]:
+    """Each side capped at ``max_samples`` (a seeded random sample), and large enough."""
     topics_in = list(reference_topics) if reference_topics is not None else None
     if max_samples is not None:
         if len(ref) > max_samples:
@@ -95,38 +162,40 @@ def detect(
     for side, texts in (("reference", ref), ("current", cur)):
         if len(texts) < MIN_SAMPLE:
             raise InputError(f"the {side} sample has {len(texts)} inputs; at least {MIN_SAMPLE}")
+    return ref, cur, topics_in
 
-    encode = encoder if encoder is not None else _default_encoder()
-    r_emb = _unit(np.asarray(encode(ref), dtype=np.float64))
-    c_emb = _unit(np.asarray(encode(cur), dtype=np.float64))
 
-    # nearest golden neighbour of every input (golden inputs: the nearest *other* one)
-    sim_rr = r_emb @ r_emb.T
-    np.fill_diagonal(sim_rr, -np.inf)
-    loo_idx = np.argmax(sim_rr, axis=1)
-    loo_sim = sim_rr[np.arange(len(ref)), loo_idx]
-    sim_cr = c_emb @ r_emb.T
-    nn_idx = np.argmax(sim_cr, axis=1)
-    nn_sim = sim_cr[np.arange(len(cur)), nn_idx]
-    tau = float(np.quantile(loo_sim, gap_quantile))
-    r_unc = loo_sim < tau
-    c_unc = nn_sim < tau
+class _Neighbours:
+    """The nearest golden input of every input (for golden inputs, the nearest *other* one),
+    and the coverage threshold: the ``gap_quantile`` of the golden inputs' own similarities."""
 
-    labels, source = _topic_labels(ref, r_emb, topics_in, topics_source, max_topics, seed, notes)
-    names = sorted(set(labels), key=lambda n: (n == OTHER, n))
-    bins = [*names, UNCOVERED]
-    index = {n: i for i, n in enumerate(bins)}
-    r_bins = [index[UNCOVERED] if r_unc[i] else index[labels[loo_idx[i]]] for i in range(len(ref))]
-    c_bins = [index[UNCOVERED] if c_unc[j] else index[labels[nn_idx[j]]] for j in range(len(cur))]
-    r_counts = np.bincount(r_bins, minlength=len(bins))
-    c_counts = np.bincount(c_bins, minlength=len(bins))
-    psi = stats.psi(r_counts, c_counts)
+    def __init__(self, r_emb: np.ndarray, c_emb: np.ndarray, gap_quantile: float) -> None:
+        sim_rr = r_emb @ r_emb.T
+        np.fill_diagonal(sim_rr, -np.inf)
+        self.loo_idx = np.argmax(sim_rr, axis=1)
+        self.loo_sim = sim_rr[np.arange(len(r_emb)), self.loo_idx]
+        sim_cr = c_emb @ r_emb.T
+        self.nn_idx = np.argmax(sim_cr, axis=1)
+        self.nn_sim = sim_cr[np.arange(len(c_emb)), self.nn_idx]
+        self.tau = float(np.quantile(self.loo_sim, gap_quantile))
+        self.r_unc = self.loo_sim < self.tau
+        self.c_unc = self.nn_sim < self.tau
+
+
+def _topic_rows(
+    ref: list[str],
+    cur: list[str],
+    labels: list[str],
+    bins: list[str],
+    r_counts: np.ndarray,
+    c_counts: np.ndarray,
+) -> list[TopicRow]:
     r_sh = stats.shares(r_counts, pseudo_count=0.5)
     c_sh = stats.shares(c_counts, pseudo_count=0.5)
-    topic_rows = []
+    rows = []
     for i, name in enumerate(bins):
         members = [ref[k] for k in range(len(ref)) if labels[k] == name]
-        topic_rows.append(
+        rows.append(
             TopicRow(
                 name=name,
                 keywords=keywords(members, ref) if name not in (OTHER, UNCOVERED) else [],
@@ -138,8 +207,13 @@ def detect(
                 examples=[shorten(t) for t in members[:3]],
             )
         )
+    return rows
 
-    raw: list[tuple[str, str, float, float, str, dict[str, Any]]] = []
+
+def _embedding_tests(
+    r_emb: np.ndarray, c_emb: np.ndarray, method: str, permutations: int, seed: int
+) -> Raw:
+    raw: Raw = []
     if method in ("mmd", "both"):
         mmd = stats.mmd_test(r_emb, c_emb, permutations=permutations, seed=seed)
         raw.append(
@@ -166,12 +240,18 @@ def detect(
                 {"auc": c2.auc, "lower": c2.lower, "upper": c2.upper, "folds": c2.folds},
             )
         )
+    return raw
 
+
+def _text_tests(
+    ref: list[str], cur: list[str], permutations: int, seed: int
+) -> tuple[Raw, dict[str, float], dict[str, float], dict[str, int], dict[str, int]]:
+    """Length (Mann-Whitney on words per input) and language (permutation chi-square)."""
     r_words = [words(t) for t in ref]
     c_words = [words(t) for t in cur]
     longer, p_len = stats.mann_whitney(r_words, c_words)
     w_ref, w_cur = _word_summary(r_words), _word_summary(c_words)
-    raw.append(
+    raw: Raw = [
         (
             "length",
             "shift",
@@ -182,7 +262,7 @@ def detect(
             f"{longer:.2f} (Mann-Whitney)",
             {"reference": w_ref, "current": w_cur},
         )
-    )
+    ]
     r_lang = [language(t) for t in ref]
     c_lang = [language(t) for t in cur]
     codes = {code: i for i, code in enumerate(sorted(set(r_lang) | set(c_lang)))}
@@ -201,11 +281,29 @@ def detect(
             {"dof": lang_test.dof},
         )
     )
+    return raw, w_ref, w_cur, r_lc, c_lc
+
+
+def _where_tests(
+    ref: list[str],
+    cur: list[str],
+    bins: list[str],
+    r_bins: list[int],
+    c_bins: list[int],
+    psi: float,
+    source: str,
+    near: _Neighbours,
+    permutations: int,
+    seed: int,
+) -> Raw:
+    """Where traffic moved: topic shares (permutation chi-square, PSI) and coverage (inputs
+    no golden case is near, one-sided Fisher)."""
     topic_test = stats.chi_square_permutation(r_bins, c_bins, permutations=permutations, seed=seed)
     # PSI is a Jeffreys divergence of two sampled share vectors: with no drift it is about
     # X²·(1/n_r + 1/n_c), so its expectation is (k − 1)(1/n_r + 1/n_c) for k bins
     psi_null = (len(bins) - 1) * (1 / len(ref) + 1 / len(cur))
-    raw.append(
+    ur, uc = int(near.r_unc.sum()), int(near.c_unc.sum())
+    return [
         (
             "topic_shares",
             "where",
@@ -221,57 +319,21 @@ def detect(
                 "psi_level": stats.psi_level(psi),
                 "psi_no_drift": psi_null,
             },
-        )
-    )
-    ur, uc = int(r_unc.sum()), int(c_unc.sum())
-    p_cov = stats.fisher_greater(uc, len(cur), ur, len(ref))
-    raw.append(
+        ),
         (
             "coverage",
             "where",
             uc / len(cur) - ur / len(ref),
-            p_cov,
-            f"not covered (similarity < {tau:.3f} to every golden case): golden {ur}/{len(ref)} "
-            f"({ur / len(ref):.1%}) vs current {uc}/{len(cur)} ({uc / len(cur):.1%}); "
-            "one-sided Fisher",
-            {"threshold": tau, "reference": ur, "current": uc},
-        )
-    )
-    tests = holm_tests(raw, alpha)
-
-    gaps = _gap_groups(
-        cur,
-        c_emb,
-        ref,
-        nn_idx,
-        nn_sim,
-        np.flatnonzero(c_unc),
-        float(np.median(loo_sim)),
-        rng,
-        notes,
-    )
-    return DriftResult(
-        alpha=alpha,
-        method=method,
-        n_reference=len(ref),
-        n_current=len(cur),
-        tests=tests,
-        topics_source=source,
-        topics=topic_rows,
-        psi=psi,
-        coverage_threshold=tau,
-        coverage_quantile=gap_quantile,
-        gaps=gaps,
-        words={"reference": w_ref, "current": w_cur},
-        languages={"reference": r_lc, "current": c_lc},
-        projection=_projection(ref, r_emb, cur, c_emb, c_unc, rng),
-        notes=notes,
-    )
+            stats.fisher_greater(uc, len(cur), ur, len(ref)),
+            f"not covered (similarity < {near.tau:.3f} to every golden case): golden "
+            f"{ur}/{len(ref)} ({ur / len(ref):.1%}) vs current {uc}/{len(cur)} "
+            f"({uc / len(cur):.1%}); one-sided Fisher",
+            {"threshold": near.tau, "reference": ur, "current": uc},
+        ),
+    ]
 
 
-def holm_tests(
-    raw: list[tuple[str, str, float, float, str, dict[str, Any]]], alpha: float
-) -> list[TestResult]:
+def holm_tests(raw: Raw, alpha: float) -> list[TestResult]:
     """Holm-adjust the deciding tests together; informational ones (``INFORMATIONAL``) keep
     their raw p-value and decide nothing."""
     deciding = [r for r in raw if r[0] not in INFORMATIONAL]
