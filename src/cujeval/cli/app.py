@@ -1,7 +1,8 @@
 """The ``cujeval`` command line's application: the typer app, the options every command
 shares, and the guard that turns cujeval's errors into exit codes (0 gate passed; 1 gate
 failed; 2 bad input, nothing run; 3 the run could not complete). Command modules register on
-``app`` (cujeval.cli lists them)."""
+``app`` (cujeval.cli lists them). A command function is as long as its flags: typer declares
+each flag in the signature, with its help."""
 
 from __future__ import annotations
 

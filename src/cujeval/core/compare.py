@@ -142,6 +142,9 @@ def _ratio(
     max_drop: float,
     detect: float,
 ) -> SLOComparison:
+    """A good/bad (ratio or journey) SLO: McNemar on binary cases, the paired bootstrap on
+    shares of repeats. Long for a reason: each outcome is one SLOComparison with every field
+    named, which reads better than a builder split across helpers."""
     from cujeval.core import stats
 
     sb, sc = case_shares(base, spec, journey), case_shares(cand, spec, journey)
@@ -248,6 +251,9 @@ def _aggregate(
     max_drop: float,
     detect: float,
 ) -> SLOComparison:
+    """An aggregate SLO: the paired bootstrap of the statistic's difference; too few pairs for
+    the statistic's bound is INCONCLUSIVE with both runs' figures. Long for the same reason as
+    :func:`_ratio`."""
     from cujeval.core import stats
 
     obj = spec.parsed_objective

@@ -80,7 +80,8 @@ def answer_drift(
     seed: int = 0,
     encoder: Encoder | None = None,
 ) -> AnswerDriftResult:
-    """Compare the answers of two run folders (``results.json`` and ``journal.jsonl``)."""
+    """Compare the answers of two run folders (``results.json`` and ``journal.jsonl``).
+    Long: the folders are read, paired and tested in one pass over the rows."""
     if not 0 < alpha < 1:
         raise InputError("must be between 0 and 1", field="--alpha")
     a_dir, b_dir = Path(run_a), Path(run_b)

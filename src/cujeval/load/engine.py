@@ -526,7 +526,8 @@ class LoadEngine:
 
 
 def judge_steps(suite: Suite, run: LoadRun, started: str) -> Execution:
-    """Verdicts per step and the ``load`` section."""
+    """Verdicts per step and the ``load`` section. Long: the section's fields are assembled
+    in one place, next to the notes they need."""
     from cujeval.core.aggregate import summarise
     from cujeval.engine.execution import Execution, slo_entry
     from cujeval.spec.results import DatasetEntry, JourneyResult

@@ -289,7 +289,8 @@ def _loopback(request: Request) -> bool:
 
 
 def create_app(config: RagConfig, *, index: DenseIndex | None = None) -> FastAPI:
-    """The service for ``config``; pass a built ``index`` to share one across apps."""
+    """The service for ``config``; pass a built ``index`` to share one across apps. Long: the
+    routes are closures over the service's state, declared where FastAPI expects them."""
     articles = index.articles if index is not None else load_articles(config.corpus)
     knobs = config.knobs()
     slots = Slots(lambda: knobs.max_concurrency)

@@ -35,7 +35,8 @@ def _usd(value: Any) -> str:
 
 def render(result: RunResult) -> str:
     """Markdown: traffic, errors, latency and saturation per step, the per-step tail, cost per
-    successful journey, the knee and the SLO verdicts under load."""
+    successful journey, the knee and the SLO verdicts under load. Long: one section after
+    another, in the order the page reads."""
     load = result.load
     if not load:
         return ""

@@ -174,7 +174,8 @@ def score_logs(
     ``CUJEVAL_RAY_*`` environment, see :class:`cujeval.engine.executors.ray.RayOptions`).
 
     Bad input (a missing file, an unknown scorer, a row that is not a valid record, an output
-    that exists) raises InputError (exit 2); an unreachable cluster, RunAborted (exit 3)."""
+    that exists) raises InputError (exit 2); an unreachable cluster, RunAborted (exit 3).
+    Long: the Ray Data stages in the order they run."""
     require_ray()
     from cujeval.scorers import base as registry
 

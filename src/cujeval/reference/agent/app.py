@@ -51,7 +51,8 @@ class AgentRequest(BaseModel):
 
 
 def create_app(config: AgentConfig | None = None, *, kb: KnowledgeBase | None = None) -> FastAPI:
-    """The service for ``config``; the help-centre corpus is read here (a bad file fails now)."""
+    """The service for ``config``; the help-centre corpus is read here (a bad file fails now).
+    Long: the routes are closures over the service's state, declared where FastAPI expects."""
     config = config or AgentConfig()
     knowledge = kb or KnowledgeBase(load_articles(default_corpus_path()))
     schemas = [t.schema() for t in TOOLS.values()]
