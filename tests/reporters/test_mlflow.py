@@ -33,7 +33,7 @@ def test_logs_parent_and_journey_runs(finished_run: Path, mlflow_server: str) ->
     parent_id = log(result, finished_run, tracking_uri=mlflow_server)
     client = MlflowClient(tracking_uri=mlflow_server)
     parent = client.get_run(parent_id)
-    assert parent.data.tags["cujeval.core.gate"] == "passed"
+    assert parent.data.tags["cujeval.gate"] == "passed"
     assert parent.data.metrics["gate.passed"] == 1.0
     exp = client.get_experiment(parent.info.experiment_id)
     assert exp.name == "t"

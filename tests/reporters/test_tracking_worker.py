@@ -87,7 +87,7 @@ def test_a_worker_that_died_is_replaced_by_the_in_process_call(
         run_id, shown = worker.log(result, finished_run)
         assert worker._proc is None  # dropped: the call ran here
     assert shown == uri
-    assert client(uri).get_run(run_id).data.tags["cujeval.core.gate"] == "passed"
+    assert client(uri).get_run(run_id).data.tags["cujeval.gate"] == "passed"
 
 
 def test_an_unreachable_server_is_the_same_error_as_in_process(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ at the n cases compared: n' = n·((z_{1−α/2} + z_{1−β})·se / δ)².
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -47,6 +47,7 @@ from cujeval.core.paired import (
     z_of,
 )
 from cujeval.spec.budget import DEFAULT_POLICY, BudgetPolicy
+from cujeval.spec.results import ComparisonSection
 
 if TYPE_CHECKING:
     from cujeval.spec.journal import JournalRow
@@ -405,8 +406,10 @@ class Report(ReportText):
     kind: Literal["compare", "canary"] = "compare"  # canary: both arms in one run
 
     @classmethod
-    def from_dict(cls, doc: dict[str, Any]) -> Report:
+    def from_dict(cls, doc: Mapping[str, Any] | ComparisonSection) -> Report:
         """The report :meth:`to_dict` wrote (results.json's ``canary``)."""
+        if isinstance(doc, ComparisonSection):
+            doc = doc.model_dump()
         return cls(
             baseline_label=doc["baseline"]["label"],
             candidate_label=doc["candidate"]["label"],

@@ -89,9 +89,9 @@ def render(result: RunResult, directory: Path) -> str:
     if result.notes:
         body.append(_list("Notes", result.notes, "muted"))
     if result.load:
-        body.append(_load(result.load))
+        body.append(_load(result.load.model_dump()))
     if result.canary is not None:
-        body.append(_canary(result.canary))
+        body.append(_canary(result.canary.model_dump()))
     if len(result.journeys) > 1:
         body.append(
             "<nav>"

@@ -77,6 +77,153 @@ class DatasetEntry(_Model):
     n_cases: int
 
 
+class _Section(_Model):
+    """A typed section of results.json that still reads like the mapping it once was
+    (``s["x"]``, ``s.get("x")``, ``s.items()``), so readers written against the mapping keep
+    working while new ones use the attributes."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in type(self).model_fields:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = getattr(self, key, None) if key in type(self).model_fields else None
+        return default if value is None else value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def keys(self) -> list[str]:
+        return [k for k in type(self).model_fields if getattr(self, k) is not None]
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(k, getattr(self, k)) for k in self.keys()]
+
+
+# ---- the LLM judge's account of a journey (cujeval.scorers.judges.summary)
+
+
+class JudgeAgreement(_Section):
+    """How often the offline scorer and the judge agreed, case by case."""
+
+    offline: str
+    judge: str
+    n_rows: int
+    n_cases: int
+    agreement: float
+    table: dict[str, int]  # both, offline_only, judge_only, neither
+    kappa: float | None
+    mean_abs_diff: float | None
+    n_disagree: int
+    disagreements: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class JudgeAccount(_Section):
+    """The judge's calls, failures by reason, tokens and cost for one journey."""
+
+    models: list[str]
+    scorers: dict[str, int]
+    judgements: int
+    failed: int
+    failures: dict[str, int]
+    causes: dict[str, str]
+    calls: int
+    cache_hits: int
+    retries: int
+    prompt_tokens: int
+    completion_tokens: int
+    usage_missing: int
+    tokens: int
+    cost_usd: float | None
+    cost_unpriced_rows: int
+    agreement: JudgeAgreement | None = None
+
+
+# ---- a paired comparison: the same-run canary (cujeval.core.compare.Report.to_dict)
+
+
+class RunRef(_Section):
+    label: str
+    run_id: str
+
+
+class PairingCounts(_Section):
+    paired: int
+    only_baseline: int
+    only_candidate: int
+    changed: int
+
+
+class ComparisonEntry(_Section):
+    """One SLO compared (the fields of cujeval.core.compare.SLOComparison)."""
+
+    journey: str
+    slo: str
+    kind: str
+    expression: str
+    test: str
+    n_paired: int
+    baseline: float | None
+    candidate: float | None
+    diff: float | None
+    lower: float | None
+    upper: float | None
+    p_value: float | None
+    worse: int
+    better: int
+    change: Literal["REGRESSED", "IMPROVED", "NO CHANGE", "INCONCLUSIVE"]
+    drop: float
+    max_drop: float
+    blocks: bool
+    detect: float
+    cases_needed: int | None
+    higher_is_better: bool = True
+    note: str = ""
+
+
+class ComparisonSection(_Section):
+    kind: Literal["compare", "canary"]
+    baseline: RunRef
+    candidate: RunRef
+    blocking: list[str]
+    pairing: dict[str, PairingCounts]
+    skipped_journeys: list[str]
+    comparisons: list[ComparisonEntry]
+
+
+# ---- a load run (cujeval.load.engine.judge_steps)
+
+
+class LoadTimeSeries(_Section):
+    interval_s: float
+    points: list[dict[str, Any]]  # one a window: t, offered and achieved rate, p99, ...
+
+
+class LoadKnee(_Section):
+    held_rate: float | None
+    broke_at_rate: float | None
+    reasons: list[str]
+
+
+class LoadSection(_Section):
+    """What ``cujeval load`` measured: the profile, each step's golden signals and verdicts,
+    the run's golden signals, the knee, the saturation source and the time series."""
+
+    journey: str
+    target: str
+    profile: dict[str, Any]
+    method: dict[str, str]
+    elapsed_s: float
+    ramp_sent: int
+    steps: list[dict[str, Any]]  # per step: name, rate, traffic, errors, latency, ... slos
+    golden_signals: dict[str, Any]
+    knee: LoadKnee | None
+    saturation_source: dict[str, Any] | None
+    timeseries: LoadTimeSeries
+    notes: list[str] = Field(default_factory=list)
+
+
 class JourneyResult(_Model):
     name: str
     description: str = ""
@@ -90,9 +237,9 @@ class JourneyResult(_Model):
     scorer_errors: dict[str, int] = Field(default_factory=dict)  # by scorer
     slis: list[SLIEntry]
     slos: list[SLOEntry]
-    # the LLM judge's account (cujeval.scorers.judges.summary.judge_summary): calls, failures
-    # by reason, tokens, cost, agreement with the offline scorer; None without a judge
-    judge: dict[str, Any] | None = None
+    # the LLM judge's account: calls, failures by reason, tokens, cost, agreement with the
+    # offline scorer; None without a judge
+    judge: JudgeAccount | None = None
 
     @property
     def n_scorer_errors(self) -> int:
@@ -239,8 +386,8 @@ class RunResult(_Model):
     gate: GateEntry
     journal: str = "journal.jsonl"
     notes: list[str] = Field(default_factory=list)  # what the run did besides running (resume)
-    load: dict[str, Any] | None = None  # `cujeval load`: golden signals, steps, time series
-    canary: dict[str, Any] | None = None  # same-run canary: cujeval.core.compare.Report.to_dict()
+    load: LoadSection | None = None  # `cujeval load`: golden signals, steps, time series
+    canary: ComparisonSection | None = None  # a same-run canary's comparison
 
     @model_validator(mode="before")
     @classmethod

@@ -1,7 +1,7 @@
 """MLflow: one experiment per suite; a parent run per invocation and a child run per journey,
 so the compare view puts two releases' journeys side by side, and every case a trace.
 
-Parent run: the gate (tags ``cujeval.core.gate``, ``cujeval.exit_code``, the blocking reasons as its
+Parent run: the gate (tags ``cujeval.gate``, ``cujeval.exit_code``, the blocking reasons as its
 description), git commit and branch, trigger; artifacts results.json, summary.md, junit.xml,
 report.html, journal.jsonl, the OpenSLO export of the SLOs, budget.json, compare.* and
 load.md when the run has them; for ``cujeval load``, the golden signals as ``load.*`` metrics
@@ -149,7 +149,7 @@ def _budget_metrics(journey: str, directory: Path) -> dict[str, float]:
 def canary_metrics(result: RunResult, journey: str) -> dict[str, float]:
     """A same-run canary's comparison, on the candidate journey's run: per SLO the baseline
     arm's and the candidate's value, the change, and whether it regressed and blocks."""
-    comparisons = (result.canary or {}).get("comparisons") or ()
+    comparisons = result.canary.comparisons if result.canary is not None else []
     out: dict[str, float] = {}
     for c in comparisons:
         if c.get("journey") != journey:
@@ -251,10 +251,10 @@ def _norm_path(path: str) -> str:
 
 def _tags(result: RunResult) -> dict[str, str]:
     tags = {
-        "cujeval.spec.suite": result.suite,
+        "cujeval.suite": result.suite,
         RUN_ID: result.run_id,
         TRIGGER: result.trigger,
-        "cujeval.core.gate": "passed" if result.gate.passed else "failed",
+        "cujeval.gate": "passed" if result.gate.passed else "failed",
         "cujeval.exit_code": str(result.gate.exit_code),
         "cujeval.status": result.status,
     }
@@ -331,7 +331,7 @@ def log(
         )
         _parent_artifacts(c, parent_id, result, directory)
         if result.load:
-            _load_metrics(c, parent_id, result.load, start_ms)
+            _load_metrics(c, parent_id, result.load.model_dump(), start_ms)
         journey_runs: dict[str, str] = {}
         for j in result.journeys:
             jrows = [r for r in rows if r.journey == j.name]
@@ -365,7 +365,7 @@ def log(
                     "scorers": ",".join(j.scorers)[:500],
                     "epochs": result.settings.get("epochs"),
                     "confidence": result.settings.get("confidence"),
-                    "judge_model": ",".join((j.judge or {}).get("models") or ()) or None,
+                    "judge_model": ",".join(j.judge.models) if j.judge else None,
                 },
                 metrics={
                     **_journey_metrics(

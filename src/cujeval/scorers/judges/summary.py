@@ -32,6 +32,7 @@ from typing import Any
 
 from cujeval.scorers.judges.agreement import agreement, cohen_kappa
 from cujeval.scorers.judges.failures import REASONS
+from cujeval.spec.results import JudgeAccount
 
 _COUNTS = {
     "calls": "judge_calls",
@@ -114,7 +115,9 @@ def judge_summary(rows: Iterable[Any]) -> dict[str, Any]:
     return out
 
 
-def judge_metrics(summary: Mapping[str, Any], prefix: str = "judge.") -> dict[str, float]:
+def judge_metrics(
+    summary: Mapping[str, Any] | JudgeAccount, prefix: str = "judge."
+) -> dict[str, float]:
     """The summary's numbers as flat metric names (``judge.calls``,
     ``judge.failures.max_tokens``, ``judge.agreement.kappa``, ...) for MLflow."""
     out: dict[str, float] = {}
@@ -132,7 +135,7 @@ def judge_metrics(summary: Mapping[str, Any], prefix: str = "judge.") -> dict[st
     return out
 
 
-def describe(summary: Mapping[str, Any]) -> str:
+def describe(summary: Mapping[str, Any] | JudgeAccount) -> str:
     """One line for the console: calls, failures with their causes, tokens, cost, agreement."""
     if not summary:
         return ""
