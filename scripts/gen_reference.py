@@ -785,7 +785,39 @@ def render_scorers() -> str:
         out.append(
             f"| `{name}` | {outputs} | {needs} | {', '.join(options) or '–'} | {_escape(first)} |"
         )
+    out += ["", *_instruction_section()]
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _instruction_section() -> list[str]:
+    import cujeval.scorers.instructions  # noqa: F401 - the families register on import
+    from cujeval.scorers.instructions.registry import INSTRUCTIONS
+
+    out = [
+        "## Instruction ids",
+        "",
+        "What `instruction_following` checks: a case's `instructions` and its journey's, each "
+        '`{"id": ..., "kwargs": {...}}`. The IFEval ids take the kwargs of Google\'s IFEval; '
+        "an unknown id or a bad kwarg is bad input naming file, line and the closest ids.",
+        "",
+        "| id | kwargs | check |",
+        "|---|---|---|",
+    ]
+    for name, kind in INSTRUCTIONS.items().items():
+        aliases = [
+            a for a in INSTRUCTIONS.names() if a != name and INSTRUCTIONS.canonical(a) == name
+        ]
+        shown = f"`{name}`" + "".join(f" (or `{a}`)" for a in aliases)
+        kwargs = []
+        for param in kind.params:
+            if param.required:
+                kwargs.append(f"`{param.name}`")
+            else:
+                default = list(param.default) if isinstance(param.default, tuple) else param.default
+                kwargs.append(f"`{param.name}` = {_code(json.dumps(default))}")
+        doc = _paragraphs(inspect.getdoc(kind.check) or "").split("\n\n")[0]
+        out.append(f"| {shown} | {', '.join(kwargs) or '–'} | {_escape(doc)} |")
+    return out
 
 
 PAGES: dict[str, Callable[[], str]] = {
