@@ -762,7 +762,7 @@ def render_scorers() -> str:
     ]
     seen: dict[Any, str] = {}
     for name, info in base.available().items():
-        if name not in builtin:
+        if name not in builtin or not info.factory.__module__.startswith("cujeval."):
             continue
         alias = seen.setdefault(info.factory, name)
         outputs = ", ".join(_code(o.replace("{name}", name)) for o in info.outputs)
@@ -804,6 +804,8 @@ def _instruction_section() -> list[str]:
         "|---|---|---|",
     ]
     for name, kind in INSTRUCTIONS.items().items():
+        if not kind.check.__module__.startswith("cujeval."):
+            continue  # registered by a plugin or a test, not shipped
         aliases = [
             a for a in INSTRUCTIONS.names() if a != name and INSTRUCTIONS.canonical(a) == name
         ]
