@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from cujeval.cli.app import GatePolicy, _guard, app
+from cujeval.spec.flags import HELP
 
 
 class Arrival(StrEnum):
@@ -142,7 +143,9 @@ def load(
     strict: Annotated[bool, typer.Option("--strict", help="INCONCLUSIVE blocks too.")] = False,
     gate: Annotated[GatePolicy | None, typer.Option("--gate", help="interval or point.")] = None,
     mlflow: Annotated[bool, typer.Option("--mlflow/--no-mlflow", help="Log to MLflow.")] = False,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help=HELP["progress"])
+    ] = True,
 ) -> None:
     """Offer open-loop load to one journey's target (a rate, or --steps to find the knee);
     report traffic, errors, latency (from each request's scheduled start) and saturation,
@@ -225,7 +228,9 @@ def scenarios(
     strict: Annotated[bool, typer.Option("--strict", help="INCONCLUSIVE blocks too.")] = False,
     gate: Annotated[GatePolicy | None, typer.Option("--gate", help="interval or point.")] = None,
     mlflow: Annotated[bool, typer.Option("--mlflow/--no-mlflow", help="Log to MLflow.")] = False,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = False,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help=HELP["progress"])
+    ] = False,
 ) -> None:
     """Run the suite's degradation scenarios: switch each on (the reference service's fault
     knobs, or your HTTP hook), run its journey, switch it off, and hold the SLOs the scenario

@@ -153,6 +153,11 @@ SCORERS: Registry[ScorerInfo] = Registry(
 )
 
 
+def _first_paragraph(doc: str) -> str:
+    """A docstring's first paragraph on one line (what ``cujeval scorers`` lists)."""
+    return " ".join(doc.strip().split("\n\n")[0].split())
+
+
 def _info(
     name: str,
     factory: ScorerFactory,
@@ -166,7 +171,7 @@ def _info(
     return ScorerInfo(
         name=name,
         factory=factory,
-        description=description or (factory.__doc__ or "").strip().split("\n")[0],
+        description=description or _first_paragraph(factory.__doc__ or ""),
         needs=needs,
         outputs=outputs,
         shared=shared,

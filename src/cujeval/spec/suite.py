@@ -42,7 +42,8 @@ class Settings(_Frozen):
     """Run settings: the suite's ``settings:`` block, overridden by flags (cujeval.spec.options)."""
 
     concurrency: int = Field(8, ge=1, le=4096)
-    # retry policy (cujeval._util.retry), for targets and the judge alike
+    # retry policy of the calls to targets (cujeval._util.retry); the judge has its own
+    # (judge.max_retries)
     retries: int = Field(3, ge=0, le=20)
     backoff_s: float = Field(0.5, ge=0)
     max_backoff_s: float = Field(20.0, ge=0)

@@ -1,9 +1,10 @@
 """The optional LLM judge: any OpenAI-compatible server, with ragas metrics behind it.
 
-Scorers registered here: ``llm_faithfulness`` (SLIs ``faithfulness`` and ``hallucination``, as
-the offline scorer), ``answer_relevancy``, ``context_precision``, ``context_recall``. Each
-takes the suite's ``judge:`` block as its ``judge`` option and also emits ``judge_cost_usd``
-(and ``judge_agreement`` with epochs > 1). Nothing heavy is imported until a case is judged.
+Scorers registered here: ``llm_faithfulness`` (SLIs ``llm_faithfulness`` and
+``llm_hallucination``, beside the offline scorer's), ``answer_relevancy``,
+``context_precision``, ``context_recall``. Each takes the suite's ``judge:`` block as its
+``judge`` option and also emits ``judge_cost_usd`` (and ``judge_agreement`` with epochs > 1).
+Nothing heavy is imported until a case is judged.
 """
 
 from cujeval.scorers.judges import faithfulness, ragas_metrics
