@@ -141,3 +141,22 @@ def test_judge_block_that_is_not_a_mapping_points_at_the_block(tmp_path: Path) -
         load_suite(write(tmp_path, text))
     assert info.value.field == "judge"
     assert "suite.yaml:23: " in str(info.value)
+
+
+def test_an_http_template_or_response_typo_is_bad_input_naming_the_line(tmp_path: Path) -> None:
+    """A misspelt ``{{placeholder}}`` would fail every call; a misspelt response key would be
+    ignored: both are bad input before any call."""
+    (tmp_path / "d.jsonl").write_text('{"id": "a", "input": "q"}\n')
+    base = (
+        "name: t\ntargets:\n  svc:\n    kind: http\n    url: http://127.0.0.1:9/answer\n"
+        "{extra}journeys:\n  - {{name: j, dataset: d.jsonl, target: svc, scorers: [error]}}\n"
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text(base.format(extra='    request: {q: "{{questoin}}"}\n'))
+    with pytest.raises(SuiteError, match=r"s\.yaml:6: .*targets\.svc\.request.*did you mean "):
+        load_suite(path)
+    path.write_text(base.format(extra="    response: {anser: answer}\n"))
+    with pytest.raises(SuiteError, match=r"targets\.svc\.response.*'anser'"):
+        load_suite(path)
+    path.write_text(base.format(extra='    request: {q: "{{question}} {{case.tags}}"}\n'))
+    assert load_suite(path).targets["svc"].kind == "http"

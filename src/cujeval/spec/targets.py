@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -15,6 +16,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from cujeval.spec.records import GoldenCase
 
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|min|minute|h|hour)\s*$")
 _PER = {
@@ -146,6 +149,50 @@ class HttpTargetSpec(_HttpSpec):
     )
 
     _url = field_validator("url")(_http_url)
+
+    @field_validator("request")
+    @classmethod
+    def _request(cls, value: Any) -> Any:
+        """Every ``{{name}}`` in the template names something a golden case has: a typo is
+        bad input now, not an error on every call."""
+        for name in _placeholders(value):
+            key = name.removeprefix("case.")
+            if key not in TEMPLATE_NAMES:
+                close = difflib.get_close_matches(key, sorted(TEMPLATE_NAMES), n=1)
+                hint = f"; did you mean {{{{{close[0]}}}}}?" if close else ""
+                raise ValueError(
+                    f"the template names {{{{{name}}}}}, which a golden case does not have{hint} "
+                    f"(names: {', '.join(sorted(TEMPLATE_NAMES))})"
+                )
+        return value
+
+    @field_validator("response")
+    @classmethod
+    def _response(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(RESPONSE_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"maps {unknown[0]!r}, which is not an observation field "
+                f"(fields: {', '.join(RESPONSE_FIELDS)})"
+            )
+        return value
+
+
+# what a response mapping may fill (cujeval.targets.base.observation_from_mapping reads these)
+RESPONSE_FIELDS = ("answer", "contexts", "usage", "model", "tool_calls", "finish_reason", "state")
+# what a request template may name: the case's question and messages, and its own fields
+TEMPLATE_NAMES = frozenset({"question", "messages", *GoldenCase.model_fields})
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
+
+
+def _placeholders(template: Any) -> list[str]:
+    if isinstance(template, str):
+        return _PLACEHOLDER.findall(template)
+    if isinstance(template, dict):
+        return [n for v in template.values() for n in _placeholders(v)]
+    if isinstance(template, list):
+        return [n for v in template for n in _placeholders(v)]
+    return []
 
 
 class PythonTargetSpec(_Spec):
