@@ -338,3 +338,25 @@ def test_a_stall_shows_in_p99_and_max(tmp_path: Path, rag_service: str) -> None:
     assert result.load["saturation_source"]["scrapes"] >= 1
     verdict = {s.name: s.verdict for s in result.journeys[0].slos}["latency-p99"]
     assert verdict in ("BREACHED", "INCONCLUSIVE")  # p99 at 95 % needs 299 cases to be MET
+
+
+async def stalled_target(case: GoldenCase) -> Observation:
+    """Answers right, but only after 0.5 s: a generator capped at 2 in flight cannot send
+    most of a 40/s step."""
+    await asyncio.sleep(0.5)
+    return Observation(answer=str(case.reference), latency_s=0.5)
+
+
+def test_requests_not_sent_are_errors_of_the_request_slis(tmp_path: Path) -> None:
+    """A request the in-flight cap kept from being sent is a failed request as a user saw it:
+    no-errors cannot be MET on the few that were sent."""
+    slos = [{"name": "no-errors", "good": "error == false", "target": 0.6}]
+    path = _suite(tmp_path, {"kind": "python", "callable": "tests.test_load:stalled_target"}, slos)
+    profile = LoadProfile(steps=(LoadStep(40, 1.0),), metrics_url="", max_in_flight=2)
+    result = _run(path, tmp_path, profile)
+    (journey,) = result.journeys
+    not_sent = journey.errors_by_status["not_sent"]
+    assert not_sent > 20
+    (slo,) = journey.slos
+    assert slo.n >= not_sent and slo.verdict == "BREACHED"
+    assert result.gate.exit_code == 1
