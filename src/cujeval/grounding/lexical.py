@@ -85,7 +85,7 @@ def words(text: str) -> list[str]:
     for token in _WORD.findall(text):
         low = token.lower().strip("'-")
         if low.endswith("n't"):
-            out.extend((low[:-3], "n't"))
+            out.extend((low[:-3], "n't") if len(low) > 3 else ("n't",))
         elif low:
             out.append(low)
     return out
