@@ -27,8 +27,12 @@ the lexical features and calibrates on RAGTruth QA dev (nested, question-grouped
 ``--without SOURCE`` trains the same recipe without one source, ``--only SOURCE`` on one source
 alone (the per-source ablation: benchmarks/grounding_sources.py compares them on dev).
 
-Wall time on the 2 shared cores of the development machine (torch, 2 threads): see the
-numbers printed at the end of a run; the last full run is quoted in docs/grounding.md.
+Wall time on the 2 shared cores of the development machine (torch, 2 threads, load average
+7-11 from other work): 3,517 s for the full run (pairs 871 s, mostly MiniLM embeddings of long
+pages; frozen layers 631 s; two epochs about 2,000 s). Pairs and frozen states are cached in
+--work, so a rerun (or a --without / --only variant) costs only the training.
+The encoder trained so is not yet better than the lexical features on RAGTruth dev (see
+docs/grounding.md): the support model's nested selection gives it weight 0.
 """
 
 from __future__ import annotations
