@@ -130,8 +130,9 @@ def faithfulness(*, threshold: float | None = None, method: str = "offline") -> 
     """Share of the answer's claims supported by the retrieved contexts; also `hallucination`.
 
     ``threshold``: p(unsupported) at which a claim counts as unsupported (default: the shipped,
-    calibrated one). ``method``: "offline" (a fine-tuned MiniLM support encoder, MiniLM
-    embeddings and lexical checks, combined by a logistic model; docs/grounding.md).
+    calibrated one). ``method``: "offline" (MiniLM embeddings and lexical checks combined by a
+    logistic model, with a fine-tuned MiniLM support encoder where the shipped model gives it
+    weight; docs/grounding.md).
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
