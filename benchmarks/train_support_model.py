@@ -2,14 +2,17 @@
 
 Procedure (deterministic: folds are grouped by question without shuffling, lbfgs is exact):
 1. Claims of every answer; a checkable claim is labelled unsupported when a human-annotated
-   hallucination span overlaps it. Features from cujeval.grounding.features.
-2. Logistic regression (class_weight="balanced", standardised features). C is picked from a
-   small grid by the average precision of the out-of-fold answer scores (max claim probability)
-   in 5-fold cross-validation grouped by question, so no question is in train and test. Its
+   hallucination span overlaps it. Features from cujeval.grounding.features, among them the
+   support encoder's logit (trained beforehand on other data: train_grounding_model.py).
+2. Logistic regression (class_weight="balanced", standardised features). The inputs (one of
+   FEATURE_SETS: the lexical/embedding features, the encoder's logit alone, or both) and C are
+   picked from a small grid by the average precision of the out-of-fold answer scores (max claim
+   probability) in 5-fold cross-validation grouped by question, so no question is in train and
+   test. Its
    score is then rescaled by a one-feature, unweighted logistic fit (Platt scaling), so that
    p(unsupported) is a calibrated claim-level probability; the ranking does not change.
 3. Threshold: max F1 over those out-of-fold answer scores (cujeval.grounding.calibrate).
-4. The shipped model is refit on all of dev with that C.
+4. The shipped model is refit on all of dev with that choice (unused features get weight 0).
 The honest estimate of the whole procedure (steps 2-4 rerun inside each outer fold) is nested
 cross-validation; it is what scorer_quality.py reports as "cross-validated".
 
@@ -35,6 +38,13 @@ from cujeval.grounding.model import DEFAULT_PATH, SupportModel
 
 RAGTRUTH = Path("/work/shared/data/ragtruth_qa/dev.jsonl")
 C_GRID = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1.0)
+LEXICAL = tuple(f for f in FEATURES if f != "support_logit")
+# the candidate inputs: today's features alone, the support encoder alone, or both
+FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    "features": LEXICAL,
+    "encoder": ("support_logit",),
+    "both": FEATURES,
+}
 FOLDS = 5
 SEED = 0
 
@@ -94,6 +104,33 @@ def fit(
     )
 
 
+def columns(table: Table, names: tuple[str, ...]) -> Table:
+    """The table with only the named feature columns (of FEATURES), in that order."""
+    keep = [FEATURES.index(n) for n in names]
+    return Table(
+        [f[:, keep] for f in table.features], table.claim_labels, table.labels, table.groups
+    )
+
+
+def widen(model: SupportModel) -> SupportModel:
+    """A model over a subset of FEATURES as one over all of them (coefficient 0 elsewhere)."""
+    if model.features == FEATURES:
+        return model
+    given = dict(
+        zip(model.features, zip(model.mean, model.scale, model.coef, strict=True), strict=True)
+    )
+    mean, scale, coef = zip(*(given.get(f, (0.0, 1.0, 0.0)) for f in FEATURES), strict=True)
+    return replace(model, features=FEATURES, mean=mean, scale=scale, coef=coef)
+
+
+def fit_set(
+    table: Table, index: np.ndarray, c: float, feature_set: str, threshold: float = 0.5
+) -> SupportModel:
+    """:func:`fit` on one of FEATURE_SETS, as a model over all FEATURES."""
+    names = FEATURE_SETS[feature_set]
+    return widen(fit(columns(table, names), index, c, threshold, features=names))
+
+
 def answer_scores(model: SupportModel, table: Table, index: np.ndarray) -> np.ndarray:
     """Max p(unsupported) over each answer's checkable claims (0 when it has none)."""
     out = []
@@ -110,10 +147,12 @@ def folds(table: Table, index: np.ndarray, k: int) -> list[tuple[np.ndarray, np.
     return [(index[a], index[b]) for a, b in splitter.split(index, groups=table.groups[index])]
 
 
-def out_of_fold(table: Table, index: np.ndarray, c: float, k: int) -> np.ndarray:
+def out_of_fold(
+    table: Table, index: np.ndarray, c: float, k: int, feature_set: str = "both"
+) -> np.ndarray:
     scores = np.zeros(len(table.labels))
     for train, test in folds(table, index, k):
-        scores[test] = answer_scores(fit(table, train, c), table, test)
+        scores[test] = answer_scores(fit_set(table, train, c, feature_set), table, test)
     picked: np.ndarray = scores[index]
     return picked
 
@@ -123,30 +162,37 @@ class Selection:
     """What the documented rule picks from ``index`` alone (see the module doc)."""
 
     c: float
+    feature_set: str
     threshold: float
     average_precision: dict[str, float]
-    out_of_fold: np.ndarray  # answer scores at ``c``
+    out_of_fold: np.ndarray  # answer scores at ``c`` with ``feature_set``
 
 
-def select(table: Table, index: np.ndarray, k: int) -> Selection:
+def select(
+    table: Table, index: np.ndarray, k: int, sets: tuple[str, ...] = tuple(FEATURE_SETS)
+) -> Selection:
     from sklearn.metrics import average_precision_score
 
     labels = table.labels[index]
-    scores = {c: out_of_fold(table, index, c, k) for c in C_GRID}
-    ap = {str(c): float(average_precision_score(labels, s)) for c, s in scores.items()}
-    best = max(C_GRID, key=lambda c: (ap[str(c)], -c))
-    threshold = choose_threshold(scores[best].tolist(), labels.tolist()).threshold
-    return Selection(best, threshold, ap, scores[best])
+    grid = [(name, c) for name in sets for c in C_GRID]
+    scores = {(name, c): out_of_fold(table, index, c, k, name) for name, c in grid}
+    ap = {f"{n} C={c}": float(average_precision_score(labels, s)) for (n, c), s in scores.items()}
+    name, best = max(grid, key=lambda g: (ap[f"{g[0]} C={g[1]}"], -g[1]))
+    threshold = choose_threshold(scores[name, best].tolist(), labels.tolist()).threshold
+    return Selection(best, name, threshold, ap, scores[name, best])
 
 
-def nested_cv(table: Table) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold answer scores and decisions, the whole procedure rerun per outer fold."""
+def nested_cv(
+    table: Table, sets: tuple[str, ...] = tuple(FEATURE_SETS)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold answer scores and decisions, the whole procedure (choice of feature set and
+    C, threshold, fit) rerun inside each outer fold."""
     everything = np.arange(len(table.labels))
     scores = np.zeros(len(everything))
     decided = np.zeros(len(everything), dtype=bool)
     for train_idx, test_idx in folds(table, everything, FOLDS):
-        chosen = select(table, train_idx, FOLDS - 1)
-        model = fit(table, train_idx, chosen.c, chosen.threshold)
+        chosen = select(table, train_idx, FOLDS - 1, sets)
+        model = fit_set(table, train_idx, chosen.c, chosen.feature_set, chosen.threshold)
         scores[test_idx] = answer_scores(model, table, test_idx)
         decided[test_idx] = scores[test_idx] >= chosen.threshold
     return scores, decided
@@ -168,9 +214,11 @@ def main(argv: list[str] | None = None) -> int:
         "model": "logistic regression, class_weight=balanced, standardised features, "
         "then Platt scaling (unweighted) of its score",
         "C": chosen.c,
-        "C_rule": f"max out-of-fold average precision over {list(C_GRID)}, "
-        f"{FOLDS}-fold CV grouped by question",
-        "average_precision_by_C": chosen.average_precision,
+        "feature_set": chosen.feature_set,
+        "feature_sets": {k: list(v) for k, v in FEATURE_SETS.items()},
+        "C_rule": f"feature set and C: max out-of-fold average precision over "
+        f"{list(FEATURE_SETS)} x {list(C_GRID)}, {FOLDS}-fold CV grouped by question",
+        "average_precision_by_set_and_C": chosen.average_precision,
         "threshold_rule": f"max F1 of out-of-fold answer scores ({FOLDS}-fold, grouped)",
         "answer_score": "max p(unsupported) over checkable claims",
         "oof_at_threshold": {
@@ -181,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
         },
         "command": "python benchmarks/train_support_model.py",
     }
-    shipped = replace(fit(table, np.arange(len(rows)), chosen.c, chosen.threshold), info=info)
+    everything = np.arange(len(rows))
+    fitted = fit_set(table, everything, chosen.c, chosen.feature_set, chosen.threshold)
+    shipped = replace(fitted, info=info)
     args.out.write_text(json.dumps(shipped.to_dict(), indent=2) + "\n", encoding="utf-8")
     print(json.dumps(shipped.to_dict(), indent=2))
     print(f"wrote {args.out}", file=sys.stderr)

@@ -39,3 +39,9 @@ def test_rarity_orders_common_before_rare_words() -> None:
     assert lexical.rarity("the") == 0.0
     assert lexical.rarity("important") < lexical.rarity("crucial") < lexical.rarity("gingivitis")
     assert lexical.rarity("zzqxv") == 1.0
+
+
+def test_a_bare_contraction_is_one_word() -> None:
+    """Dialogue text tokenised as "don ' t" / "n't" once crashed content_words."""
+    assert lexical.words("n't isn't") == ["n't", "is", "n't"]
+    assert lexical.content_words("they n't know") == [("n't", "n't"), ("know", "know")]

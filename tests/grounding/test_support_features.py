@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 
 import numpy as np
 
-from cujeval.grounding.claims import split_claims
-from cujeval.grounding.features import FEATURES, build_evidence, claim_features
+from cujeval.grounding.claims import Claim, split_claims
+from cujeval.grounding.features import FEATURES, Evidence, build_evidence, claim_features
 from cujeval.grounding.lexical import words
 
 PASSAGES = (
@@ -25,9 +26,19 @@ def bag_of_words(texts: list[str]) -> np.ndarray:
     return out
 
 
+def words_per_claim(
+    claims: Sequence[Claim], question: str, evidence: Evidence, sims: np.ndarray
+) -> np.ndarray:
+    """A stand-in for the support encoder (tested in test_encoder.py): the claim's length."""
+    assert sims.shape == (len(claims), len(evidence.units))
+    return np.array([float(len(c.body.split())) for c in claims])
+
+
 def features(answer: str, question: str = "how to bake eggs") -> dict[str, list[float]]:
     evidence = build_evidence(PASSAGES, bag_of_words)
-    matrix, _ = claim_features(split_claims(answer), question, evidence, bag_of_words)
+    matrix, _ = claim_features(
+        split_claims(answer), question, evidence, bag_of_words, words_per_claim
+    )
     return {name: matrix[:, j].tolist() for j, name in enumerate(FEATURES)}
 
 
@@ -70,8 +81,26 @@ def test_citation_gap_when_the_cited_passage_is_not_the_source() -> None:
 
 def test_no_claims_and_no_units() -> None:
     evidence = build_evidence((), bag_of_words)
-    matrix, best = claim_features(split_claims("Eggs are round."), "q", evidence, bag_of_words)
+    claims = split_claims("Eggs are round.")
+    matrix, best = claim_features(claims, "q", evidence, bag_of_words, words_per_claim)
     assert matrix.shape == (1, len(FEATURES))
     assert best.tolist() == [-1]
-    empty, _ = claim_features([], "q", evidence, bag_of_words)
+    assert matrix[0, FEATURES.index("support_logit")] == 0.0  # no evidence: nothing to ask
+    empty, _ = claim_features([], "q", evidence, bag_of_words, words_per_claim)
     assert empty.shape == (0, len(FEATURES))
+
+
+def test_support_column_comes_from_the_support_function() -> None:
+    f = features("Bake the eggs. Cool the eggs in ice water now.")
+    assert f["support_logit"] == [3.0, 7.0]
+
+
+def test_sentence_units_are_the_single_sentences_in_order() -> None:
+    evidence = build_evidence(PASSAGES, bag_of_words)
+    sentences = [evidence.units[u] for u in evidence.sentence_units]
+    assert sentences == [
+        "Bake the eggs at 350 degrees for 30 minutes.",
+        "Do not stir the eggs.",
+        "Cool the eggs in ice water.",
+        "Peel them when cold.",
+    ]

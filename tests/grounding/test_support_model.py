@@ -87,3 +87,22 @@ def test_bad_model_files_are_input_errors(tmp_path: Path, edit: object, message:
     with pytest.raises(InputError, match=message) as raised:
         load(path)
     assert str(path) in str(raised.value)
+
+
+def test_a_feature_weighs_only_with_a_nonzero_coefficient() -> None:
+    model = SupportModel(
+        features=("a", "b"),
+        mean=(0.0, 0.0),
+        scale=(1.0, 1.0),
+        coef=(1.0, 0.0),
+        intercept=0.0,
+        threshold=0.5,
+    )
+    assert model.weighs("a") and not model.weighs("b") and not model.weighs("c")
+
+
+def test_the_shipped_model_records_which_inputs_nested_selection_chose() -> None:
+    model = default_model()
+    chosen = model.info["feature_set"]
+    used = set(model.info["feature_sets"][chosen])
+    assert {f for f in model.features if model.weighs(f)} == used

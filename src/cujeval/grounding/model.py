@@ -7,7 +7,8 @@
 
 Trained offline by ``benchmarks/train_support_model.py`` (scikit-learn, at training time only);
 evaluated here with numpy, so scoring needs neither sklearn nor a network. The JSON also holds
-the shipped decision threshold and how it was chosen.
+the shipped decision threshold and how it was chosen. Features the training procedure left
+out have coefficient 0, and the judge does not compute an unused ``support_logit`` at all.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ class SupportModel:
         for name in ("threshold", "number_floor"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} {getattr(self, name)} is not within 0..1")
+
+    def weighs(self, feature: str) -> bool:
+        """Whether ``feature`` moves the probability at all (a non-zero coefficient)."""
+        return feature in self.features and self.coef[self.features.index(feature)] != 0.0
 
     def unsupported_probability(self, x: np.ndarray) -> np.ndarray:
         """p(unsupported) for each row of ``x`` (claims × features)."""

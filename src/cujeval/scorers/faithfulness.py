@@ -31,6 +31,7 @@ METHODS = ("offline",)
 SLIS = ("faithfulness", "hallucination")
 _NEEDS = ("answer", "contexts")
 _SHOWN = 160
+_WORDS = 8  # new words shown per unsupported claim
 # The one thread all offline judging runs on; no thread starts until the first case is judged.
 _JUDGING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cujeval-judge")
 
@@ -66,6 +67,7 @@ def _claim_record(c: ClaimVerdict, contexts: list[Context]) -> dict[str, Any]:
         "support_probability": None if p is None else 1.0 - p,
         "supported": c.supported,
         "nearest_context_id": _context_id(contexts, c.nearest_passage),
+        "new_words": list(c.new_words),
     }
 
 
@@ -76,8 +78,9 @@ def _faithfulness(verdict: Judgement, contexts: list[Context], common: dict[str,
     else:
         summary = f"{len(checked) - len(unsupported)} of {len(checked)} checkable claims supported"
     details = [
-        f"- {_short(c.text)!r} (support {1 - (c.unsupported_probability or 0.0):.2f}; nearest "
-        f"{_context_id(contexts, c.nearest_passage)}: {_short(c.nearest_text)!r})"
+        f"- {_short(c.text)!r} (support {1 - (c.unsupported_probability or 0.0):.2f}; "
+        + (f"words in no context: {', '.join(c.new_words[:_WORDS])}; " if c.new_words else "")
+        + f"nearest {_context_id(contexts, c.nearest_passage)}: {_short(c.nearest_text)!r})"
         for c in unsupported
     ]
     return Score(
@@ -96,6 +99,8 @@ def _hallucination(verdict: Judgement, common: dict[str, Any]) -> Score:
     )
     if worst is not None:
         explanation += f"; worst claim: {_short(worst.text)!r}"
+        if worst.new_words:
+            explanation += f" (words in no context: {', '.join(worst.new_words[:_WORDS])})"
     return Score(
         value=verdict.hallucinated, explanation=explanation, metadata={**common, "score": score}
     )
@@ -125,7 +130,9 @@ def faithfulness(*, threshold: float | None = None, method: str = "offline") -> 
     """Share of the answer's claims supported by the retrieved contexts; also `hallucination`.
 
     ``threshold``: p(unsupported) at which a claim counts as unsupported (default: the shipped,
-    calibrated one). ``method``: "offline" (MiniLM embeddings, lexical checks, a logistic model).
+    calibrated one). ``method``: "offline" (MiniLM embeddings and lexical checks combined by a
+    logistic model, with a fine-tuned MiniLM support encoder where the shipped model gives it
+    weight; docs/grounding.md).
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
