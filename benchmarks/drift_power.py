@@ -35,7 +35,7 @@ import numpy as np
 
 from cujeval.drift import detect, stats
 from cujeval.drift.result import DriftResult
-from cujeval.embeddings import encode
+from cujeval.models.embeddings import encode
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "datasets" / "support_rag.jsonl"

@@ -37,7 +37,7 @@ if engine == "st":
         return model.encode(batch, batch_size=64, normalize_embeddings=True,
                             convert_to_numpy=True, show_progress_bar=False)
 else:
-    from cujeval.embeddings import encode as _encode
+    from cujeval.models.embeddings import encode as _encode
     def encode(batch):
         return _encode(batch, batch_size=64)
 encode(["warm-up"])

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     batch, again = cases(load_ragtruth(args.data), args.cases)
     start = time.perf_counter()
-    from cujeval.embeddings import encode
+    from cujeval.models.embeddings import encode
 
     encode(["warm up"])
     load_s = time.perf_counter() - start

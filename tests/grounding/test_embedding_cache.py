@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-import cujeval.embeddings
+import cujeval.models.embeddings
 from cujeval.grounding.embedding_cache import EmbeddingCache
 
 
@@ -19,7 +19,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
         seen.append(list(texts))
         return np.array([[float(len(t))] + [0.0] * 383 for t in texts], dtype=np.float32)
 
-    monkeypatch.setattr(cujeval.embeddings, "encode", fake_encode)
+    monkeypatch.setattr(cujeval.models.embeddings, "encode", fake_encode)
     return seen
 
 
@@ -63,7 +63,7 @@ def test_concurrent_misses_are_batched_and_each_thread_gets_its_own(
             release.wait(5)
         return np.array([[float(len(t))] + [0.0] * 383 for t in texts], dtype=np.float32)
 
-    monkeypatch.setattr(cujeval.embeddings, "encode", slow_encode)
+    monkeypatch.setattr(cujeval.models.embeddings, "encode", slow_encode)
     cache = EmbeddingCache()
     results: dict[int, list[float]] = {}
 
@@ -91,7 +91,7 @@ def test_an_encoder_failure_reaches_every_waiting_thread(monkeypatch: pytest.Mon
     def broken(texts: list[str], *, batch_size: int = 64) -> np.ndarray:
         raise RuntimeError("model exploded")
 
-    monkeypatch.setattr(cujeval.embeddings, "encode", broken)
+    monkeypatch.setattr(cujeval.models.embeddings, "encode", broken)
     cache = EmbeddingCache()
     with pytest.raises(RuntimeError, match="exploded"):
         cache.encode(["a"])

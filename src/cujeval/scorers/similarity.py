@@ -50,7 +50,7 @@ def _unscorable_reason(case: GoldenCase, obs: Observation) -> str | None:
 
 
 def _cosine(answer: str, reference: str) -> float:
-    from cujeval.embeddings import encode
+    from cujeval.models.embeddings import encode
 
     vectors = encode([answer, reference])
     return max(-1.0, min(1.0, float(vectors[0] @ vectors[1])))

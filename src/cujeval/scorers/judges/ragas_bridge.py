@@ -7,7 +7,7 @@ cache; answers that were cut or did not parse never are. Instructor runs in
 ``Mode.JSON_SCHEMA`` (the schema is sent with the request, which llama.cpp turns into a
 grammar; small models fail plain JSON mode) except against api.openai.com, which rejects that
 request shape and gets ``Mode.JSON``. Embeddings are the
-offline MiniLM of :mod:`cujeval.embeddings`: no hub, no OpenAI embeddings.
+offline MiniLM of :mod:`cujeval.models.embeddings`: no hub, no OpenAI embeddings.
 
 ragas is imported only here, inside functions, with its telemetry switched off first.
 """
@@ -106,7 +106,7 @@ def minilm_embeddings() -> Any:
     import_ragas()
     from ragas.embeddings.base import BaseRagasEmbedding
 
-    from cujeval import embeddings
+    from cujeval.models import embeddings
 
     class MiniLMEmbeddings(BaseRagasEmbedding):  # type: ignore[misc]
         """all-MiniLM-L6-v2 from site-packages; inference off the event loop."""
