@@ -97,9 +97,12 @@ def drift(
     gaps: traffic unlike every golden case. With --runs, compares two runs' answers instead."""
 
     def go() -> int:
+        from cujeval._util.extras import missing
         from cujeval.drift.report import console, write
         from cujeval.errors import DatasetError, InputError
 
+        if hint := missing("drift", "cujeval drift", "scipy"):
+            raise InputError(hint)
         if not 0 < alpha < 1:
             raise InputError("must be between 0 and 1", field="--alpha")
         result: DriftResult | AnswerDriftResult

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cujeval._util.extras import missing
 from cujeval.errors import DatasetError, InputError, UnknownNameError
 
 _SUITE_SUFFIXES = (".yaml", ".yml")
@@ -114,12 +115,9 @@ def _hf_rows(path: Path) -> Iterator[tuple[int, Any]]:
     of data files ``datasets`` can load. Nothing is fetched from the hub."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    try:
-        import datasets
-    except ImportError:  # pragma: no cover - datasets is a dependency
-        raise DatasetError(
-            "reading a dataset folder needs the datasets package", file=path
-        ) from None
+    if hint := missing("parquet", "reading a Hugging Face dataset folder", "datasets"):
+        raise DatasetError(hint, file=path)
+    import datasets
     saved = any((path / name).exists() for name in ("state.json", "dataset_dict.json"))
     try:
         if saved:

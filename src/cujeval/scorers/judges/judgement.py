@@ -17,7 +17,6 @@ adds up per journey from the journal.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import math
 import os
 from collections import Counter
@@ -25,6 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cujeval._util.extras import missing
 from cujeval.errors import CujevalError, InputError
 from cujeval.scorers.base import Score, Scores
 from cujeval.scorers.judges import failures
@@ -92,8 +92,8 @@ def resolve_config(
         raise ValueError(f"field '{exc.field}': {exc.message}") from None
     if config.api_key_env and not os.environ.get(config.api_key_env):
         raise ValueError(f"field 'judge.api_key_env': {config.api_key_env} is not set")
-    if importlib.util.find_spec("ragas") is None:
-        raise ValueError("needs ragas: pip install 'cujeval[judge]'")
+    if hint := missing("judge", "an LLM judge", "ragas", "instructor", "openai"):
+        raise ValueError(hint)
     return config
 
 
