@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,39 @@ def test_hostile_json_lines(tmp_path: Path, line: str, match: str) -> None:
 def test_template_syntax_in_values_is_kept_verbatim(tmp_path: Path) -> None:
     p = jsonl(tmp_path, [{"id": "a", "input": "${HOME} and {{question}} and {{case.id}}"}])
     assert next(iter_cases(p)).question == "${HOME} and {{question}} and {{case.id}}"
+
+
+def test_json_array_and_json_lines_need_no_extra(tmp_path: Path) -> None:
+    array = tmp_path / "a.json"
+    array.write_text(
+        '\ufeff [\n  {"id": "a", "input": "q1", "tags": null},\n  {"id": "b", "input": "q2"}\n]\n'
+    )
+    lines = jsonl(tmp_path, [{"id": "a", "input": "q1"}, {"id": "b", "input": "q2"}], "l.json")
+    assert [c.id for c in iter_cases(array)] == ["a", "b"]
+    assert [c.question for c in iter_cases(lines)] == ["q1", "q2"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[{"id": "a", "input": "q"}, {"input": "x"}]', r"a.json:2: field 'id': is required"),
+        ('[{"id": "a", "input": "q"},\n {"id": ]', r"a.json:2: invalid JSON: Expecting value"),
+        ('[{"id": "a", "input": "q"}, 7]', r"a.json:2: a case must be a JSON object"),
+    ],
+)
+def test_json_array_errors_name_the_case(tmp_path: Path, text: str, expected: str) -> None:
+    p = tmp_path / "a.json"
+    p.write_text(text)
+    with pytest.raises(DatasetError, match=expected):
+        inspect(p)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".arrow"])
+def test_parquet_without_its_extra_names_it(
+    tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "datasets", None)  # as where the extra is not installed
+    p = tmp_path / f"d{suffix}"
+    p.write_bytes(b"PAR1")
+    with pytest.raises(DatasetError, match=rf"d\{suffix}: .*pip install 'cujeval\[parquet\]'"):
+        inspect(p)

@@ -1,6 +1,6 @@
-"""Golden datasets: JSONL (one case a line), CSV, or any file `datasets` can load (parquet,
-json). Validated up front with file:line:field errors; streamed during the run; identified by
-a content digest."""
+"""Golden datasets: JSONL (one case a line), CSV, JSON (an array of cases), or Parquet and
+Arrow through `datasets` (the ``parquet`` extra). Validated up front with file:line:field
+errors; streamed during the run; identified by a content digest."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cujeval._util.extras import missing
 from cujeval._util.yamlsource import dotted
 from cujeval.errors import DatasetError, InputError
 from cujeval.spec.records import GoldenCase
@@ -74,7 +75,9 @@ def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
 def raw_rows(path: Path) -> Iterator[tuple[int, Any]]:
     """(line number, raw row) pairs; JSON syntax errors raised with their line."""
     suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
+    if suffix == ".json" and _starts_with(path, b"["):
+        yield from _json_array(path)
+    elif suffix in (".jsonl", ".ndjson", ".json"):  # a .json of one case a line, as `datasets`
         for lineno, text in _text_lines(path):
             if not text.strip():
                 continue
@@ -102,15 +105,15 @@ def raw_rows(path: Path) -> Iterator[tuple[int, Any]]:
         except csv.Error as exc:
             raise DatasetError(f"invalid CSV: {exc}", file=path, line=reader.line_num) from None
     else:
-        try:
-            from datasets import load_dataset  # type: ignore[attr-defined]
-        except ImportError:  # pragma: no cover - datasets is a dependency
-            raise DatasetError("unsupported dataset format", file=path) from None
-        kind = {".parquet": "parquet", ".json": "json", ".arrow": "arrow"}.get(suffix)
+        kind = {".parquet": "parquet", ".arrow": "arrow"}.get(suffix)
         if kind is None:
             raise DatasetError(
                 "unsupported dataset format; use .jsonl, .csv, .json or .parquet", file=path
             )
+        if hint := missing("parquet", f"reading {suffix} files", "datasets"):
+            raise DatasetError(hint, file=path)
+        from datasets import load_dataset  # type: ignore[attr-defined]
+
         try:
             ds = load_dataset(kind, data_files=str(path), split="train")
         except Exception as exc:  # a damaged or mislabelled file, whatever the library says
@@ -126,6 +129,33 @@ def raw_rows(path: Path) -> Iterator[tuple[int, Any]]:
             ) from None
         for i, row in enumerate(ds, 1):
             yield i, {k: v for k, v in row.items() if v is not None}
+
+
+def _starts_with(path: Path, mark: bytes) -> bool:
+    """Is ``mark`` the file's first byte that is not white space (or a UTF-8 BOM)?"""
+    try:
+        with path.open("rb") as f:
+            head = f.read(_SNIFF_BYTES).removeprefix(b"\xef\xbb\xbf").lstrip()
+    except OSError as exc:
+        raise DatasetError(f"cannot read: {exc.strerror}", file=path) from None
+    return head.startswith(mark)
+
+
+def _json_array(path: Path) -> Iterator[tuple[int, Any]]:
+    """The cases of a JSON array, numbered from 1 (null fields dropped, as for Parquet)."""
+    text = "".join(line for _, line in _text_lines(path))
+    try:
+        rows = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(
+            f"invalid JSON: {exc.msg} (column {exc.colno})", file=path, line=exc.lineno
+        ) from None
+    except RecursionError:
+        raise DatasetError("invalid JSON: nested too deeply", file=path) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise DatasetError(f"invalid JSON: {exc}", file=path) from None
+    for i, row in enumerate(rows, 1):
+        yield i, {k: v for k, v in row.items() if v is not None} if isinstance(row, dict) else row
 
 
 def _csv_value(key: str, value: str) -> Any:
