@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh clone:
 #   make demo   creates .venv, installs cujeval, runs the main job on embedded defaults
-#   make test   creates .venv, installs cujeval and the test tools, runs lint, types and tests
+#   make test   creates .venv, installs cujeval with every extra and the test tools (the dev
+#               extra, torch included), runs lint, types and tests
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -13,10 +14,17 @@ MLFLOW_NEXT := $(VENV)/mlflow-3.18
 
 .PHONY: demo test lint typecheck pytest install clean benchmarks
 
+# torch comes with the dev extra only (cujeval runs MiniLM in NumPy). PyPI's Linux torch is the
+# CUDA build, with 3 GB more of NVIDIA libraries;
+#   make install TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# first takes the CPU build of the version constraints.txt pins from PyTorch's index.
+TORCH_INDEX ?=
+
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[reference,judge,ray,dev]'
+	$(if $(TORCH_INDEX),$(PY) -m pip install --quiet -c constraints.txt torch --index-url $(TORCH_INDEX))
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[all,dev]'
 	@touch $(STAMP)
 
 $(LLAMA): $(STAMP) scripts/install_llama_cpp.sh
