@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cujeval.cli.load",
     "cujeval.cli.drift",
     "cujeval.cli.cache",
+    "cujeval.cli.constraints",
 )
 
 
