@@ -27,12 +27,23 @@ def objective(slo: SLOEntry) -> str:
     return f"{slo.expression} in ≥ {number(slo.target, ratio=True)}"
 
 
-def worst(slo: SLOEntry, k: int = 3) -> str:
+WHY = 300  # characters of a worst case's reason in a one-line verdict
+
+
+def worst(slo: SLOEntry, k: int = 3, *, why: bool = True) -> str:
+    """The first ``k`` worst cases: id, value and (``why``) what made each bad, e.g.
+    ``c3 (0): product:required_phrases(phrases=['refund']): missing 'refund'``."""
     parts = []
+    reasons = False
     for w in slo.worst_cases[:k]:
         v = w.get("value")
-        parts.append(f"{w['case_id']}" + (f" ({v:.3g})" if isinstance(v, float) else ""))
-    return ", ".join(parts)
+        text = f"{w['case_id']}" + (f" ({v:.3g})" if isinstance(v, float) else "")
+        reason = " ".join(str(w.get("why") or "").split()) if why else ""
+        if reason:
+            reasons = True
+            text += ": " + (reason if len(reason) <= WHY else reason[: WHY - 1] + "…")
+        parts.append(text)
+    return (" | " if reasons else ", ").join(parts)  # a reason may hold commas
 
 
 def stat_of(slo: SLOEntry) -> str:
