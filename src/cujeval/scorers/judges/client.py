@@ -92,18 +92,32 @@ class JudgeClient:
             weakref.WeakKeyDictionary()
         )
 
-    def bind(self, *, epoch: int = 0, ledger: Ledger | None = None) -> JudgeView:
-        """The client as one judgement sees it: its epoch and its ledger."""
-        return JudgeView(self, epoch=epoch, ledger=ledger if ledger is not None else Ledger())
+    def bind(
+        self, *, epoch: int = 0, ledger: Ledger | None = None, prompt: str | None = None
+    ) -> JudgeView:
+        """The client as one judgement sees it: its epoch, its ledger and the version of the
+        scorer's own prompt (part of every cache key it makes)."""
+        return JudgeView(
+            self, epoch=epoch, ledger=ledger if ledger is not None else Ledger(), prompt=prompt
+        )
 
-    def key(self, request: dict[str, Any], *, epoch: int = 0, repeat: int = 0) -> str:
-        """The cache key of ``request``: model, template version, settings, messages, epoch."""
+    def key(
+        self,
+        request: dict[str, Any],
+        *,
+        epoch: int = 0,
+        repeat: int = 0,
+        prompt: str | None = None,
+    ) -> str:
+        """The cache key of ``request``: model, template and prompt versions, settings,
+        messages, epoch."""
         return request_key(
             request,
             epoch=epoch,
             repeat=repeat,
             temperature=self.config.temperature,
             max_tokens=self.config.max_tokens,
+            prompt=prompt,
         )
 
     async def create(
@@ -131,9 +145,10 @@ class JudgeClient:
         epoch: int = 0,
         repeat: int = 0,
         ledger: Ledger | None = None,
+        prompt: str | None = None,
     ) -> tuple[ChatCompletion, str, bool]:
         """The cached answer, or the server's (not stored): ``(completion, key, cached)``."""
-        key = self.key(request, epoch=epoch, repeat=repeat)
+        key = self.key(request, epoch=epoch, repeat=repeat, prompt=prompt)
         hit = self._cached(key)
         if hit is not None:
             self.stats.cache_hits += 1
@@ -298,17 +313,18 @@ class JudgeView:
     client: JudgeClient
     epoch: int
     ledger: Ledger
+    prompt: str | None = None
     _seen: Counter[str] = field(default_factory=Counter, init=False)
     _pending: list[tuple[ChatCompletion, str, str]] = field(default_factory=list, init=False)
 
     async def create(self, **request: Any) -> ChatCompletion:
         repeat = 0
         if float(request.get("temperature") or 0.0) > 0.0:
-            base = self.client.key(request, epoch=self.epoch, repeat=0)
+            base = self.client.key(request, epoch=self.epoch, repeat=0, prompt=self.prompt)
             repeat = self._seen[base]
             self._seen[base] += 1
         completion, key, cached = await self.client.fetch(
-            request, epoch=self.epoch, repeat=repeat, ledger=self.ledger
+            request, epoch=self.epoch, repeat=repeat, ledger=self.ledger, prompt=self.prompt
         )
         if not cached:
             # serialised now: instructor rewrites the usage of the object it is handed
