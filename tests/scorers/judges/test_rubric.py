@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.helpers import cujeval
+from tests.helpers import cujeval as cli
 from tests.judge_server import FakeJudge
 from tests.support_service import BROKEN, GOOD, support_service
 
@@ -24,7 +24,7 @@ from tests.support_service import BROKEN, GOOD, support_service
 import cujeval.pytest_plugin.suites
 import cujeval.reporters.html
 import cujeval.reporters.junit
-import cujeval.reporters.markdown
+import cujeval.reporters.markdown  # noqa: F401
 from cujeval.scorers import base as registry
 from cujeval.scorers.base import Scores
 from cujeval.scorers.judges import rubric as rubric_module
@@ -181,7 +181,7 @@ def test_two_rubrics_through_the_command_line(
 ) -> None:
     judge = judge_block(fake_judge, tmp_path / "cache")
     write_suite(tmp_path, f"{service}/good/ask", judge, [REFUND, NO_PROMISES])
-    r = cujeval("run", "suite.yaml", "--no-mlflow", "-o", "good", cwd=tmp_path)
+    r = cli("run", "suite.yaml", "--no-mlflow", "-o", "good", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     result = json.loads((tmp_path / "good" / "results.json").read_text())
     account = result["journeys"][0]["judge"]
@@ -190,9 +190,7 @@ def test_two_rubrics_through_the_command_line(
     assert "judge gemma: 6 calls, 0 of 6 judgements failed" in r.stdout
 
     write_suite(tmp_path, f"{service}/broken/ask", judge, [REFUND, NO_PROMISES])
-    r = cujeval(
-        "run", "suite.yaml", "--no-mlflow", "-o", "bad", "--judge-epochs", "3", cwd=tmp_path
-    )
+    r = cli("run", "suite.yaml", "--no-mlflow", "-o", "bad", "--judge-epochs", "3", cwd=tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
     console = " ".join(r.stdout.split())
     assert "refunds/refund BREACHED" in console
@@ -233,7 +231,7 @@ def test_bad_rubric_options_are_bad_input_at_the_suite_line(
     judge = judge_block(fake_judge, tmp_path / "cache")
     path = write_suite(tmp_path, "http://127.0.0.1:9/ask", judge, [rubric, NO_PROMISES])
     line = path.read_text().splitlines().index("  - rubric:") + 1
-    r = cujeval("run", "suite.yaml", "--no-mlflow", cwd=tmp_path)
+    r = cli("run", "suite.yaml", "--no-mlflow", cwd=tmp_path)
     assert r.returncode == 2, r.stdout + r.stderr
     assert f"suite.yaml:{line}: field 'scorers': scorer 'rubric': " in r.stderr
     assert message in r.stderr and "Traceback" not in r.stderr
@@ -242,7 +240,7 @@ def test_bad_rubric_options_are_bad_input_at_the_suite_line(
 def test_two_rubrics_of_one_name_are_bad_input(tmp_path: Path, fake_judge: FakeJudge) -> None:
     judge = judge_block(fake_judge, tmp_path / "cache")
     write_suite(tmp_path, "http://127.0.0.1:9/ask", judge, [REFUND, NO_PROMISES, REFUND])
-    r = cujeval("run", "suite.yaml", "--no-mlflow", cwd=tmp_path)
+    r = cli("run", "suite.yaml", "--no-mlflow", cwd=tmp_path)
     assert r.returncode == 2
     assert "writes the SLI 'rubric:offers-refund', which scorer 'rubric' writes too" in r.stderr
 

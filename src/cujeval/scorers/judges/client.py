@@ -192,8 +192,11 @@ class JudgeClient:
         import openai
 
         state = self._state()
+        attempts = 0
 
         async def once() -> ChatCompletion:
+            nonlocal attempts
+            attempts += 1
             async with state.semaphore:
                 self.stats.requests += 1
                 completion: ChatCompletion = await state.openai.chat.completions.create(**request)
@@ -219,42 +222,48 @@ class JudgeClient:
                     f"the judge at {self.shown_url} {what} (HTTP {exc.status_code}, "
                     f"model {self.config.model!r}): {_brief(exc)}"
                 )
-            if retryable(exc):
-                self.stats.retries += 1
-                if ledger is not None:
-                    ledger.retries += 1
 
         try:
-            return await self._policy.run(
-                once,
-                retryable=retryable,
-                retry_after=retry_after,
-                rng=self._rng,
-                on_failure=failed,
-            )
-        except openai.APITimeoutError:
-            tries = self._policy.retries + 1
-            raise self._failure(
-                failures.TIMEOUT,
-                f"the judge at {self.shown_url} did not answer within "
-                f"judge.timeout_s={self.config.timeout_s:g} s ({tries} attempt"
-                f"{'s' if tries > 1 else ''}); raise judge.timeout_s or lower judge.max_tokens",
-            ) from None
-        except openai.APIConnectionError as exc:
-            self.stats.failures += 1
-            self.stats.failure_reasons["unavailable"] += 1
-            raise JudgeUnavailable(
-                f"the judge at {self.shown_url} is unreachable after "
-                f"{self._policy.retries + 1} attempts: {type(exc).__name__}"
-            ) from None
-        except openai.APIStatusError as exc:
-            tries = self._policy.retries + 1 if retryable(exc) else 1
-            reason = failures.SERVER_ERROR if retryable(exc) else failures.REFUSED
-            raise self._failure(
-                reason,
-                f"judge at {self.shown_url} failed after {tries} attempt"
-                f"{'s' if tries > 1 else ''}: HTTP {exc.status_code}: {_brief(exc)}",
-            ) from None
+            try:
+                return await self._policy.run(
+                    once,
+                    retryable=retryable,
+                    retry_after=retry_after,
+                    rng=self._rng,
+                    on_failure=failed,
+                )
+            except openai.APITimeoutError:
+                tries = attempts
+                raise self._failure(
+                    failures.TIMEOUT,
+                    f"the judge at {self.shown_url} did not answer within "
+                    f"judge.timeout_s={self.config.timeout_s:g} s ({tries} attempt"
+                    f"{'s' if tries > 1 else ''}); raise judge.timeout_s or lower judge.max_tokens",
+                ) from None
+            except openai.APIConnectionError as exc:
+                self.stats.failures += 1
+                self.stats.failure_reasons["unavailable"] += 1
+                raise JudgeUnavailable(
+                    f"the judge at {self.shown_url} is unreachable after "
+                    f"{attempts} attempts: {type(exc).__name__}"
+                ) from None
+            except openai.APIStatusError as exc:
+                tries = attempts
+                reason = failures.SERVER_ERROR if retryable(exc) else failures.REFUSED
+                raise self._failure(
+                    reason,
+                    f"judge at {self.shown_url} failed after {tries} attempt"
+                    f"{'s' if tries > 1 else ''}: HTTP {exc.status_code}: {_brief(exc)}",
+                ) from None
+        finally:
+            self._retried(attempts, ledger)
+
+    def _retried(self, attempts: int, ledger: Ledger | None) -> None:
+        """Attempts after the first are retries (the last failure of a call is not one)."""
+        extra = max(0, attempts - 1)
+        self.stats.retries += extra
+        if ledger is not None:
+            ledger.retries += extra
 
     def _failure(self, reason: str, message: str) -> JudgeCallFailed:
         self.stats.failures += 1
