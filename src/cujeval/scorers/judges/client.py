@@ -387,6 +387,37 @@ def shared_client(config: JudgeConfig) -> JudgeClient:
     return client
 
 
+def shared_stats() -> ClientStats:
+    """The totals of every shared client of this process so far (``cujeval score``'s
+    progress: calls, cache hits, retries, failures by reason)."""
+    total = ClientStats()
+    for client in list(_shared.values()):
+        stats = client.stats
+        total.requests += stats.requests
+        total.answered += stats.answered
+        total.cache_hits += stats.cache_hits
+        total.retries += stats.retries
+        total.failures += stats.failures
+        total.stored += stats.stored
+        total.not_stored += stats.not_stored
+        total.failure_reasons.update(stats.failure_reasons)
+    return total
+
+
+def describe_stats(stats: ClientStats) -> str:
+    """``judge: 14 calls (3 cached, 1 retried), 1 failed (timeout 1)``."""
+    extra = [
+        f"{n} {what}" for n, what in ((stats.cache_hits, "cached"), (stats.retries, "retried")) if n
+    ]
+    text = f"judge: {stats.requests} call{'s' if stats.requests != 1 else ''}"
+    if extra:
+        text += f" ({', '.join(extra)})"
+    text += f", {stats.failures} failed"
+    if stats.failure_reasons:
+        text += " (" + ", ".join(f"{k} {v}" for k, v in sorted(stats.failure_reasons.items())) + ")"
+    return text
+
+
 async def close_shared() -> None:
     """Close every shared client's SDK client on the running loop, and their caches."""
     for client in list(_shared.values()):
