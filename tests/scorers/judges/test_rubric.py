@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,6 @@ from tests.helpers import cujeval as cli
 from tests.judge_server import FakeJudge
 from tests.support_service import BROKEN, GOOD, support_service
 
-# what the in-process pytester run imports, imported once and kept across runs
-import cujeval.pytest_plugin.suites
-import cujeval.reporters.html
-import cujeval.reporters.junit
-import cujeval.reporters.markdown  # noqa: F401
 from cujeval.scorers import base as registry
 from cujeval.scorers.base import Scores
 from cujeval.scorers.judges import rubric as rubric_module
@@ -277,10 +273,14 @@ def test_cuj_run_with_a_rubric(
     pytester: pytest.Pytester, fake_judge: FakeJudge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("JUDGE_URL", fake_judge.base_url)
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[3]))
+    root = str(Path(__file__).resolve().parents[3])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
     pytester.makeini(INI)
     pytester.makepyfile(test_journey=JOURNEY)
-    result = pytester.runpytest("--cuj-no-mlflow", "--cuj-output", "out", "-p", "no:cacheprovider")
+    # in a process of its own: the judge's libraries (ragas, numpy) load once per process
+    result = pytester.runpytest_subprocess(
+        "--cuj-no-mlflow", "--cuj-output", "out", "-p", "no:cacheprovider"
+    )
     result.assert_outcomes(passed=1, failed=1)
     out = " ".join(result.stdout.str().split())
     assert "offers_refund[broken]/refund BREACHED" in out

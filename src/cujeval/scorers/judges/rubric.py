@@ -104,8 +104,8 @@ def prompt(
         if key in evidence:
             tag = _LABELS[key]
             lines += [f"<{tag}>", evidence[key], f"</{tag}>"]
-    shape = '"verdict": "pass" or "fail"' if scale == "pass_fail" else '"score": 1 to 5'
-    lines += ["", f'Reply with JSON: {{"reason": "one or two sentences", {shape}}}']
+    shape = '"verdict": "pass" or "fail"' if scale == "pass_fail" else '"score": 1, 2, 3, 4 or 5'
+    lines += ["", f'Reply with JSON only: {{"reason": <why, citing the text>, {shape}}}']
     return "\n".join(lines)
 
 
