@@ -178,7 +178,8 @@ def test_outcomes_follow_the_gate(pytester: pytest.Pytester) -> None:
     assert re.search(
         r"\n_+ s: j/no-errors _+\nj/no-errors BREACHED: 50\.0 % good \(10/20\) "
         r"\[\d+\.\d %, \d+\.\d %\] < target 90\.0 % \[error == false\]; "
-        r"worst cases: c\d+ \(1\), c\d+ \(1\), c\d+ \(1\)\nreport: out/s/report\.html\n",
+        r"worst cases: c\d+ \(1\), c\d+ \(1\), c\d+ \(1\): svc:answer raised RuntimeError: "
+        r"the service is down\nreport: out/s/report\.html\n",
         out,
     ), out
     assert "Traceback" not in out and "def runtest" not in out

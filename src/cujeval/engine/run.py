@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cujeval.engine.execution import Execution, slo_entry
+from cujeval.engine.explain import explain_worst
 from cujeval.engine.plan import JourneyPlan, prepare
 from cujeval.errors import (
     DeadlineExceeded,
@@ -320,6 +321,7 @@ def judge(
                 slos=[slo_entry(r) for r in verdicts],
             )
         )
+    explain_worst(journeys, (p.journey for p in plans), options.output_dir / JOURNAL_NAME)
     return Execution(
         suite=suite,
         settings=settings,
