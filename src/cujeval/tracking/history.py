@@ -82,7 +82,9 @@ def client(tracking_uri: str | None = None) -> MlflowClient:
     from mlflow.tracking import MlflowClient
 
     from cujeval._util.redact import register_url
+    from cujeval.tracking.store import prepare
 
+    prepare(tracking_uri)  # a fresh SQLite store made whole, in a moment
     c = MlflowClient(tracking_uri=tracking_uri)
     register_url(str(c.tracking_uri))  # its credentials never show, whatever MLflow echoes
     return c
