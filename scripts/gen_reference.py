@@ -116,6 +116,9 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "judge": "The LLM judge (the `judge:` block below). Only judge scorers need it.",
         "budget": "Error budgets and baseline comparison (the `budget:` block below).",
         "degradations": "Degradation scenarios run by `cujeval scenarios`.",
+        "plugins": "Python files (relative to the suite) or modules imported before the suite "
+        "is read, whose registered scorers and target kinds the suite may use. One that fails "
+        "to import is bad input at its own file and line (exit 2).",
     },
     "Journey": {
         "name": "The journey's name: letters, digits, `_`, `.` and `-`. It names MLflow runs.",

@@ -20,6 +20,7 @@ import importlib.util
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -146,6 +147,12 @@ class FakeJudge:
     answer longer than max_tokens, counted as 4 characters a token, is cut there with
     finish_reason "length"); ``bad_json`` answers prose instead of JSON.
     ``usage``: False leaves usage out of the answers.
+
+    Rubrics (``RubricVerdict``, ``RubricScore``) are graded by a known rule: the phrases the
+    criterion puts in double quotes are looked for in the ``<answer>`` (case-insensitive);
+    pass_fail passes when all are there; 1-5 scores 5 when all are, 1 when none is, 3 between.
+    The reason names what was found or missing. ``rubric_verdicts``, when set, overrides the
+    rule: the n-th rubric request gets the n-th entry (cycling), for judges that disagree.
     """
 
     base_url: str = ""
@@ -157,8 +164,10 @@ class FakeJudge:
     delay_s: float = 0.0
     mode: str = "ok"
     usage: bool = True
+    rubric_verdicts: list[str] | None = None
     in_flight: int = 0
     peak_in_flight: int = 0
+    _rubric: Iterator[str] | None = None
     _nli: Iterator[list[int]] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -180,6 +189,15 @@ class FakeJudge:
                     for c, v in zip(self.claims, verdicts, strict=False)
                 ]
             }
+        if title in ("RubricVerdict", "RubricScore"):
+            graded = grade_rubric(body, scored=title == "RubricScore")
+            if self.rubric_verdicts:
+                if self._rubric is None:
+                    self._rubric = itertools.cycle(self.rubric_verdicts)
+                verdict = next(self._rubric)
+                key = "score" if title == "RubricScore" else "verdict"
+                graded[key] = int(verdict) if key == "score" else verdict
+            return graded
         if title == "AnswerRelevanceOutput":
             return {"question": "Where is Paris?", "noncommittal": 0}
         if title == "ContextPrecisionOutput":
@@ -192,6 +210,24 @@ class FakeJudge:
                 ]
             }
         return {"text": "ok"}
+
+
+def grade_rubric(body: dict[str, Any], *, scored: bool) -> dict[str, Any]:
+    """The scripted judge's rule for a rubric (see :class:`FakeJudge`)."""
+    text = "\n".join(str(m.get("content") or "") for m in body.get("messages", []))
+    criterion = re.search(r"^Criterion: (.*)$", text, re.M)
+    wanted = re.findall(r'"([^"]+)"', criterion.group(1)) if criterion else []
+    answer = re.search(r"<answer>\n(.*?)\n</answer>", text, re.S)
+    said = (answer.group(1) if answer else "").lower()
+    found = [w for w in wanted if w.lower() in said]
+    missing = [w for w in wanted if w not in found]
+    reason = "; ".join(
+        [*(f"the answer says {w!r}" for w in found), *(f"it never says {w!r}" for w in missing)]
+    )
+    if scored:
+        score = 5 if not missing else 1 if not found else 3
+        return {"reason": reason or "nothing to look for", "score": score}
+    return {"reason": reason or "nothing to look for", "verdict": "fail" if missing else "pass"}
 
 
 def _fake_app(judge: FakeJudge) -> web.Application:

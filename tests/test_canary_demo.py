@@ -87,6 +87,6 @@ def test_canary_against_itself_and_with_a_fault(tmp_path: Path) -> None:
         for c in json.loads((slow / "compare.json").read_text())["comparisons"]
         if (c["journey"], c["slo"]) == TTFT
     )
-    assert ttft["note"] == "needs 59 paired cases for a bound of p95 (has 50)"
+    assert ttft["note"] == "too few pairs: 50 paired case(s), a bound of p95 needs 59"
     gate = json.loads((slow / "results.json").read_text())["gate"]
     assert any("latency-p95" in b and "regress" in b.lower() for b in gate["blocking"]), gate

@@ -169,9 +169,24 @@ def test_the_canary_reaches_mlflow(tmp_path: Path, mlflow_server: str) -> None:
     assert "canary.md" in {a.path for a in c.list_artifacts(parent)}
 
 
+def loose(directory: Path) -> Path:
+    """The bundled canary suite with a latency objective no busy machine breaches (10 s): the
+    candidate meets its own SLO however loaded the cores are, so only the canary can block."""
+    text = SUITE.read_text()
+    assert "p95(latency_s) <= 1.5" in text and "../datasets/" in text
+    text = text.replace("p95(latency_s) <= 1.5", "p95(latency_s) <= 10")
+    text = text.replace("../datasets/", f"{SUITE.parent.parent / 'datasets'}/")
+    path = directory / "canary.yaml"
+    path.write_text(text)
+    return path
+
+
 def run(baseline: str, candidate: str, out: Path) -> Any:
     env = {**os.environ, "CUJEVAL_RAG_URL": baseline, "CUJEVAL_RAG_CANDIDATE_URL": candidate}
-    args = ["run", str(SUITE), "--limit", "60", "--no-progress", "--no-mlflow", "-o", str(out)]
+    suite = out.parent / "canary.yaml"
+    if not suite.exists():
+        loose(out.parent)
+    args = ["run", str(suite), "--limit", "60", "--no-progress", "--no-mlflow", "-o", str(out)]
     return cujeval(*args, env=env, timeout=900)
 
 

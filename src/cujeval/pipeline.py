@@ -100,9 +100,10 @@ async def _evaluate(
         for reason in early:
             print(redact(f"warning: {reason.text}"), file=sys.stderr)
     _warm_imports()
-    execution = await engine.execute(planned, options)
     out = options.output_dir
-    record = assemble(execution, options, run_id(options))
+    rid = run_id(options)
+    execution = await _execute(engine, planned, options, rid, tracking)
+    record = assemble(execution, options, rid)
     findings = (
         ledger.apply(checks, record, out, execution.settings)
         if engine.ledger
@@ -131,6 +132,32 @@ async def _evaluate(
         result = result.model_copy(update={"notes": [*result.notes, *failures]})
         result.write(out)
     return result
+
+
+async def _execute(
+    engine: Engine, planned: Any, options: RunOptions, rid: str, tracking: Tracking | None
+) -> Execution:
+    """The run stage. With MLflow on in a worker (``cujeval run``), the golden set's run
+    tells the worker when it starts, so the run's MLflow runs exist and its traces are
+    written while the cases run, off the command's path (cujeval.tracking.stream)."""
+    from cujeval.engine.run import CaseEngine
+
+    if tracking is None or not options.mlflow or not isinstance(engine, CaseEngine):
+        return await engine.execute(planned, options)
+    worker = tracking
+    journeys = [j.name for j in planned.suite.journeys]
+
+    def started(at: str) -> None:
+        worker.begin(
+            options.output_dir,
+            suite=planned.suite.name,
+            run_id=rid,
+            started_at=at,
+            trigger=options.trigger,
+            journeys=journeys,
+        )
+
+    return await engine.execute(planned, options, on_start=started)
 
 
 def write_reports(

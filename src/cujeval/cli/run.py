@@ -244,7 +244,15 @@ def score(
             "plus observation fields (answer, contexts, usage, ...).",
         ),
     ],
-    scorer: Annotated[list[str], typer.Option("--scorer", "-s", help="Scorer name; repeat.")],
+    scorer: Annotated[
+        list[str],
+        typer.Option(
+            "--scorer",
+            "-s",
+            help="Scorer name, or NAME={options} as in a suite, e.g. "
+            "'rubric={name: polite, criteria: \"The answer is polite.\"}'; repeat.",
+        ),
+    ],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="JSONL out (default: stdout).")
     ] = None,
@@ -259,9 +267,64 @@ def score(
         str | None,
         typer.Option("--judge-api-key-env", help="NAME of the variable holding the judge's key."),
     ] = None,
+    judge_max_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--judge-max-tokens",
+            min=1,
+            help="Longest judge answer, in tokens (default 1024; 512 for a judge on this machine).",
+        ),
+    ] = None,
+    judge_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--judge-timeout",
+            min=0.001,
+            help="Seconds a judge call may take (default 120; 180 for a judge on this machine).",
+        ),
+    ] = None,
+    judge_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--judge-concurrency",
+            min=1,
+            help="Judge calls in flight (default 4; 1 for a judge on this machine).",
+        ),
+    ] = None,
+    judge_retries: Annotated[
+        int | None,
+        typer.Option(
+            "--judge-retries",
+            min=0,
+            help="Retries of a failed judge call (default 3; 1 for a judge on this machine).",
+        ),
+    ] = None,
+    judge_epochs: JudgeEpochsOpt = None,
+    judge_temperature: Annotated[
+        float | None,
+        typer.Option("--judge-temperature", min=0, max=2, help="The judge's temperature (0)."),
+    ] = None,
+    judge_cache_dir: Annotated[
+        str | None,
+        typer.Option("--judge-cache-dir", help="Where judge answers are cached."),
+    ] = None,
+    judge_cache: Annotated[
+        bool,
+        typer.Option("--judge-cache/--no-judge-cache", help="Reuse cached judge answers."),
+    ] = True,
+    plugin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--plugin", help="A Python file or module registering scorers of your own; repeat."
+        ),
+    ] = None,
+    progress: ProgressOpt = True,
     suite: Annotated[
         Path | None,
-        typer.Option("--suite", help="Take the judge (and prices) from this suite's judge: block."),
+        typer.Option(
+            "--suite",
+            help="Take the judge (and prices) from this suite's judge: block, and its plugins.",
+        ),
     ] = None,
     executor: Annotated[
         Executor, typer.Option("--executor", help="Where rows are scored: 'local' or 'ray'.")
@@ -271,19 +334,30 @@ def score(
     ] = None,
 ) -> None:
     """Score recorded observations without calling any target; each row comes back with its
-    ``scores`` (value, explanation, metadata). Judge scorers (llm_faithfulness, ...) need a
-    judge: --judge-url and --judge-model, or --suite FILE. With --executor ray the input may be
-    Parquet or JSON lines (a file or a folder), scored on a Ray cluster and written as Parquet
-    files into the --output folder, each row with ``scores`` and one ``score_<sli>`` column
-    per SLI."""
+    ``scores`` (value, explanation, metadata). Judge scorers (llm_faithfulness, rubric, ...)
+    need a judge: --judge-url and --judge-model, or --suite FILE; --judge-* flags set the
+    judge's limits. Progress (rows, judge calls, failures so far) goes to stderr: a bar on a
+    terminal, a line every tenth of the rows (and every 30 s) otherwise. With --executor ray
+    the input may be Parquet or JSON lines (a file or a folder), scored on a Ray cluster and
+    written as Parquet files into the --output folder, each row with ``scores`` and one
+    ``score_<sli>`` column per SLI."""
 
     def go() -> int:
         from cujeval.engine.offline import judge_from_flags, score_file
 
+        settings = {
+            "max_tokens": judge_max_tokens,
+            "timeout_s": judge_timeout,
+            "max_concurrency": judge_concurrency,
+            "max_retries": judge_retries,
+            "epochs": judge_epochs,
+            "temperature": judge_temperature,
+            "cache_dir": judge_cache_dir,
+        }
         if executor is Executor.ray:
             from cujeval.engine.executors.ray_score import score_logs
 
-            if judge_url or judge_model or suite:
+            if judge_url or judge_model or suite or any(v is not None for v in settings.values()):
                 raise InputError(
                     "judge scorers are scored locally; on Ray, offline scorers only",
                     field="--executor",
@@ -295,9 +369,24 @@ def score(
             return 0
 
         judge, prices = judge_from_flags(
-            url=judge_url, model=judge_model, api_key_env=judge_api_key_env, suite=suite
+            url=judge_url,
+            model=judge_model,
+            api_key_env=judge_api_key_env,
+            suite=suite,
+            settings=settings,
         )
-        score_file(input, scorer, output, judge=judge, prices=prices)
+        if judge is not None and not judge_cache:
+            judge["cache_dir"] = None
+        # the suite's plugins were imported as it was read
+        score_file(
+            input,
+            scorer,
+            output,
+            judge=judge,
+            prices=prices,
+            progress=progress,
+            plugins=plugin or (),
+        )
         return 0
 
     _guard(go)

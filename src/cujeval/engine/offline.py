@@ -2,16 +2,18 @@
 data) without calling a target. Each input row carries golden-case fields and observation
 fields; each output row is the input plus ``scores``.
 
-Judge scorers (``llm_faithfulness``, ...) take a judge block: from the flags
-(:func:`judge_from_flags`) or a suite's ``judge:`` (with its ``prices:``). The judge's account
-(calls, failures by reason, tokens, cost, agreement with ``faithfulness``) goes to stderr."""
+Judge scorers (``llm_faithfulness``, ``rubric``, ...) take a judge block: from the flags
+(:func:`judge_from_flags`) or a suite's ``judge:`` (with its ``prices:``). A scorer's options
+follow its name (``rubric={name: polite, criteria: ...}``). Progress (rows, judge calls and
+failures so far) and the judge's account (calls, failures by reason, tokens, cost, agreement
+with ``faithfulness``) go to stderr."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -60,16 +62,43 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     raise DatasetError(f"invalid JSON: {exc.msg}", file=path, line=lineno) from None
 
 
+# What a judge on this machine (llama.cpp, Ollama, vLLM on localhost) gets unless told
+# otherwise: one call at a time (such a server usually serves one, and queued calls only time
+# out), short answers, one retry. A remote API keeps JudgeConfig's defaults.
+LOCAL_DEFAULTS: dict[str, Any] = {
+    "max_concurrency": 1,
+    "max_tokens": 512,
+    "timeout_s": 180.0,
+    "max_retries": 1,
+}
+_LOOPBACK = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+
+
+def is_local(url: str) -> bool:
+    """Is the judge at ``url`` on this machine?"""
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return host in _LOOPBACK or host.startswith("127.")
+
+
 def judge_from_flags(
     *,
     url: str | None = None,
     model: str | None = None,
     api_key_env: str | None = None,
     suite: Path | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The judge block and price table ``cujeval score`` scores with: the suite's ``judge:``
     and ``prices:`` when ``suite`` is given, the flags overriding its fields; else the flags
-    alone (``--judge-url`` and ``--judge-model`` together). InputError naming the flag."""
+    alone (``--judge-url`` and ``--judge-model`` together). ``settings`` are the judge's other
+    flags (``max_tokens``, ``timeout_s``, ``max_concurrency``, ...). A judge on this machine
+    gets :data:`LOCAL_DEFAULTS` for what neither the suite nor a flag sets. InputError naming
+    the flag."""
     judge: dict[str, Any] | None = None
     prices: dict[str, Any] | None = None
     if suite is not None:
@@ -82,7 +111,8 @@ def judge_from_flags(
         prices = dict(loaded.prices) or None
     flags = {"base_url": url, "model": model, "api_key_env": api_key_env}
     given = {k: v for k, v in flags.items() if v is not None}
-    if judge is None and given:
+    tuned = {k: v for k, v in (settings or {}).items() if v is not None}
+    if judge is None and (given or tuned):
         for key, flag in (("base_url", "--judge-url"), ("model", "--judge-model")):
             if key not in given:
                 raise InputError(f"a judge needs {flag} too (or --suite)", field=flag)
@@ -90,11 +120,36 @@ def judge_from_flags(
     if judge is None:
         return None, prices
     judge.update(given)
+    judge.update(tuned)
+    if isinstance(judge.get("base_url"), str) and is_local(judge["base_url"]):
+        for key, value in LOCAL_DEFAULTS.items():
+            judge.setdefault(key, value)
     from cujeval.spec.judge import JudgeConfig
 
     where = str(suite) if suite is not None else "--judge-url"
     JudgeConfig.from_mapping(judge, file=where)  # bad flags are bad input before any row
     return judge, prices
+
+
+def parse_scorer(text: str) -> tuple[str, dict[str, Any]]:
+    """``NAME`` or ``NAME={options}`` (a YAML flow mapping, as in a suite:
+    ``rubric={name: polite, criteria: "The answer is polite."}``); InputError otherwise."""
+    name, sep, rest = text.partition("=")
+    name = name.strip()
+    if not sep:
+        return name, {}
+    import yaml
+
+    try:
+        options = yaml.safe_load(rest)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{name}: options are not YAML: {problem}", field="--scorer") from None
+    if not isinstance(options, dict):
+        raise InputError(
+            f"{name}: options must be a mapping, e.g. {name}={{key: value}}", field="--scorer"
+        )
+    return name, options
 
 
 def score_file(
@@ -104,42 +159,76 @@ def score_file(
     *,
     judge: dict[str, Any] | None = None,
     prices: dict[str, Any] | None = None,
+    progress: bool = False,
+    plugins: Iterable[str] = (),
 ) -> int:
-    """Score every row of ``path`` with the named scorers; returns the number of rows.
-    ``judge`` (a judge block) and ``prices`` go to the scorers that take them."""
+    """Score every row of ``path`` with the named scorers (``NAME`` or ``NAME={options}``);
+    returns the number of rows. ``judge`` (a judge block) and ``prices`` go to the scorers
+    that take them; ``plugins`` (files or modules, relative to the working directory) are
+    imported first. Rows are written in input order as soon as they and those before them
+    are scored, so an interrupted run keeps what finished. ``progress``: rows, judge calls and
+    failures so far on stderr (:class:`cujeval._util.progress.Ticker`)."""
+    from cujeval._util.plugins import load_plugin
+    from cujeval._util.progress import Ticker
     from cujeval.engine.case import score_case
 
+    for entry in plugins:
+        load_plugin(entry, base=Path.cwd(), file="--plugin")
     context = {"judge": judge, "prices": prices}
-    scorers = [registry.create(n, {}, context=context, file="--scorer") for n in names]
+    scorers = []
+    for text in names:
+        name, options = parse_scorer(text)
+        scorers.append(registry.create(name, options, context=context, file="--scorer"))
     rows = list(_rows(path))  # validate every row before scoring any
     parsed = [_split(path, lineno, raw) for lineno, raw in rows]
     scored: list[dict[str, Any]] = []
+    failed_rows = 0
 
-    async def main(out: IO[str]) -> None:
+    def status() -> str:
+        parts = [f"{failed_rows} with scorer errors"] if failed_rows else []
+        if judge is not None:
+            from cujeval.scorers.judges.client import describe_stats, shared_stats
+
+            parts.insert(0, describe_stats(shared_stats()))
+        return "; ".join(parts)
+
+    async def main(out: IO[str], ticker: Ticker) -> None:
+        nonlocal failed_rows
         sem = asyncio.Semaphore(8)
 
         async def one(case: GoldenCase, obs: Observation) -> dict[str, Any]:
+            nonlocal failed_rows
             async with sem:
-                scores, _ = await score_case(scorers, case, obs)
+                scores, failed = await score_case(scorers, case, obs)
+            failed_rows += bool(failed)
+            ticker.tick()
             return {k: v.to_dict() for k, v in scores.items()}
 
+        tasks = [asyncio.ensure_future(one(c, o)) for c, o in parsed]
         try:
-            results = await asyncio.gather(*(one(c, o) for c, o in parsed))
+            for (lineno, raw), task in zip(rows, tasks, strict=True):
+                scores = await task
+                out.write(dumps({**raw, "scores": scores}, ensure_ascii=False) + "\n")
+                out.flush()
+                scored.append({"case_id": str(raw.get("id", lineno)), "scores": scores})
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             if judge is not None:
                 from cujeval.scorers.judges.client import close_shared
 
                 await close_shared()
-        for (lineno, raw), scores in zip(rows, results, strict=True):
-            out.write(dumps({**raw, "scores": scores}, ensure_ascii=False) + "\n")
-            scored.append({"case_id": str(raw.get("id", lineno)), "scores": scores})
 
-    if output is None:
-        asyncio.run(main(sys.stdout))
-    else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        with output.open("w", encoding="utf-8") as f:
-            asyncio.run(main(f))
+    if judge is not None and progress:
+        print(_judge_line(judge, names), file=sys.stderr)
+    with Ticker(len(rows), label="rows", status=status, enabled=progress) as ticker:
+        if output is None:
+            asyncio.run(main(sys.stdout, ticker))
+        else:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            with output.open("w", encoding="utf-8") as f:
+                asyncio.run(main(f, ticker))
     if judge is not None:
         from cujeval.scorers.judges.summary import describe, judge_summary
 
@@ -147,6 +236,26 @@ def score_file(
         if line:
             print(line, file=sys.stderr)
     return len(rows)
+
+
+def _judge_line(judge: Mapping[str, Any], names: list[str]) -> str:
+    """What the judge runs with, said before the first call (the settings a slow run needs)."""
+    from cujeval._util.redact import redact_url
+    from cujeval.spec.judge import JudgeConfig
+
+    config = JudgeConfig.from_mapping(judge)
+    local = (
+        " (on this machine: local defaults for what is not set)"
+        if is_local(config.base_url)
+        else ""
+    )
+    return (
+        f"judge {config.model} at {redact_url(config.base_url)}{local}: "
+        f"max_tokens {config.max_tokens}, timeout {config.timeout_s:g} s, "
+        f"concurrency {config.max_concurrency}, retries {config.max_retries}, "
+        f"epochs {config.epochs} (--judge-max-tokens, --judge-timeout, --judge-concurrency, "
+        "--judge-retries, --judge-epochs to change)"
+    )
 
 
 def _dig(row: Any, path: str) -> Any:

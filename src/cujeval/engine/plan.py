@@ -15,7 +15,7 @@ from cujeval.scorers.base import BuiltScorer
 from cujeval.spec import dataset
 from cujeval.spec.options import RunOptions, effective_settings
 from cujeval.spec.records import GoldenCase
-from cujeval.spec.suite import Journey, Settings, Suite
+from cujeval.spec.suite import Journey, Settings, Suite, load_plugins
 from cujeval.targets import Target, build_target
 
 
@@ -36,6 +36,7 @@ class JourneyPlan:
 
 def build_scorers(suite: Suite, journey: Journey, judge_epochs: int | None) -> list[BuiltScorer]:
     """The journey's scorers, given the suite-level settings each one declares it takes."""
+    load_plugins(suite)
     judge = dict(suite.judge) if suite.judge else None
     if judge is not None and judge_epochs is not None:
         judge["epochs"] = judge_epochs

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cujeval.engine.execution import Execution, slo_entry
+from cujeval.engine.explain import explain_worst
 from cujeval.engine.plan import JourneyPlan, prepare
 from cujeval.errors import (
     DeadlineExceeded,
@@ -199,10 +200,17 @@ class CaseEngine:
         settings, plans = prepare(suite, options)
         return PlannedRun(suite, settings, plans)
 
-    async def execute(self, planned: PlannedRun, options: RunOptions) -> Execution:
+    async def execute(
+        self,
+        planned: PlannedRun,
+        options: RunOptions,
+        *,
+        on_start: Callable[[str], None] | None = None,
+    ) -> Execution:
         """Run every journey; a run that cannot complete (target unreachable, auth refused,
         judge unavailable, the deadline, cancellation) ends early with ``abort_reason`` set,
-        holding every case that finished."""
+        holding every case that finished. ``on_start`` is told the run's start (the journal
+        holds the rows of a resume by then, and gains a row as each case finishes)."""
         from cujeval.engine.executors import build_executor
 
         suite, settings, plans = planned.suite, planned.settings, planned.plans
@@ -224,6 +232,8 @@ class CaseEngine:
                 judge_epochs=options.judge_epochs,
             )
             started = datetime.now(UTC).isoformat(timespec="seconds")
+            if on_start is not None:
+                on_start(started)
             total = sum(planned.case_counts(options.limit).values()) * settings.epochs
             abort_reason = await self._calls(planned, options, journal, done, total, executor)
         finally:
@@ -320,6 +330,7 @@ def judge(
                 slos=[slo_entry(r) for r in verdicts],
             )
         )
+    explain_worst(journeys, (p.journey for p in plans), options.output_dir / JOURNAL_NAME)
     return Execution(
         suite=suite,
         settings=settings,

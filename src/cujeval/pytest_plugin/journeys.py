@@ -25,6 +25,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from cujeval._util.paths import new_run_dir
+from cujeval._util.plugins import load_plugin
 from cujeval._util.yamlsource import dotted
 from cujeval.engine.plan import validate
 from cujeval.errors import InputError
@@ -58,6 +59,7 @@ _MARKER_ARGS = {
     "instructions": "instructions applied to every case",
     "prices": "a price table as in a suite's prices:",
     "judge": "an LLM judge block as in a suite's judge:",
+    "plugins": "Python files (relative to the test file) or modules registering scorers",
     # run settings users reach for, without a settings= mapping
     "gate": "'interval' (default) or 'point'",
     "strict": "True: INCONCLUSIVE blocks too",
@@ -79,6 +81,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "instructions": (list, tuple),
     "prices": (Mapping,),
     "judge": (Mapping,),
+    "plugins": (list, tuple),
     "gate": (str,),
     "strict": (bool,),
     "epochs": (int,),
@@ -226,6 +229,12 @@ def _build_suite(
         raise CujevalFailure(f"{where}: missing {', '.join(f'{k}=' for k in missing)}")
     if ("cases" in kwargs) == ("dataset" in kwargs):
         raise CujevalFailure(f"{where}: give exactly one of cases= (inline) or dataset= (a file)")
+    plugins = [str(p) for p in kwargs.get("plugins", ())]
+    for entry in plugins:  # before the target: a plugin may register its kind
+        try:
+            load_plugin(entry, base=node.path.parent)
+        except InputError as exc:
+            raise CujevalFailure(f"{where}: plugins: {exc}") from None
     target_name, target = _target_spec(kwargs["target"], where)
     if not kwargs["slos"]:
         raise CujevalFailure(f"{where}: slos= is empty: give at least one SLO")
@@ -250,6 +259,7 @@ def _build_suite(
     }
     data: dict[str, Any] = {
         "name": kwargs.get("suite") or _slug(node.path.stem),
+        "plugins": plugins,
         "targets": {target_name: target},
         "journeys": [journey],
         "settings": {

@@ -27,12 +27,26 @@ def objective(slo: SLOEntry) -> str:
     return f"{slo.expression} in ≥ {number(slo.target, ratio=True)}"
 
 
-def worst(slo: SLOEntry, k: int = 3) -> str:
-    parts = []
+WHY = 300  # characters of a worst case's reason in a one-line verdict
+
+
+def worst(slo: SLOEntry, k: int = 3, *, why: bool = True) -> str:
+    """The first ``k`` worst cases: id, value and (``why``) what made each bad, cases with the
+    same reason together, e.g. ``c3 (0), c7 (0): product:required_phrases(phrases=['refund']):
+    missing 'refund' | c9 (0): ...``."""
+    groups: list[tuple[str, list[str]]] = []  # (reason, case labels), in order
     for w in slo.worst_cases[:k]:
         v = w.get("value")
-        parts.append(f"{w['case_id']}" + (f" ({v:.3g})" if isinstance(v, float) else ""))
-    return ", ".join(parts)
+        label = f"{w['case_id']}" + (f" ({v:.3g})" if isinstance(v, float) else "")
+        reason = " ".join(str(w.get("why") or "").split()) if why else ""
+        if len(reason) > WHY:
+            reason = reason[: WHY - 1] + "…"
+        if groups and groups[-1][0] == reason:
+            groups[-1][1].append(label)
+        else:
+            groups.append((reason, [label]))
+    parts = [", ".join(labels) + (f": {reason}" if reason else "") for reason, labels in groups]
+    return (" | " if any(reason for reason, _ in groups) else ", ").join(parts)
 
 
 def stat_of(slo: SLOEntry) -> str:

@@ -48,7 +48,7 @@ th{background:#f0f0f0;font-weight:600}td.num{text-align:right;font-variant-numer
 .INCONCLUSIVE{color:#8a6100;font-weight:600}.NO_DATA{color:#7a1fa2;font-weight:700}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:.85em;font-weight:600}
 .pass{background:#e3f4e6;color:#17692b}.warn{background:#fff3d6;color:#8a6100}
-.block{background:#fde3e6;color:#b00020}.muted{color:#777}.err{color:#b00020}
+.block{background:#fde3e6;color:#b00020}.muted{color:#777}.err{color:#b00020}.why{color:#8a1c00}
 .answer,.text{white-space:pre-wrap;word-break:break-word;max-width:56em}
 .cases td.answer{max-width:40em}.meta{color:#444}.below{background:#fde3e6}
 details{background:#fff;border:1px solid #e0e0e0;border-radius:4px;margin:.4em 0;padding:.3em .7em}
@@ -643,6 +643,8 @@ def _worst(j: JourneyResult, st: _Stats) -> str:
                 head += f" · {escape(' / '.join(slis[:1]) or 'value')} = {value:.4g}"
             if w.get("epoch"):
                 head += f" · repeat {int(w['epoch'])}"
+            if w.get("why"):
+                head += f" · <span class='why'>{escape(str(w['why']))}</span>"
             if row is not None:
                 head += f" <span class='muted'>{escape(_preview(row))}</span>"
             opened = " open" if i == 0 and s.verdict != "MET" else ""

@@ -25,6 +25,7 @@ from cujeval.spec.results import JourneyResult, RunResult
 LIMIT = 60_000  # characters; GitHub's comment limit is 65,536
 MAX_CELL = 200  # characters of one name, id or message
 PREVIEW = 100  # characters of an answer shown beside a worst case
+WHY = 300  # characters of what made a worst case bad
 MAX_STEPS_TEXT = 300  # characters of an agent's trajectory shown beside a worst case
 _KEEP = 300  # characters the SLO tables leave for the verdicts block (at least its note)
 _ICON = {"MET": "✅", "BREACHED": "❌", "INCONCLUSIVE": "⚠️", "NO_DATA": "⛔"}
@@ -147,7 +148,7 @@ def _journey(journey: JourneyResult) -> tuple[list[str], list[str]]:
         f"| {_cell(slo.name)} | {_cell(objective(slo))} | "
         f"{number(slo.estimate, ratio=slo.kind != 'aggregate')} | {interval(slo)} | "
         f"{slo.n} | {_ICON.get(slo.verdict, '')} {slo.verdict} | "
-        f"{_cell(worst(slo)) if slo.verdict != 'MET' else ''} |"
+        f"{_cell(worst(slo, why=False)) if slo.verdict != 'MET' else ''} |"
         for slo in journey.slos
     ]
     return head, rows
@@ -188,6 +189,8 @@ def _worst_cases(result: RunResult, directory: Path | None) -> list[str]:
                 line = f"- {_cell(j.name)}/{_cell(s.name)}: {_cell(str(w['case_id']), 120)}"
                 if isinstance(value, int | float):
                     line += f" ({value:.4g})"
+                if w.get("why"):
+                    line += f": {_cell(str(w['why']), WHY)}"
                 if previews.get(key):
                     line += f" — {_cell(previews[key], PREVIEW)}"
                 if steps.get(key):

@@ -12,6 +12,7 @@ through the ``cujeval.scorers`` entry-point group, loaded lazily on a registry m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -71,7 +72,8 @@ class ScorerInfo:
     """A registered scorer family.
 
     ``outputs``: the SLIs it writes; ``{name}`` stands for the name as written in the suite
-    (``precision@4``) and a trailing ``*`` for a family of SLIs (``instruction:*``).
+    (``precision@4``), ``{opt:KEY}`` for the value of its option KEY (a rubric's
+    ``rubric:{opt:name}``) and a trailing ``*`` for a family of SLIs (``instruction:*``).
     ``shared``: outputs several scorers may write for the same case (a case total, such as the
     judge's spend); any other output written by two scorers of a journey is bad input.
     ``context``: the suite-level settings (of :data:`SUITE_CONTEXT`) its factory takes.
@@ -126,6 +128,7 @@ BUILTIN_FAMILIES: dict[str, tuple[str, ...]] = {
         "context_precision",
         "context_recall",
         "llm_faithfulness",
+        "rubric",
     ),
     "cujeval.scorers.agent": (
         "forbidden_action",
@@ -269,5 +272,13 @@ def create(
         fn = found.factory(**kwargs)
     except (TypeError, ValueError) as exc:
         raise InputError(f"scorer {name!r}: {exc}", file=file, line=line, field="scorers") from None
-    outputs = tuple(o.replace("{name}", name) for o in found.outputs)
+    outputs = tuple(_fill(o, name, kwargs) for o in found.outputs)
     return BuiltScorer(name=name, fn=fn, outputs=outputs, shared=found.shared)
+
+
+_OPTION = re.compile(r"\{opt:(\w+)\}")
+
+
+def _fill(template: str, name: str, options: Mapping[str, Any]) -> str:
+    """An output's name: ``{name}`` and ``{opt:KEY}`` replaced (the factory checked them)."""
+    return _OPTION.sub(lambda m: str(options.get(m.group(1), "")), template.replace("{name}", name))

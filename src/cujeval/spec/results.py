@@ -17,6 +17,7 @@ Version 2 files (reasons as text only) are read and upgraded.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -99,6 +100,18 @@ class _Section(_Model):
 
     def items(self) -> list[tuple[str, Any]]:
         return [(k, getattr(self, k)) for k in self.keys()]
+
+    def __eq__(self, other: object) -> bool:
+        # equal to the mapping it reads as: a section read back from results.json equals the
+        # dict it was written from
+        if isinstance(other, Mapping):
+            try:
+                other = type(self).model_validate(other)
+            except ValueError:
+                return False
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 # ---- the LLM judge's account of a journey (cujeval.scorers.judges.summary)

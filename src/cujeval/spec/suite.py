@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cujeval._util.plugins import load_plugin
 from cujeval._util.yamlsource import LineList, LineMap, dotted, line_of, load_yaml
 from cujeval.errors import SuiteError
 from cujeval.spec.budget import BudgetPolicy
@@ -262,6 +263,9 @@ class Suite(_Frozen):
     description: str = ""
     # variables whose ${VAR} values may be shown; every other one is a secret (yamlsource)
     public_env: tuple[str, ...] = ()
+    # Python files or modules, relative to the suite, whose scorers and target kinds the suite
+    # uses (cujeval._util.plugins); imported before the rest of the suite is validated
+    plugins: tuple[str, ...] = ()
     targets: dict[str, TargetSpec]
     journeys: tuple[Journey, ...] = Field(min_length=1)
     settings: Settings = Settings()
@@ -285,6 +289,7 @@ def load_suite(path: str | Path) -> Suite:
     tree = load_yaml(path)
     if not isinstance(tree, LineMap):
         raise SuiteError("a suite is a mapping with 'name', 'targets' and 'journeys'", file=path)
+    _plugins(tree, path)
     try:
         suite = Suite.model_validate({**tree, "path": path})
     except ValidationError as exc:
@@ -305,6 +310,30 @@ def load_suite(path: str | Path) -> Suite:
     _check_references(suite, tree)
     register_secrets(suite)
     return suite
+
+
+def _plugins(tree: LineMap, path: Path) -> None:
+    """Import the suite's ``plugins:`` (their target kinds are needed to validate the rest)."""
+    entries = tree.get("plugins")
+    if entries is None:
+        return
+    if not isinstance(entries, list) or not all(isinstance(e, str) and e for e in entries):
+        raise SuiteError(
+            "must be a list of Python files (checks.py) or modules, relative to the suite",
+            file=path,
+            line=tree.lines.get("plugins"),
+            field="plugins",
+        )
+    lines = entries.lines if isinstance(entries, LineList) else [None] * len(entries)
+    for entry, line in zip(entries, lines, strict=True):
+        load_plugin(entry, base=path.parent, file=path, line=line)
+
+
+def load_plugins(suite: Suite) -> None:
+    """Import the suite's plugins in this process (done once; a Ray worker, or a suite built
+    in Python rather than read from a file, needs it before building scorers)."""
+    for entry in suite.plugins:
+        load_plugin(entry, base=suite.path.parent, file=suite.path)
 
 
 def register_secrets(suite: Suite) -> None:

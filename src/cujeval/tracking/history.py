@@ -82,7 +82,9 @@ def client(tracking_uri: str | None = None) -> MlflowClient:
     from mlflow.tracking import MlflowClient
 
     from cujeval._util.redact import register_url
+    from cujeval.tracking.store import prepare
 
+    prepare(tracking_uri)  # a fresh SQLite store made whole, in a moment
     c = MlflowClient(tracking_uri=tracking_uri)
     register_url(str(c.tracking_uri))  # its credentials never show, whatever MLflow echoes
     return c
@@ -130,9 +132,22 @@ def guard(c: MlflowClient, what: str, *, directory: Path | None = None) -> Itera
 
 
 def run_key(result: RunResult, directory: Path) -> str:
-    """What makes a logged run the same run: the suite, cujeval's run id (the folder's name),
-    its start and the content of its journal. Logging a folder again finds its runs by this
-    key; a new run into a folder of the same name (``-o reports/pr`` in CI) gets a new one."""
+    """What makes a logged run the same run: the suite, cujeval's run id (the folder's name
+    and a random suffix) and its start. Known as the run starts, so its MLflow runs and traces
+    can be written while it goes on; logging a folder again finds its runs by this key; a
+    resumed run starts anew and is logged as a run of its own."""
+    return key_of(result.suite, result.run_id, result.started_at)
+
+
+def key_of(suite: str, run_id: str, started_at: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{suite}/{run_id}/{started_at}/".encode()).hexdigest()[:24]
+
+
+def legacy_run_key(result: RunResult, directory: Path) -> str:
+    """The key runs were logged under before :func:`run_key` (it hashed the journal too):
+    a folder logged then is found by it."""
     import hashlib
 
     h = hashlib.sha256(f"{result.suite}/{result.run_id}/{result.started_at}/".encode())

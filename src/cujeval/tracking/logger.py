@@ -15,24 +15,25 @@ table. Each case is a trace linked to its journey run (input, answer, retrieved 
 a retriever span, tool calls as tool spans, token usage, cost, latency), with each SLI as an
 assessment, so MLflow's evaluation views show the run case by case.
 
-Cost: runs, params, metrics and tags go in one ``log_batch`` per run; traces are logged after
-the run, in bulk (one span upload for all cases, then one small request per trace). ``cujeval
-run`` calls this from a second process (cujeval.tracking.worker) that has imported MLflow and opened
-the store while the cases ran.
+Cost: runs, params, metrics and tags go in one ``log_batch`` per run. ``cujeval run`` calls
+this from a second process (cujeval.tracking.worker) that imports MLflow and opens the store
+while the suite loads; as the run starts it creates the run's MLflow runs (:func:`begin`) and
+writes each finished case's trace from the journal while the cases run (cujeval.tracking.stream;
+cujeval.tracking.traces): when the run ends, :func:`log` finishes the runs it began and
+writes the traces still missing. Other doors log the finished folder, traces included.
 Every string logged (params, tags, descriptions, traces, the artifacts' text) goes through
 cujeval._util.redact first: the run's files are redacted as they are written, and what the
 tracking server, the environment or a file from elsewhere adds is redacted here.
-Idempotent: runs are found by ``cujeval.run_id`` before any is created, so logging a folder
-twice updates its runs (and replaces its traces) instead of adding new ones.
-``CUJEVAL_MLFLOW_TRACES=0`` turns traces off; ``CUJEVAL_MLFLOW_MAX_TRACES`` (2,000) caps
-them per journey run (MLflow commits each trace on its own: ~6 ms a case on SQLite). If the
-server is down nothing is lost: the files stay in the run folder and ``cujeval log DIR`` logs
-them later (exit 3 while it is down).
+Idempotent: runs are found by ``cujeval.run_key`` before any is created, so logging a folder
+twice (or a folder whose runs were begun while it ran) updates its runs instead of adding
+new ones, and writes only the traces the store lacks.
+``CUJEVAL_MLFLOW_TRACES=0`` turns traces off; ``CUJEVAL_MLFLOW_MAX_TRACES`` (100,000) caps
+them per journey run. If the server is down nothing is lost: the files stay in the run
+folder and ``cujeval log DIR`` logs them later (exit 3 while it is down).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -41,7 +42,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +55,6 @@ from cujeval.tracking.history import (
     guard,
     key,
     parse_time_ms,
-    run_key,
 )
 
 if TYPE_CHECKING:
@@ -63,8 +62,9 @@ if TYPE_CHECKING:
 
     from cujeval.core.budget import SLOCount
     from cujeval.spec.journal import JournalRow
+    from cujeval.tracking.stream import TraceStream
 
-__all__ = ["key", "log"]
+__all__ = ["begin", "finish_aborted", "key", "log"]
 
 PARENT_ARTIFACTS = (
     "results.json",
@@ -274,16 +274,20 @@ def log(
     *,
     tracking_uri: str | None = None,
     traces: bool | None = None,
+    stream: TraceStream | None = None,
 ) -> str:
     """Log ``result`` (with the files in ``directory``); returns the parent run's id. Raises
-    TrackingUnavailable (exit 3) when the server cannot be reached, ReporterError otherwise."""
+    TrackingUnavailable (exit 3) when the server cannot be reached, ReporterError otherwise.
+    ``stream``: the runs :func:`begin` created for this run and the traces written while it
+    ran (the tracking worker's); the rest is written here."""
     from cujeval._util.redact import clean
     from cujeval.core.budget import slo_counts
     from cujeval.spec.journal import JournalRow, read_rows
     from cujeval.tracking import history
+    from cujeval.tracking import traces as trace_log
 
     if traces is None:
-        traces = os.environ.get("CUJEVAL_MLFLOW_TRACES", "1").lower() not in ("0", "false", "no")
+        traces = trace_log.enabled()
     result = result.redacted()
     rows = [
         JournalRow.model_validate(clean(r.model_dump()))
@@ -296,18 +300,33 @@ def log(
     start_ms = parse_time_ms(result.started_at) or int(time.time() * 1000)
     end_ms = max(parse_time_ms(result.finished_at) or start_ms, start_ms)
     now_ms = int(time.time() * 1000)
-    tags = {**_tags(result), RUN_KEY: run_key(result, directory)}
+    run_key = history.run_key(result, directory)
+    if stream is not None and stream.started.key != run_key:
+        stream = None  # another run's
     with guard(c, f"logging run {result.run_id}", directory=directory):
-        exp_id = _experiment(c, result.suite)
-        existing = _existing_runs(c, exp_id, tags[RUN_KEY])
+        if stream is not None:
+            exp_id = stream.started.exp_id
+            existing: dict[str | None, str] = {None: stream.started.parent}
+            existing.update(stream.started.runs)
+            created = {stream.started.parent, *stream.started.runs.values()}
+        else:
+            exp_id = _experiment(c, result.suite)
+            run_key, existing = _existing_runs(c, exp_id, run_key, result, directory)
+            created = set()
+        tags = {**_tags(result), RUN_KEY: run_key}
         # the run table cuts names short: what tells two runs apart comes first
         verdict = "passed" if result.gate.passed else "FAILED"
         name = f"{verdict} {result.trigger} {result.run_id}"
-        parent_id = existing.get(None) or _create(c, exp_id, name, start_ms, tags)
+        parent_id = existing.get(None)
+        if parent_id is None:
+            parent_id = _create(c, exp_id, name, start_ms, tags)
+            created.add(parent_id)
+        else:
+            c.update_run(parent_id, name=name)  # begun as "running ..." or logged before
         _batch(
             c,
             parent_id,
-            fresh=None not in existing,
+            fresh=parent_id in created,
             params={
                 "suite_path": _norm_path(result.suite_path),
                 "cujeval_version": result.cujeval_version,
@@ -350,12 +369,15 @@ def log(
             # a file name: a load step's journey (``j@5/s``) holds a slash
             table = f"cases_{key(j.name).replace('/', '_')}.json"
             jtags[_TABLE_TAG] = json.dumps([{"path": table, "type": "table"}])
-            run_id = existing.get(j.name) or _create(c, exp_id, j.name, jstart, jtags)
+            run_id = existing.get(j.name)
+            if run_id is None:
+                run_id = _create(c, exp_id, j.name, jstart, jtags)
+                created.add(run_id)
             journey_runs[j.name] = run_id
             _batch(
                 c,
                 run_id,
-                fresh=j.name not in existing,
+                fresh=run_id in created,
                 params={
                     "journey": j.name,
                     "target": j.target[:500],
@@ -391,8 +413,82 @@ def log(
         )
     if traces and rows:
         with guard(c, f"logging the traces of run {result.run_id}", directory=directory):
-            log_traces(c, exp_id, result, rows, journey_runs, start_ms, run_key=tags[RUN_KEY])
+            trace_log.log_traces(
+                c,
+                exp_id,
+                result.run_id,
+                rows,
+                journey_runs,
+                start_ms,
+                run_key=run_key,
+                fresh=created,
+                streamed=stream.drain() if stream is not None else None,
+            )
     return parent_id
+
+
+def begin(
+    c: MlflowClient,
+    directory: Path,
+    *,
+    suite: str,
+    run_id: str,
+    started_at: str,
+    trigger: str,
+    journeys: Sequence[str],
+) -> TraceStream:
+    """A run's MLflow runs, created as it starts (RUNNING, tagged ``cujeval.status=running``
+    so no budget counts them yet), and the stream that writes its traces while its cases run.
+    :func:`log` finishes them (tags, params, metrics, status, name) when the run is over, as
+    it would runs it created itself."""
+    from cujeval._util.redact import redact
+    from cujeval.tracking import traces as trace_log
+    from cujeval.tracking.history import key_of
+    from cujeval.tracking.stream import Started, TraceStream
+
+    suite, run_id = redact(suite), redact(run_id)
+    run_key = key_of(suite, run_id, started_at)
+    start_ms = parse_time_ms(started_at) or int(time.time() * 1000)
+    base = {
+        "cujeval.spec.suite": suite,
+        RUN_ID: run_id,
+        TRIGGER: redact(trigger),
+        RUN_KEY: run_key,
+        "cujeval.status": "running",
+    }
+    with guard(c, f"starting run {run_id}", directory=directory):
+        exp_id = _experiment(c, suite)
+        _, existing = _existing_runs(c, exp_id, run_key)
+        parent = existing.get(None) or _create(
+            c, exp_id, f"running {trigger} {run_id}", start_ms, {**base, KIND: "invocation"}
+        )
+        runs = {}
+        for journey in journeys:
+            runs[journey] = existing.get(journey) or _create(
+                c,
+                exp_id,
+                redact(journey),
+                start_ms,
+                {
+                    **base,
+                    KIND: "journey",
+                    JOURNEY: redact(journey),
+                    "mlflow.parentRunId": parent,
+                    "mlflow.runType": "genai_evaluate",
+                },
+            )
+    started = Started(run_key, exp_id, parent, runs, directory, start_ms, run_id)
+    return TraceStream(c, started, enabled=trace_log.enabled())
+
+
+def finish_aborted(c: MlflowClient, stream: TraceStream) -> None:
+    """Runs :func:`begin` created for a run that ended without being logged (the command
+    died): KILLED, ``cujeval.status=aborted``, so none looks like a run still going."""
+    s = stream.started
+    end_ms = int(time.time() * 1000)
+    for run_id in (*s.runs.values(), s.parent):
+        c.set_tag(run_id, "cujeval.status", "aborted")
+        c.set_terminated(run_id, "KILLED", end_ms)
 
 
 def _experiment(c: MlflowClient, name: str) -> str:
@@ -410,13 +506,28 @@ def _experiment(c: MlflowClient, name: str) -> str:
         return str(again.experiment_id)
 
 
-def _existing_runs(c: MlflowClient, exp_id: str, run_key: str) -> dict[str | None, str]:
+def _existing_runs(
+    c: MlflowClient,
+    exp_id: str,
+    run_key: str,
+    result: RunResult | None = None,
+    directory: Path | None = None,
+) -> tuple[str, dict[str | None, str]]:
     """Runs logged earlier for this run (its ``cujeval.run_key``): None → the parent, a
-    journey's name → its run."""
-    out: dict[str | None, str] = {}
-    for r in c.search_runs([exp_id], filter_string=f"tags.`{RUN_KEY}` = '{run_key}'"):
-        out.setdefault(r.data.tags.get(JOURNEY) or None, r.info.run_id)
-    return out
+    journey's name → its run. A run folder logged by an older cujeval is found by the key it
+    was logged under then (which hashed the journal): returns the key the runs carry."""
+    keys = [run_key]
+    if result is not None and directory is not None:
+        from cujeval.tracking.history import legacy_run_key
+
+        keys.append(legacy_run_key(result, directory))
+    for k in keys:
+        out: dict[str | None, str] = {}
+        for r in c.search_runs([exp_id], filter_string=f"tags.`{RUN_KEY}` = '{k}'"):
+            out.setdefault(r.data.tags.get(JOURNEY) or None, r.info.run_id)
+        if out:
+            return k, out
+    return run_key, {}
 
 
 def _create(c: MlflowClient, exp_id: str, name: str, start_ms: int, tags: dict[str, str]) -> str:
@@ -582,308 +693,3 @@ def _dataset_input(c: MlflowClient, run_id: str, j: JourneyResult) -> None:
 def _journey_gate(result: RunResult, j: JourneyResult) -> str:
     """The journey's part of the one gate decision (results.json), never recomputed."""
     return "failed" if result.gate.journeys.get(j.name) == "block" else "passed"
-
-
-# ---- traces ------------------------------------------------------------------------------
-
-SPAN_CHUNK = 2000
-MAX_TRACES = 2000  # per journey run (CUJEVAL_MLFLOW_MAX_TRACES): ~6 ms each on SQLite
-
-
-def log_traces(
-    c: MlflowClient,
-    exp_id: str,
-    result: RunResult,
-    rows: Sequence[JournalRow],
-    journey_runs: dict[str, str],
-    start_ms: int,
-    *,
-    run_key: str,
-) -> int:
-    """One trace per journal row, linked to its journey run, with each SLI as an assessment.
-    Traces logged earlier for these runs are replaced. Returns how many were logged.
-
-    Trace ids derive from ``run_key`` (the run id, its start and its journal), never from the
-    run id alone: runs written to folders of one name (``-o reports/pr`` on every pull
-    request) share a run id, and their traces must not take each other's place."""
-    from mlflow.tracing.client import TracingClient
-
-    tc = TracingClient(c.tracking_uri)
-    digest = hashlib.sha256(
-        "".join(f"{r.journey}/{r.case_id}/{r.epoch}/{r.case_hash}" for r in rows).encode()
-        + json.dumps([r.scores for r in rows], sort_keys=True, default=str).encode()
-    ).hexdigest()[:16]
-    limit = int(os.environ.get("CUJEVAL_MLFLOW_MAX_TRACES", MAX_TRACES))
-    spans: list[Any] = []
-    infos: list[Any] = []
-    done: dict[str, str] = {}
-    for journey, run_id in journey_runs.items():
-        mine = [r for r in rows if r.journey == journey]
-        if not mine:
-            continue
-        mark = f"{min(len(mine), limit)} of {len(mine)}:{digest}"
-        if c.get_run(run_id).data.tags.get("cujeval.traces") == mark:
-            continue  # the same rows were logged before
-        old = _trace_ids(c, exp_id, run_id)
-        for i in range(0, len(old), 100):
-            c.delete_traces(exp_id, trace_ids=old[i : i + 100])
-        for row in mine[:limit]:
-            s, info = _trace(exp_id, result.run_id, run_key, run_id, row, start_ms)
-            spans.extend(s)
-            infos.append(info)
-        done[run_id] = mark
-    # trace infos (with their assessments) first, then every span in bulk: a span upload for
-    # a trace that exists already is cheaper than a trace info merged into one log_spans made.
-    # A server takes a few at once; SQLite commits one at a time (threads only contend).
-    workers = 4 if str(c.tracking_uri).startswith(("http://", "https://")) else 1
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(tc.start_trace, infos))
-    for i in range(0, len(spans), SPAN_CHUNK):
-        tc.log_spans(exp_id, spans[i : i + SPAN_CHUNK])
-    for run_id, mark in done.items():  # only now: a failure above logs them again next time
-        c.set_tag(run_id, "cujeval.traces", mark)
-    return len(infos)
-
-
-def _trace_ids(c: MlflowClient, exp_id: str, run_id: str) -> list[str]:
-    out: list[str] = []
-    token = None
-    while True:
-        page = c.search_traces(
-            locations=[exp_id],
-            run_id=run_id,
-            max_results=500,
-            include_spans=False,
-            page_token=token,
-        )
-        out.extend(t.info.trace_id for t in page)
-        token = page.token
-        if not token:
-            return out
-
-
-def _ids(*parts: object) -> tuple[int, str]:
-    h = int(hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()[:32], 16)
-    return h, f"tr-{h:032x}"
-
-
-def _trace(
-    exp_id: str, cujeval_run: str, run_key: str, run_id: str, row: JournalRow, start_ms: int
-) -> tuple[list[Any], Any]:
-    """The spans and the TraceInfo (with assessments) of one journal row."""
-    from mlflow.entities import (
-        AssessmentError,
-        AssessmentSource,
-        Feedback,
-        TraceInfo,
-        TraceLocation,
-        TraceState,
-    )
-
-    otel_id, trace_id = _ids(run_key, row.journey, row.case_id, row.epoch)
-    obs = row.observation
-    latency_ms = max(int(float(obs.get("latency_s") or 0.0) * 1000), 0)
-    t0 = start_ms * 1_000_000
-    t1 = t0 + latency_ms * 1_000_000
-    ok = row.ok
-    question = row.input or row.case_id
-    inputs = {"case_id": row.case_id, "question": question}
-    outputs: dict[str, Any] = {"answer": obs.get("answer")}
-    if not ok:
-        outputs.update(status=row.status, error=obs.get("error"))
-    if obs.get("state") is not None:
-        outputs["state"] = obs.get("state")
-    usage = obs.get("usage") or {}
-    token_usage = None
-    if usage:
-        pin, pout = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-        token_usage = {"input_tokens": pin, "output_tokens": pout, "total_tokens": pin + pout}
-    builder = _Spans(trace_id, otel_id)
-    root_attrs: dict[str, Any] = {
-        "cujeval.case_id": row.case_id,
-        "cujeval.epoch": row.epoch,
-        "cujeval.status": row.status,
-    }
-    for name in ("model", "ttft_s", "finish_reason", "attempts"):
-        if obs.get(name) is not None:
-            root_attrs[f"cujeval.{name}"] = obs[name]
-    if token_usage:
-        root_attrs["mlflow.chat.tokenUsage"] = token_usage
-    root = builder.add(
-        row.journey,
-        "AGENT" if obs.get("tool_calls") else "CHAIN",
-        t0,
-        t1,
-        inputs,
-        outputs,
-        root_attrs,
-        error=None if ok else str(obs.get("error") or row.status),
-    )
-    contexts = obs.get("contexts")
-    if contexts:
-        docs = [
-            {
-                "page_content": str(ctx.get("text", "")),
-                "metadata": {
-                    "doc_uri": ctx.get("id"),
-                    "chunk_id": ctx.get("id"),
-                    "rank": ctx.get("rank"),
-                    "score": ctx.get("score"),
-                },
-                "id": ctx.get("id"),
-            }
-            for ctx in contexts
-        ]
-        builder.add(
-            "retrieve",
-            "RETRIEVER",
-            t0,
-            t0,
-            {"query": question},
-            docs,
-            {"cujeval.timing": "not measured: the target reports contexts with the answer"},
-            parent=root,
-        )
-    t = t0
-    for call in obs.get("tool_calls") or []:
-        took = int(float(call.get("latency_s") or 0.0) * 1e9)
-        builder.add(
-            str(call.get("name") or "tool"),
-            "TOOL",
-            t,
-            t + took,
-            call.get("arguments") or {},
-            call.get("result"),
-            {},
-            parent=root,
-            error=call.get("error"),
-        )
-        t += took
-    source = AssessmentSource(source_type="CODE", source_id="cujeval")
-    feedbacks: list[Any] = []
-    for sli, score in row.scores.items():
-        score = score or {}
-        value = score.get("value")
-        meta = {"mlflow.assessment.sourceRunId": run_id}
-        explanation = str(score.get("explanation") or "")[:1000] or None
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            flagged = (score.get("metadata") or {}).get("scorer_error")
-            feedbacks.append(
-                Feedback(
-                    name=sli,
-                    error=AssessmentError(
-                        error_code="SCORER_ERROR" if flagged else "NOT_SCORABLE",
-                        error_message=explanation or "not scorable",
-                    ),
-                    source=source,
-                    trace_id=trace_id,
-                    metadata=meta,
-                    create_time_ms=start_ms,
-                    last_update_time_ms=start_ms,
-                )
-            )
-            continue
-        feedbacks.append(
-            Feedback(
-                name=sli,
-                value=value if isinstance(value, bool | int | float | str) else str(value),
-                source=source,
-                trace_id=trace_id,
-                rationale=explanation,
-                metadata=meta,
-                create_time_ms=start_ms,
-                last_update_time_ms=start_ms,
-            )
-        )
-    metadata = {"mlflow.sourceRun": run_id}
-    if token_usage:
-        metadata["mlflow.trace.tokenUsage"] = json.dumps(token_usage)
-    cost = (row.scores.get("cost_usd") or {}).get("value")
-    if isinstance(cost, int | float) and not isinstance(cost, bool) and math.isfinite(cost):
-        # MLflow's own cost field: its trace list and overview show and sum it (the cost_usd
-        # assessment alone is rounded to 0 in its tables: cases cost fractions of a cent)
-        metadata["mlflow.trace.cost"] = json.dumps({"total_cost": float(cost)})
-    info = TraceInfo(
-        trace_id=trace_id,
-        trace_location=TraceLocation.from_experiment_id(exp_id),
-        request_time=start_ms,
-        execution_duration=latency_ms,
-        state=TraceState.OK if ok else TraceState.ERROR,
-        request_preview=str(question)[:1000],
-        response_preview=str(obs.get("answer") or obs.get("error") or "")[:1000],
-        client_request_id=f"{row.journey}/{row.case_id}/{row.epoch}",
-        trace_metadata=metadata,
-        tags={
-            "mlflow.traceName": row.journey,
-            "mlflow.eval.requestId": f"{row.journey}/{row.case_id}/{row.epoch}",
-            "mlflow.trace.spansLocation": "TRACKING_STORE",
-            RUN_ID: cujeval_run,
-            "cujeval.case_id": row.case_id,
-            "cujeval.epoch": str(row.epoch),
-            "cujeval.status": row.status,
-        },
-        assessments=feedbacks,
-    )
-    return builder.spans, info
-
-
-class _Spans:
-    """Finished spans of one trace, built from their dictionary form."""
-
-    def __init__(self, trace_id: str, otel_id: int) -> None:
-        self.trace_id = trace_id
-        self.otel_id = otel_id
-        self.spans: list[Any] = []
-        self._n = 0
-
-    def add(
-        self,
-        name: str,
-        span_type: str,
-        start_ns: int,
-        end_ns: int,
-        inputs: Any,
-        outputs: Any,
-        attributes: dict[str, Any],
-        *,
-        parent: int | None = None,
-        error: str | None = None,
-    ) -> int:
-        import base64
-
-        from mlflow.entities import Span
-
-        from cujeval._util.redact import dumps, redact
-
-        self._n += 1
-        span_id = int(hashlib.sha256(f"{self.trace_id}/{self._n}".encode()).hexdigest()[:16], 16)
-
-        def b64(n: int, size: int) -> str:
-            return base64.b64encode(n.to_bytes(size, "big")).decode()
-
-        attrs = {
-            "mlflow.traceRequestId": json.dumps(self.trace_id),
-            "mlflow.spanType": json.dumps(span_type),
-            "mlflow.spanInputs": dumps(inputs, ensure_ascii=False),
-            "mlflow.spanOutputs": dumps(outputs, ensure_ascii=False),
-            **{k: dumps(v) for k, v in attributes.items()},
-        }
-        self.spans.append(
-            Span.from_dict(
-                {
-                    "trace_id": b64(self.otel_id, 16),
-                    "span_id": b64(span_id, 8),
-                    "parent_span_id": b64(parent, 8) if parent is not None else None,
-                    "name": redact(name),
-                    "start_time_unix_nano": start_ns,
-                    "end_time_unix_nano": max(end_ns, start_ns),
-                    "status": {
-                        "code": "STATUS_CODE_ERROR" if error else "STATUS_CODE_OK",
-                        "message": redact(str(error or ""))[:500],
-                    },
-                    "attributes": attrs,
-                    "events": [],
-                }
-            )
-        )
-        return span_id

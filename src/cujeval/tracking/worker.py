@@ -3,8 +3,10 @@
 Importing MLflow and opening its store takes about 1.7 s of CPU (MLflow 3.17, SQLite), more
 than a short run takes in all. ``cujeval run`` starts this worker before it loads the suite:
 the worker imports MLflow and opens the store on the other core while the cases run, reads
-the budget history as soon as it can (``prefetch_journeys``), and logs the finished run when
-asked. The command still returns only once MLflow holds the run.
+the budget history as soon as it can (``prefetch_journeys``), creates the run's MLflow runs
+when the run starts (``begin``), writes the traces of the cases as they finish, between
+requests, from the run's journal (cujeval.tracking.stream), and finishes the run's record
+when asked (``log``). The command still returns only once MLflow holds the whole run.
 
 The protocol is one JSON object per line: requests ``{"op": ..., "args": {...}}`` on the
 worker's stdin, replies ``{"ok": value}`` or ``{"error": class, "message": text}`` on a copy
@@ -16,7 +18,8 @@ not fatal: each call then runs in this process, as it would without a worker.
 The worker ignores SIGINT, so a Ctrl-C that reaches the whole process group stops the run but
 not its logging (the run is logged as aborted). It ends when its stdin closes or when
 :meth:`Tracking.close` stops it, which happens only once every write it was asked for has
-been answered. Modules MLflow imports at start-up but logging never uses are deferred in the
+been answered; runs it began for a run never logged (the command failed) it ends as KILLED
+first. Modules MLflow imports at start-up but logging never uses are deferred in the
 worker (``DEFERRED``): they load on first use, if any.
 """
 
@@ -40,6 +43,9 @@ if TYPE_CHECKING:
 __all__ = ["Tracking"]
 
 
+ABANDON_WAIT_S = 5.0
+
+
 class _Gone(Exception):
     """The worker is not there to answer."""
 
@@ -54,6 +60,7 @@ class Tracking:
         self._read = 0  # replies read
         self._replies: dict[int, dict[str, Any]] = {}
         self._prefetched: dict[tuple[str, str | None, int], int] = {}
+        self._begun: Path | None = None  # a run folder whose runs were begun, not logged yet
         if spawn:
             try:
                 self._proc = subprocess.Popen(
@@ -95,11 +102,40 @@ class Tracking:
 
             return read_journeys(client(self.tracking_uri), suite, trigger=trigger, runs=runs)
 
+    def begin(
+        self,
+        directory: Path,
+        *,
+        suite: str,
+        run_id: str,
+        started_at: str,
+        trigger: str,
+        journeys: list[str],
+    ) -> None:
+        """The run in ``directory`` has started: its MLflow runs are created now and its
+        traces written from its journal while the cases run (cujeval.tracking.stream).
+        Nothing waits for it: :meth:`log` finishes the runs when the run is over."""
+        from cujeval._util.redact import redact
+
+        with contextlib.suppress(_Gone):
+            self._submit(
+                "begin",
+                directory=str(directory),
+                suite=redact(suite),
+                run_id=redact(run_id),
+                started_at=started_at,
+                trigger=trigger,
+                journeys=[redact(j) for j in journeys],
+            )
+            self._begun = directory
+
     def log(self, result: RunResult, directory: Path) -> tuple[str, str]:
         """Log the run in ``directory`` (its results.json must equal ``result``); returns the
         parent run's id and the tracking URI as shown to users."""
         try:
-            got = self._collect(self._submit("log", directory=str(directory)))
+            ticket = self._submit("log", directory=str(directory))
+            self._begun = None
+            got = self._collect(ticket)
             return str(got["run_id"]), str(got["uri"])
         except _Gone:
             from cujeval.tracking import logger as reporter
@@ -111,13 +147,18 @@ class Tracking:
     def close(self) -> None:
         """End the worker. Every write it was asked for has been answered (and so committed)
         by now: what may still be going on is its start-up or a read, which a command that
-        ends (an exit 2 on a bad suite, say) must not wait for."""
+        ends (an exit 2 on a bad suite, say) must not wait for. Runs begun and never logged
+        (the command failed) are ended as KILLED first: the worker does that when its input
+        closes, given a few seconds."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
         with contextlib.suppress(OSError):
             if proc.stdin is not None:
                 proc.stdin.close()
+        if self._begun is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(ABANDON_WAIT_S)
         proc.kill()
         proc.wait()
         if proc.stdout is not None:
@@ -199,12 +240,15 @@ PRELOADED = (
 )
 
 
-def _serve(tracking_uri: str | None, requests: IO[str], replies: IO[str]) -> None:
+def _serve(tracking_uri: str | None, requests: int, replies: IO[str]) -> None:
+    """Answer the requests on file descriptor ``requests``, in order; between them, write
+    the traces of a begun run's new journal rows."""
     import importlib
 
     from cujeval.spec.results import RunResult
     from cujeval.tracking import history
     from cujeval.tracking import logger as reporter
+    from cujeval.tracking.stream import TraceStream
 
     failed: CujevalError | None = None
     try:
@@ -213,20 +257,37 @@ def _serve(tracking_uri: str | None, requests: IO[str], replies: IO[str]) -> Non
         failed = ReporterError(f"MLflow could not start: {type(exc).__name__}: {exc}")
     for name in PRELOADED:  # what logging imports on first use, imported while the run goes on
         importlib.import_module(name)
+    stream: TraceStream | None = None
 
     def handle(op: str, args: dict[str, Any]) -> Any:
+        nonlocal stream
         if failed is not None:
             raise failed
         if op == "read_journeys":
             records = history.read_journeys(c, **args)
             return [dataclasses.asdict(r) for r in records]
+        if op == "begin":
+            stream = None
+            stream = reporter.begin(c, Path(args.pop("directory")), **args)
+            return {"run_id": stream.started.parent}
         if op == "log":
             directory = Path(args["directory"])
-            run_id = reporter.log(RunResult.read(directory), directory, tracking_uri=tracking_uri)
+            mine, stream = stream, None
+            run_id = reporter.log(
+                RunResult.read(directory), directory, tracking_uri=tracking_uri, stream=mine
+            )
             return {"run_id": run_id, "uri": history.shown_uri(c)}
         raise ReporterError(f"unknown request {op!r}")
 
-    for line in requests:
+    lines = _Lines(requests)
+    while True:
+        line = lines.next(stream.due_in() if stream is not None else None)
+        if line is None:  # nothing asked: the begun run's new rows
+            if stream is not None:
+                stream.tick()
+            continue
+        if not line:
+            break
         req = json.loads(line)
         try:
             reply: dict[str, Any] = {"ok": handle(req["op"], req.get("args") or {})}
@@ -236,6 +297,36 @@ def _serve(tracking_uri: str | None, requests: IO[str], replies: IO[str]) -> Non
             reply = {"error": "ReporterError", "message": f"{type(exc).__name__}: {exc}"}
         replies.write(json.dumps(reply, default=str) + "\n")
         replies.flush()
+    if stream is not None:  # begun, never logged: the command ended without a result
+        with contextlib.suppress(Exception):
+            reporter.finish_aborted(c, stream)
+
+
+class _Lines:
+    """Lines from a file descriptor, with a timeout."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = b""
+        self.eof = False
+
+    def next(self, timeout: float | None) -> str | None:
+        """The next line; "" at the end of input; None when ``timeout`` passes first."""
+        import select
+
+        while b"\n" not in self.buf:
+            if self.eof:
+                return ""
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            if not ready:
+                return None
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:
+                self.eof = True
+                continue
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode("utf-8") + "\n"
 
 
 # Imported by MLflow at start-up, never used by what the worker asks of it: pandas through
@@ -270,7 +361,8 @@ def main() -> None:
 
     guard_streams()  # MLflow's messages may repeat the tracking URI's credentials
     _defer(DEFERRED)
-    _serve(sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else None, sys.stdin, replies)
+    uri = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else None
+    _serve(uri, sys.stdin.fileno(), replies)
     # every reply went out after its write was committed: nothing is left to finish, and the
     # interpreter's own teardown (MLflow's pools and threads) would only keep the caller waiting
     sys.stderr.flush()

@@ -56,12 +56,20 @@ def test_failed_ids_are_listed_and_loose_kept_apart() -> None:
     scores = score(case, obs)
     main = scores["instruction_following"]
     assert main.value is False
-    assert main.explanation == "failed: startend:quotation, punctuation:no_comma"
+    assert main.explanation == "failed 2 of 3: startend:quotation; punctuation:no_comma"
     assert main.metadata["loose"] is False
+    assert [f["id"] for f in main.metadata["failed"]] == [
+        "startend:quotation",
+        "punctuation:no_comma",
+    ]
     assert scores["instruction_following_loose"].value is False
-    assert scores["instruction_following_loose"].explanation == "failed: punctuation:no_comma"
+    loose = scores["instruction_following_loose"].explanation
+    assert loose == "failed 1 of 3: punctuation:no_comma"
     assert scores["instruction:startend:quotation"].value is False
-    assert scores["instruction:startend:quotation"].metadata == {"loose": True}
+    assert scores["instruction:startend:quotation"].metadata == {
+        "loose": True,
+        "failed": [{"id": "startend:quotation", "kwargs": {}, "found": ""}],
+    }
     assert scores["instruction:keywords:existence"].value is True
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+
+from cujeval.spec.records import Observation
 
 Passes = Callable[..., bool]
 
@@ -68,3 +71,46 @@ def test_language_fixed_and_auto(passes: Passes) -> None:
     prompt = "Pouvez-vous me dire à quelle heure ouvre le musée demain matin ?"
     assert passes("product:language", french, language="auto", prompt=prompt)
     assert not passes("product:language", english, language="auto", prompt=prompt)
+
+
+def test_a_failing_check_says_what_it_found(verdict: Callable[..., Any]) -> None:
+    """What each product check saw, for the reports: the missing phrase, the forbidden match
+    as written, the count over the cap, the parse or schema error, the detected language."""
+    text = "We GUARANTEE delivery. Write to jo.doe@example.com [4]."
+    found = {
+        "product:required_phrases": verdict(
+            "product:required_phrases", text, phrases=["delivery", "refund", "sorry"]
+        ),
+        "product:forbidden_phrases": verdict(
+            "product:forbidden_phrases", text, phrases=["guarantee", "free"]
+        ),
+        "product:max_words": verdict("product:max_words", text, max_words=3),
+        "product:max_chars": verdict("product:max_chars", text, max_chars=10),
+        "product:regex": verdict("product:regex", text, pattern=r"#\d+"),
+        "product:regex!": verdict(
+            "product:regex", text, pattern=r"(?i)guarantee", must_match=False
+        ),
+        "product:json": verdict("product:json", text),
+        "product:json schema": verdict("product:json", '{"city": 3}', schema=SCHEMA),
+        "product:no_pii": verdict("product:no_pii", text),
+        "product:cites_sources": verdict(
+            "product:cites_sources", text, obs=Observation(answer=text, contexts=[{"text": "x"}])
+        ),
+    }
+    assert not any(v.strict for v in found.values())
+    shown = {k: v.found for k, v in found.items()}
+    assert shown == {
+        "product:required_phrases": "missing 'refund', 'sorry'",
+        "product:forbidden_phrases": "found 'GUARANTEE'",
+        "product:max_words": "10 words",
+        "product:max_chars": "55 characters",
+        "product:regex": "no match",
+        "product:regex!": "matched 'GUARANTEE'",
+        "product:json": "not JSON: Expecting value: line 1 column 1 (char 0)",
+        "product:json schema": "schema: at city: 3 is not of type 'string'",
+        "product:no_pii": "found email jo…om",
+        "product:cites_sources": "[4]: no such context (1 returned)",
+    }
+    assert found["product:max_words"].describe() == "product:max_words(max_words=3): 10 words"
+    german = verdict("product:language", "This answer is written in English.", language="de")
+    assert not german.strict and german.found == "detected en, expected de"

@@ -64,6 +64,7 @@ def test_gives_up_after_max_retries(fake_judge: FakeJudge) -> None:
         ask(client)
     assert len(fake_judge.requests) == 2
     assert client.stats.failures == 1
+    assert client.stats.retries == 1  # two attempts: one retry (the last failure is not one)
 
 
 def test_client_errors_are_not_retried(fake_judge: FakeJudge) -> None:

@@ -97,3 +97,30 @@ def test_ragas_metrics_on_a_real_server(judge_block: dict[str, Any]) -> None:
         assert value is not None, scores[name].explanation
         assert 0.0 <= value <= 1.0
         assert scores[name].metadata["judge_calls"] >= 1
+
+
+def test_a_rubric_on_a_real_server(judge_block: dict[str, Any]) -> None:
+    """Plumbing only: the small base model's verdicts mean nothing. Each rubric comes back as a
+    verdict with the model's reason, or as a failure counted by reason (a base model often
+    writes JSON that does not parse); a verdict is served from the cache the second time."""
+    block = {**judge_block, "max_tokens": 256}
+    options = {
+        "name": "offers-refund",
+        "criteria": "The answer tells the user where the Eiffel Tower is.",
+        "scale": "1-5",
+    }
+    first = score_all("rubric", {"judge": block, **options}, CASES[:1])[0]
+    passed, score = first["rubric:offers-refund"], first["rubric:offers-refund:score"]
+    meta = passed.metadata
+    assert meta["judge_calls"] >= 1 and meta["judge_prompt_tokens"] > 0
+    if passed.value is None:  # every attempt failed: counted, with its cause
+        assert meta["scorer_error"] is True and set(meta["judge_failures"]) <= {
+            "bad_json",
+            "max_tokens",
+        }
+        return
+    assert isinstance(passed.value, bool) and 1.0 <= score.value <= 5.0  # type: ignore[operator]
+    assert passed.explanation.startswith(f"{score.value:g}/5 (")
+    again = score_all("rubric", {"judge": block, **options}, CASES[:1])[0]
+    assert again["rubric:offers-refund"].value == passed.value
+    assert again["rubric:offers-refund"].metadata["judge_calls"] == 0  # from the cache

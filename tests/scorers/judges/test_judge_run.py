@@ -21,7 +21,7 @@ from cujeval.reporters.console import render
 from cujeval.scorers.judges.summary import describe, judge_metrics, judge_summary
 from cujeval.spec.journal import read_rows
 from cujeval.spec.options import RunOptions
-from cujeval.spec.results import RunResult
+from cujeval.spec.results import JudgeAccount, RunResult
 from cujeval.spec.suite import load_suite
 
 PRICES = {"gemma": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}
@@ -94,7 +94,7 @@ def test_both_faithfulness_scorers_report_their_agreement(
         assert scores["hallucination"]["value"] != scores["llm_hallucination"]["value"]
         assert entry["faithfulness"] == scores["faithfulness"]["value"]
 
-    journey = result.journeys[0].model_copy(update={"judge": summary})
+    journey = result.journeys[0].model_copy(update={"judge": JudgeAccount.model_validate(summary)})
     kept = result.model_copy(update={"journeys": [journey]})
     kept.write(tmp_path / "o")
     again = RunResult.read(tmp_path / "o")

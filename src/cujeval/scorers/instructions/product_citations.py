@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cujeval.scorers.instructions.registry import Exchange, instruction
+from cujeval.scorers.instructions.registry import Exchange, Outcome, instruction
 from cujeval.spec.records import Observation
 
 _GROUP = re.compile(r"\[([^\[\]\n]{1,200})\](?!\()")
@@ -70,7 +70,13 @@ def unresolved(text: str, obs: Observation | None) -> tuple[int, list[str]]:
 
 
 @instruction("product:cites_sources", aliases=("cites_sources",))
-def cites_sources(text: str, _kw: Mapping[str, Any], exchange: Exchange) -> bool:
+def cites_sources(text: str, _kw: Mapping[str, Any], exchange: Exchange) -> Outcome:
     """At least one citation, and every citation points at a context the target returned."""
     count, dangling = unresolved(text, exchange.obs)
-    return count > 0 and not dangling
+    if count == 0:
+        return Outcome(False, "no citation")
+    contexts = len((exchange.obs.contexts if exchange.obs else None) or ())
+    if dangling:
+        cited = ", ".join(f"[{c}]" for c in dangling[:5])
+        return Outcome(False, f"{cited}: no such context ({contexts} returned)")
+    return Outcome(True, f"{count} citations")

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cujeval.scorers.instructions.params import Param, choices_list
-from cujeval.scorers.instructions.registry import Exchange, instruction
+from cujeval.scorers.instructions.registry import Exchange, Outcome, instruction
 
 KINDS = ("email", "phone", "card")
 
@@ -65,6 +65,14 @@ def find_pii(text: str, kinds: Sequence[str] = KINDS) -> list[tuple[str, str]]:
 
 
 @instruction("product:no_pii", Param("kinds", choices_list(KINDS), default=KINDS))
-def no_pii(text: str, kw: Mapping[str, Any], _: Exchange) -> bool:
+def no_pii(text: str, kw: Mapping[str, Any], _: Exchange) -> Outcome:
     """No e-mail, phone or card number (``kinds`` limits which are looked for)."""
-    return not find_pii(text, kw["kinds"])
+    found = find_pii(text, kw["kinds"])
+    return Outcome(not found, "found " + ", ".join(f"{k} {masked(m)}" for k, m in found[:5]))
+
+
+def masked(value: str) -> str:
+    """Enough of a piece of personal data to find it in the answer, never all of it: the
+    first and last two characters (``jo…om``), so a report does not repeat it whole."""
+    value = value.strip()
+    return f"{value[:2]}…{value[-2:]}" if len(value) > 6 else "…"

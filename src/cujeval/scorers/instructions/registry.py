@@ -1,9 +1,11 @@
 """The registry of instruction ids: each id's kwargs and its check, plus kwargs validation.
 
-A check is a pure function ``(text, kwargs, exchange) -> bool``: ``text`` is the response (or
-one of its loose variants), ``kwargs`` the validated kwargs with defaults filled in, and
-``exchange`` what else a check may consult (the user's prompt, the target's observation).
-Families register their ids with :func:`instruction` when the package is imported.
+A check is a pure function ``(text, kwargs, exchange) -> bool | Outcome``: ``text`` is the
+response (or one of its loose variants), ``kwargs`` the validated kwargs with defaults filled
+in, and ``exchange`` what else a check may consult (the user's prompt, the target's
+observation). A check that can say what it saw returns an :class:`Outcome` (``missing
+'refund'``, ``73 words``), which the reports show beside a failing case. Families register
+their ids with :func:`instruction` when the package is imported.
 """
 
 from __future__ import annotations
@@ -27,7 +29,18 @@ class Exchange:
     obs: Observation | None = None
 
 
-Check = Callable[[str, Mapping[str, Any], Exchange], bool]
+@dataclass(frozen=True)
+class Outcome:
+    """A check's verdict and what it found in the text, for a human reading a failure."""
+
+    passed: bool
+    found: str = ""
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+Check = Callable[[str, Mapping[str, Any], Exchange], bool | Outcome]
 KwargsRule = Callable[[Mapping[str, Any]], str | None]
 
 

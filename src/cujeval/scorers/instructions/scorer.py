@@ -4,6 +4,10 @@ SLIs per case: ``instruction_following`` (prompt-level strict: every instruction
 ``instruction_following_loose`` (prompt-level loose), and ``instruction:<id>`` for each
 instruction (strict; loose in metadata). Instructions come from the case and from the
 journey's ``instructions`` option, journey ones first.
+
+A failing case says what failed: each failed instruction's id, its kwargs and what its check
+found (``product:required_phrases(phrases=['refund']): missing 'refund'``), in the
+explanation and, as ``failed`` ({id, kwargs, found}), in the metadata.
 """
 
 from __future__ import annotations
@@ -58,29 +62,46 @@ def _per_instruction(verdicts: list[Verdict]) -> Scores:
     for id, group in grouped.items():
         strict = all(v.strict for v in group)
         loose = all(v.loose for v in group)
+        failed = [v for v in group if not v.strict]
+        meta: dict[str, Any] = {"loose": loose}
+        if failed:
+            meta["failed"] = [_failure(v) for v in failed]
         scores[PREFIX + id] = Score(
             value=strict,
-            explanation="followed" if strict else "not followed",
-            metadata={"loose": loose},
+            explanation="followed" if strict else "not followed: " + "; ".join(_shown(failed)),
+            metadata=meta,
         )
     return scores
 
 
-def _explain(failed: list[str], total: int) -> str:
-    return f"failed: {', '.join(failed)}" if failed else f"all {total} instructions followed"
+def _failure(v: Verdict) -> dict[str, Any]:
+    return {"id": v.id, "kwargs": dict(v.kwargs), "found": v.found}
+
+
+def _shown(failed: list[Verdict], limit: int = 300) -> list[str]:
+    return [_clip(v.describe(), limit) for v in failed]
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _explain(failed: list[Verdict], total: int) -> str:
+    if not failed:
+        return f"all {total} instructions followed"
+    return f"failed {len(failed)} of {total}: " + "; ".join(_shown(failed))
 
 
 def _summary(verdicts: list[Verdict]) -> Scores:
     """Prompt-level strict and loose: a case passes only if every instruction does."""
     listing = [{"id": v.id, "strict": v.strict, "loose": v.loose} for v in verdicts]
-    failed = [v.id for v in verdicts if not v.strict]
-    failed_loose = [v.id for v in verdicts if not v.loose]
+    failed = [v for v in verdicts if not v.strict]
+    failed_loose = [v for v in verdicts if not v.loose]
+    meta: dict[str, Any] = {"instructions": listing, "loose": not failed_loose}
+    if failed:
+        meta["failed"] = [_failure(v) for v in failed]
     return {
-        NAME: Score(
-            value=not failed,
-            explanation=_explain(failed, len(verdicts)),
-            metadata={"instructions": listing, "loose": not failed_loose},
-        ),
+        NAME: Score(value=not failed, explanation=_explain(failed, len(verdicts)), metadata=meta),
         LOOSE: Score(value=not failed_loose, explanation=_explain(failed_loose, len(verdicts))),
     }
 

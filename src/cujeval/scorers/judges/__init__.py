@@ -2,12 +2,13 @@
 
 Scorers registered here: ``llm_faithfulness`` (SLIs ``llm_faithfulness`` and
 ``llm_hallucination``, beside the offline scorer's), ``answer_relevancy``,
-``context_precision``, ``context_recall``. Each takes the suite's ``judge:`` block as its
+``context_precision``, ``context_recall``, and ``rubric`` (a criterion in words:
+``rubric:NAME`` and ``rubric:NAME:score``). Each takes the suite's ``judge:`` block as its
 ``judge`` option and also emits ``judge_cost_usd`` (and ``judge_agreement`` with epochs > 1).
 Nothing heavy is imported until a case is judged.
 """
 
-from cujeval.scorers.judges import faithfulness, ragas_metrics
+from cujeval.scorers.judges import faithfulness, ragas_metrics, rubric
 from cujeval.scorers.judges.client import ClientStats, JudgeClient, shared_client
 from cujeval.scorers.judges.failures import JudgeCallFailed
 from cujeval.spec.judge import JudgeConfig
@@ -19,5 +20,6 @@ __all__ = [
     "JudgeConfig",
     "faithfulness",
     "ragas_metrics",
+    "rubric",
     "shared_client",
 ]

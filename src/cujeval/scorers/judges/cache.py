@@ -2,11 +2,12 @@
 
 Keyed by ``sha256`` of: the judge model; the prompt-template version (:func:`template_version`:
 cujeval's own :data:`PROMPT_VERSION` with the installed ragas and instructor, whose prompts,
-schemas and parsing shape the answer); the settings (temperature, max_tokens); the messages
-and other request parameters (transport settings left out); the epoch (so K epochs are K
-judgements) and the repeat index of an identical request within one judgement (so a metric
-that samples the same prompt several times at a temperature above zero keeps its samples
-apart). Values are the server's ChatCompletion as JSON.
+schemas and parsing shape the answer) and the version of a scorer's own prompt (a rubric's
+``rubric/1``: a reworded template is never answered from the old one's entries); the settings
+(temperature, max_tokens); the messages and other request parameters (transport settings left
+out); the epoch (so K epochs are K judgements) and the repeat index of an identical request
+within one judgement (so a metric that samples the same prompt several times at a temperature
+above zero keeps its samples apart). Values are the server's ChatCompletion as JSON.
 
 Only complete answers that parsed are stored (the client decides: see
 :meth:`cujeval.scorers.judges.client.JudgeView.commit`); an answer cut at ``max_tokens`` or one
@@ -52,9 +53,11 @@ def request_key(
     repeat: int,
     temperature: float | None = None,
     max_tokens: int | None = None,
+    prompt: str | None = None,
 ) -> str:
     """A stable hex digest of one chat request as the judge sends it. ``temperature`` and
-    ``max_tokens`` are the judge's settings, used when the request does not carry its own."""
+    ``max_tokens`` are the judge's settings, used when the request does not carry its own;
+    ``prompt`` the version of the scorer's own prompt template, if it has one."""
     params = {k: v for k, v in request.items() if k not in ("model", "messages", "timeout")}
     settings = {
         "temperature": request.get("temperature", temperature),
@@ -63,7 +66,7 @@ def request_key(
     blob = json.dumps(
         {
             "model": request.get("model"),
-            "template": template_version(),
+            "template": template_version() + (f" {prompt}" if prompt is not None else ""),
             "settings": settings,
             "messages": request.get("messages"),
             "params": params,

@@ -92,18 +92,32 @@ class JudgeClient:
             weakref.WeakKeyDictionary()
         )
 
-    def bind(self, *, epoch: int = 0, ledger: Ledger | None = None) -> JudgeView:
-        """The client as one judgement sees it: its epoch and its ledger."""
-        return JudgeView(self, epoch=epoch, ledger=ledger if ledger is not None else Ledger())
+    def bind(
+        self, *, epoch: int = 0, ledger: Ledger | None = None, prompt: str | None = None
+    ) -> JudgeView:
+        """The client as one judgement sees it: its epoch, its ledger and the version of the
+        scorer's own prompt (part of every cache key it makes)."""
+        return JudgeView(
+            self, epoch=epoch, ledger=ledger if ledger is not None else Ledger(), prompt=prompt
+        )
 
-    def key(self, request: dict[str, Any], *, epoch: int = 0, repeat: int = 0) -> str:
-        """The cache key of ``request``: model, template version, settings, messages, epoch."""
+    def key(
+        self,
+        request: dict[str, Any],
+        *,
+        epoch: int = 0,
+        repeat: int = 0,
+        prompt: str | None = None,
+    ) -> str:
+        """The cache key of ``request``: model, template and prompt versions, settings,
+        messages, epoch."""
         return request_key(
             request,
             epoch=epoch,
             repeat=repeat,
             temperature=self.config.temperature,
             max_tokens=self.config.max_tokens,
+            prompt=prompt,
         )
 
     async def create(
@@ -131,9 +145,10 @@ class JudgeClient:
         epoch: int = 0,
         repeat: int = 0,
         ledger: Ledger | None = None,
+        prompt: str | None = None,
     ) -> tuple[ChatCompletion, str, bool]:
         """The cached answer, or the server's (not stored): ``(completion, key, cached)``."""
-        key = self.key(request, epoch=epoch, repeat=repeat)
+        key = self.key(request, epoch=epoch, repeat=repeat, prompt=prompt)
         hit = self._cached(key)
         if hit is not None:
             self.stats.cache_hits += 1
@@ -177,8 +192,11 @@ class JudgeClient:
         import openai
 
         state = self._state()
+        attempts = 0
 
         async def once() -> ChatCompletion:
+            nonlocal attempts
+            attempts += 1
             async with state.semaphore:
                 self.stats.requests += 1
                 completion: ChatCompletion = await state.openai.chat.completions.create(**request)
@@ -204,42 +222,48 @@ class JudgeClient:
                     f"the judge at {self.shown_url} {what} (HTTP {exc.status_code}, "
                     f"model {self.config.model!r}): {_brief(exc)}"
                 )
-            if retryable(exc):
-                self.stats.retries += 1
-                if ledger is not None:
-                    ledger.retries += 1
 
         try:
-            return await self._policy.run(
-                once,
-                retryable=retryable,
-                retry_after=retry_after,
-                rng=self._rng,
-                on_failure=failed,
-            )
-        except openai.APITimeoutError:
-            tries = self._policy.retries + 1
-            raise self._failure(
-                failures.TIMEOUT,
-                f"the judge at {self.shown_url} did not answer within "
-                f"judge.timeout_s={self.config.timeout_s:g} s ({tries} attempt"
-                f"{'s' if tries > 1 else ''}); raise judge.timeout_s or lower judge.max_tokens",
-            ) from None
-        except openai.APIConnectionError as exc:
-            self.stats.failures += 1
-            self.stats.failure_reasons["unavailable"] += 1
-            raise JudgeUnavailable(
-                f"the judge at {self.shown_url} is unreachable after "
-                f"{self._policy.retries + 1} attempts: {type(exc).__name__}"
-            ) from None
-        except openai.APIStatusError as exc:
-            tries = self._policy.retries + 1 if retryable(exc) else 1
-            reason = failures.SERVER_ERROR if retryable(exc) else failures.REFUSED
-            raise self._failure(
-                reason,
-                f"judge at {self.shown_url} failed after {tries} attempt"
-                f"{'s' if tries > 1 else ''}: HTTP {exc.status_code}: {_brief(exc)}",
-            ) from None
+            try:
+                return await self._policy.run(
+                    once,
+                    retryable=retryable,
+                    retry_after=retry_after,
+                    rng=self._rng,
+                    on_failure=failed,
+                )
+            except openai.APITimeoutError:
+                tries = attempts
+                raise self._failure(
+                    failures.TIMEOUT,
+                    f"the judge at {self.shown_url} did not answer within "
+                    f"judge.timeout_s={self.config.timeout_s:g} s ({tries} attempt"
+                    f"{'s' if tries > 1 else ''}); raise judge.timeout_s or lower judge.max_tokens",
+                ) from None
+            except openai.APIConnectionError as exc:
+                self.stats.failures += 1
+                self.stats.failure_reasons["unavailable"] += 1
+                raise JudgeUnavailable(
+                    f"the judge at {self.shown_url} is unreachable after "
+                    f"{attempts} attempts: {type(exc).__name__}"
+                ) from None
+            except openai.APIStatusError as exc:
+                tries = attempts
+                reason = failures.SERVER_ERROR if retryable(exc) else failures.REFUSED
+                raise self._failure(
+                    reason,
+                    f"judge at {self.shown_url} failed after {tries} attempt"
+                    f"{'s' if tries > 1 else ''}: HTTP {exc.status_code}: {_brief(exc)}",
+                ) from None
+        finally:
+            self._retried(attempts, ledger)
+
+    def _retried(self, attempts: int, ledger: Ledger | None) -> None:
+        """Attempts after the first are retries (the last failure of a call is not one)."""
+        extra = max(0, attempts - 1)
+        self.stats.retries += extra
+        if ledger is not None:
+            ledger.retries += extra
 
     def _failure(self, reason: str, message: str) -> JudgeCallFailed:
         self.stats.failures += 1
@@ -298,17 +322,18 @@ class JudgeView:
     client: JudgeClient
     epoch: int
     ledger: Ledger
+    prompt: str | None = None
     _seen: Counter[str] = field(default_factory=Counter, init=False)
     _pending: list[tuple[ChatCompletion, str, str]] = field(default_factory=list, init=False)
 
     async def create(self, **request: Any) -> ChatCompletion:
         repeat = 0
         if float(request.get("temperature") or 0.0) > 0.0:
-            base = self.client.key(request, epoch=self.epoch, repeat=0)
+            base = self.client.key(request, epoch=self.epoch, repeat=0, prompt=self.prompt)
             repeat = self._seen[base]
             self._seen[base] += 1
         completion, key, cached = await self.client.fetch(
-            request, epoch=self.epoch, repeat=repeat, ledger=self.ledger
+            request, epoch=self.epoch, repeat=repeat, ledger=self.ledger, prompt=self.prompt
         )
         if not cached:
             # serialised now: instructor rewrites the usage of the object it is handed
@@ -360,6 +385,37 @@ def shared_client(config: JudgeConfig) -> JudgeClient:
         client = JudgeClient(config)
         _shared[key] = client
     return client
+
+
+def shared_stats() -> ClientStats:
+    """The totals of every shared client of this process so far (``cujeval score``'s
+    progress: calls, cache hits, retries, failures by reason)."""
+    total = ClientStats()
+    for client in list(_shared.values()):
+        stats = client.stats
+        total.requests += stats.requests
+        total.answered += stats.answered
+        total.cache_hits += stats.cache_hits
+        total.retries += stats.retries
+        total.failures += stats.failures
+        total.stored += stats.stored
+        total.not_stored += stats.not_stored
+        total.failure_reasons.update(stats.failure_reasons)
+    return total
+
+
+def describe_stats(stats: ClientStats) -> str:
+    """``judge: 14 calls (3 cached, 1 retried), 1 failed (timeout 1)``."""
+    extra = [
+        f"{n} {what}" for n, what in ((stats.cache_hits, "cached"), (stats.retries, "retried")) if n
+    ]
+    text = f"judge: {stats.requests} call{'s' if stats.requests != 1 else ''}"
+    if extra:
+        text += f" ({', '.join(extra)})"
+    text += f", {stats.failures} failed"
+    if stats.failure_reasons:
+        text += " (" + ", ".join(f"{k} {v}" for k, v in sorted(stats.failure_reasons.items())) + ")"
+    return text
 
 
 async def close_shared() -> None:

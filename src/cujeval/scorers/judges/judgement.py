@@ -112,13 +112,14 @@ class Judge:
         self.config = resolve_config(judge, prices)
         self.client: JudgeClient = shared_client(self.config)
 
-    async def run(self, evaluate: Evaluate) -> Judged:
-        """``evaluate(llm)`` once per epoch, concurrently; the client bounds the load."""
+    async def run(self, evaluate: Evaluate, *, prompt: str | None = None) -> Judged:
+        """``evaluate(llm)`` once per epoch, concurrently; the client bounds the load.
+        ``prompt``: the version of the scorer's own prompt, part of the cache keys."""
         config = self.config
         ledgers = [Ledger() for _ in range(config.epochs)]
 
         async def one(epoch: int) -> EpochOutcome:
-            view = self.client.bind(epoch=epoch, ledger=ledgers[epoch])
+            view = self.client.bind(epoch=epoch, ledger=ledgers[epoch], prompt=prompt)
             llm = judge_llm(view, config)
             try:
                 value, detail = await evaluate(llm)
