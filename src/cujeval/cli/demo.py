@@ -103,15 +103,12 @@ def run_demo(
 ) -> int:
     """Start each chosen reference service, run its bundled suite through ``run`` (which
     returns the exit code), stop the service; return the worst exit code."""
-    import importlib.util
-
+    from cujeval._util.extras import missing
     from cujeval.engine.plan import validate
     from cujeval.spec.suite import load_suite
 
-    if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
-        raise InputError(
-            "cujeval demo needs the reference services' extra: pip install 'cujeval[reference]'"
-        )
+    if hint := missing("reference", "cujeval demo", "fastapi", "uvicorn"):
+        raise InputError(hint)
     chosen = [DEMOS[k] for k in journeys]
     suites = {}
     for demo in chosen:  # bad input fails before any service spends time starting

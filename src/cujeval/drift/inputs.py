@@ -118,6 +118,7 @@ def _hf_rows(path: Path) -> Iterator[tuple[int, Any]]:
     if hint := missing("parquet", "reading a Hugging Face dataset folder", "datasets"):
         raise DatasetError(hint, file=path)
     import datasets
+
     saved = any((path / name).exists() for name in ("state.json", "dataset_dict.json"))
     try:
         if saved:

@@ -170,6 +170,7 @@ def _start_reference_services(state: _State) -> None:
     """The bundled services whose URL variable is unset, started side by side."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from cujeval._util.extras import missing
     from cujeval.errors import CujevalError
     from cujeval.reference.agent.launch import start_agent_service
     from cujeval.reference.launch import start_rag_service
@@ -178,6 +179,8 @@ def _start_reference_services(state: _State) -> None:
     wanted = [name for name in _URL_VARIABLES if not os.environ.get(name)]
     if not wanted:
         return
+    if hint := missing("reference", "--cuj-reference-services", "fastapi", "uvicorn"):
+        raise pytest.UsageError(hint)
     with ThreadPoolExecutor(len(wanted)) as pool:
         futures = {name: pool.submit(starters[name]) for name in wanted}
         problems = []

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from cujeval._util.extras import missing
 from cujeval.errors import CujevalError
 from cujeval.reference.config import RagConfig
 
@@ -86,6 +87,9 @@ def config_from_args(args: argparse.Namespace) -> RagConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if hint := missing("reference", "a reference service", "fastapi", "uvicorn"):
+        print(f"cujeval.reference: {hint}", file=sys.stderr)
+        return 2
     try:
         config = config_from_args(args)
         from cujeval.reference.rag import create_app

@@ -43,9 +43,9 @@ import threading
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
+from cujeval._util.extras import missing
 from cujeval.engine.executors import Emit, Item
 from cujeval.errors import CujevalError, InputError, RunAborted
 
@@ -55,7 +55,6 @@ if TYPE_CHECKING:
     from cujeval.spec.suite import Settings, Suite
 
 ENV_PREFIX = "CUJEVAL_RAY_"
-EXTRA_HINT = "the ray executor needs Ray: pip install 'cujeval[ray]'"
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
 _POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
 
@@ -172,8 +171,8 @@ class RayOptions:
 
 def require_ray() -> None:
     """InputError (exit 2) when Ray is not installed."""
-    if find_spec("ray") is None:
-        raise InputError(EXTRA_HINT, field="--executor")
+    if hint := missing("ray", "the ray executor", "ray"):
+        raise InputError(hint, field="--executor")
 
 
 def split_evenly(total: int, parts: int) -> list[int]:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from cujeval._util.extras import missing
 from cujeval.errors import CujevalError
 from cujeval.reference.agent.config import AGENT_RATE_NAMES, DEFAULT_MODEL, AgentConfig
 
@@ -45,6 +46,9 @@ def config_from_args(args: argparse.Namespace) -> AgentConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if hint := missing("reference", "a reference service", "fastapi", "uvicorn"):
+        print(f"cujeval.reference.agent: {hint}", file=sys.stderr)
+        return 2
     try:
         from cujeval.reference.agent.app import create_app
 
