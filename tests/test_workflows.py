@@ -146,3 +146,17 @@ def test_the_gate_steps_carry_cujeval_exit_code(tmp_path: Path) -> None:
     gate = _step(steps, "Gate")
     assert _run_step(gate, tmp_path, cujeval_exit=0, CODE="1") == 1
     assert _run_step(gate, tmp_path, cujeval_exit=0, CODE="") == 3
+
+
+@pytest.mark.parametrize("name", ["cujeval-pr.yml", "cujeval-nightly.yml"])
+def test_cujeval_is_installed_lean_at_the_tested_versions(name: str) -> None:
+    """The package the user names (the base by default: no torch), then moved to the versions
+    the installed cujeval prints with `cujeval constraints`."""
+    doc, steps = _steps(name)
+    (job,) = doc["jobs"].values()
+    assert job["env"]["PACKAGE"] == "${{ vars.CUJEVAL_PACKAGE || 'cujeval' }}"
+    lines = _step(steps, "Install cujeval").strip().splitlines()
+    assert lines == [
+        'python -m pip install "$PACKAGE"',
+        'python -m pip install "$PACKAGE" -c <(cujeval constraints)',
+    ]
