@@ -27,7 +27,7 @@ def constraints() -> None:
     """Print the exact versions cujeval is tested with (Python 3.11, Linux) as a pip
     constraints file. With cujeval installed, `pip install 'cujeval[reference]' -c <(cujeval
     constraints)` moves the install to those versions (a listed package the install does not
-    need is left out). torch (the dev extra only) is pinned to its CPU build: take it from
+    need is left out). torch (the dev extra only) is pinned by version: take its CPU build from
     https://download.pytorch.org/whl/cpu first, or pip installs PyPI's CUDA build."""
 
     def go() -> int:
