@@ -4,9 +4,10 @@ against the baseline case by case, folded into the gate.
 
 End to end on the bundled canary suite with real reference services on 127.0.0.1: against
 itself (both targets the same service) no quality SLO regresses (too few pairs to call it NO
-CHANGE: INCONCLUSIVE, a warning) and the gate passes;
-with 300 ms more latency on the candidate's service, latency-p95 alone is REGRESSED beyond the
-allowed 10 % and the gate fails (exit 1) although the candidate meets its own latency SLO."""
+CHANGE: INCONCLUSIVE, a warning) and the gate passes; with 1.2 s more latency on the
+candidate's service (plain to see on a loaded machine), latency-p95 alone is REGRESSED beyond
+the allowed 10 % and the gate fails (exit 1) although the candidate meets its own (loosened)
+latency SLO."""
 
 from __future__ import annotations
 
@@ -214,7 +215,7 @@ def test_canary_against_itself_and_with_a_slower_candidate(tmp_path: Path) -> No
         canary = json.loads((same / "results.json").read_text())["canary"]
         assert not canary["blocking"]
 
-        with start_rag_service(faults={"latency_ms": 600.0}, ready_timeout_s=600) as slower:
+        with start_rag_service(faults={"latency_ms": 1500.0}, ready_timeout_s=600) as slower:
             slow = tmp_path / "slow"
             r = run(current.url, slower.url, slow)
     assert r.returncode == 1, r.stdout[-3000:]

@@ -72,10 +72,10 @@ def test_budget_after_clean_and_faulted_demo(tmp_path: Path) -> None:
     no_errors = next(s for s in result["journeys"][0]["slos"] if s["name"] == "no-errors")
     assert no_errors["good"] == no_errors["n"] == 30  # today's run has no error
     blocks = [r for r in result["gate"]["reasons"] if r["action"] == "block"]
-    # only budgets block (the faults hit both journeys; a busy machine may spend the second
-    # journey's latency budget too), and the grounded answer's is its no-errors budget alone
+    # only budgets block, the grounded answer's no-errors budget among them (the faults hit
+    # both journeys; on a busy machine latency budgets may be spent too)
     assert {r["kind"] for r in blocks} == {"budget_exhausted"}
-    assert [r["slo"] for r in blocks if r["journey"] == "grounded-answer"] == ["no-errors"]
+    assert "no-errors" in [r["slo"] for r in blocks if r["journey"] == "grounded-answer"]
     assert any(
         b.startswith("grounded-answer/no-errors: budget exhausted: ")
         for b in result["gate"]["blocking"]
