@@ -450,7 +450,7 @@ def begin(
     run_key = key_of(suite, run_id, started_at)
     start_ms = parse_time_ms(started_at) or int(time.time() * 1000)
     base = {
-        "cujeval.spec.suite": suite,
+        "cujeval.suite": suite,
         RUN_ID: run_id,
         TRIGGER: redact(trigger),
         RUN_KEY: run_key,
