@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 COMMAND_MODULES: tuple[str, ...] = (
     "cujeval.cli.run",
     "cujeval.cli.history",
+    "cujeval.cli.report",
     "cujeval.cli.slo",
     "cujeval.cli.load",
     "cujeval.cli.drift",
