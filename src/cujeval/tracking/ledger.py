@@ -133,6 +133,14 @@ def apply(checks: Checks, record: RunResult, directory: Path, settings: Settings
     if checks.baseline is not None:
         _baseline(checks, checks.baseline, record, rows, directory, settings, found)
     _canary(checks.suite, record, rows, settings, found)
+    if found.history is not None and (directory / "compare.json").exists():
+        import json
+
+        try:  # this run's comparison with its baseline is the last one
+            doc = json.loads((directory / "compare.json").read_text(encoding="utf-8"))
+            found.history.comparison, found.history.comparison_run = doc, record.run_id
+        except (OSError, ValueError):
+            pass
     return found
 
 
@@ -236,15 +244,6 @@ def _history(
     except Exception as exc:  # a picture must not cost the run its gate
         print(redact(f"warning: history not drawn: {type(exc).__name__}: {exc}"), file=sys.stderr)
         return None
-    compare = directory / "compare.json"
-    if compare.exists():
-        import json
-
-        try:
-            history.comparison = json.loads(compare.read_text(encoding="utf-8"))
-            history.comparison_run = record.run_id
-        except (OSError, ValueError):
-            pass
     return history
 
 
