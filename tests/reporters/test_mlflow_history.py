@@ -163,7 +163,7 @@ def test_journey_runs_carry_traces_inputs_and_tags(history: History) -> None:
     assert child.data.tags["cujeval.verdict.no-errors"] == result.journeys[0].slos[0].verdict
     assert child.data.metrics["slo.no-errors.good"] == 19
     assert child.data.metrics["slo.no-errors.target"] == 0.9
-    assert child.data.metrics["error/mean"] == pytest.approx(1 / 20)
+    assert child.data.metrics["sli.error.mean"] == pytest.approx(1 / 20)
     [dataset_input] = child.inputs.dataset_inputs
     source = json.loads(dataset_input.dataset.source)["uri"]
     assert source.endswith("cases.jsonl") and "/../" not in source
