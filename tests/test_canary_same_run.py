@@ -171,11 +171,11 @@ def test_the_canary_reaches_mlflow(tmp_path: Path, mlflow_server: str) -> None:
 
 
 def loose(directory: Path) -> Path:
-    """The bundled canary suite with a latency objective no busy machine breaches (10 s): the
+    """The bundled canary suite with a latency objective no busy machine breaches (30 s): the
     candidate meets its own SLO however loaded the cores are, so only the canary can block."""
     text = SUITE.read_text()
     assert "p95(latency_s) <= 1.5" in text and "../datasets/" in text
-    text = text.replace("p95(latency_s) <= 1.5", "p95(latency_s) <= 10")
+    text = text.replace("p95(latency_s) <= 1.5", "p95(latency_s) <= 30")
     text = text.replace("../datasets/", f"{SUITE.parent.parent / 'datasets'}/")
     path = directory / "canary.yaml"
     path.write_text(text)
@@ -228,7 +228,7 @@ def test_canary_against_itself_and_with_a_slower_candidate(tmp_path: Path) -> No
     }
     assert own["latency-p95"] == "MET"  # the candidate meets its own SLO: the canary blocks
     assert doc["gate"]["blocking"] == [
-        b for b in doc["gate"]["blocking"] if "REGRESSED against baseline target current" in b
+        b for b in doc["gate"]["blocking"] if "regressed: against baseline target current" in b
     ]
     assert len(doc["gate"]["blocking"]) == 1 and "latency-p95" in doc["gate"]["blocking"][0]
     rows = Counter(json.loads(x)["journey"] for x in (slow / "journal.jsonl").open())

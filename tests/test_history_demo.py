@@ -51,6 +51,10 @@ def test_budget_after_clean_and_faulted_demo(tmp_path: Path) -> None:
     shutil.copytree(project_root() / "datasets", tmp_path / "datasets")
     doc = yaml.safe_load(SUITE.read_text())
     doc["budget"] = {"window": 28}
+    for journey in doc["journeys"]:  # timing objectives no loaded machine breaches
+        for slo in journey["slos"]:
+            if "_s)" in slo.get("objective", ""):
+                slo["objective"] = slo["objective"].split("<=")[0] + "<= 60"
     suite = tmp_path / "suites" / "support_rag.yaml"
     suite.write_text(yaml.safe_dump(doc, sort_keys=False))
     out = tmp_path / "third"
@@ -73,7 +77,7 @@ def test_budget_after_clean_and_faulted_demo(tmp_path: Path) -> None:
     assert no_errors["good"] == no_errors["n"] == 30  # today's run has no error
     blocks = [r for r in result["gate"]["reasons"] if r["action"] == "block"]
     # only budgets block, the grounded answer's no-errors budget among them (the faults hit
-    # both journeys; on a busy machine latency budgets may be spent too)
+    # both journeys; on a busy machine the earlier runs may have spent latency budgets too)
     assert {r["kind"] for r in blocks} == {"budget_exhausted"}
     assert "no-errors" in [r["slo"] for r in blocks if r["journey"] == "grounded-answer"]
     assert any(
