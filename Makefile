@@ -40,8 +40,9 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy src
 	$(VENV)/bin/lint-imports --no-cache
 
+# one worker a core (at most 4: the end-to-end tests start services of their own)
 pytest: $(STAMP) $(LLAMA) $(MLFLOW_NEXT)/.installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --maxprocesses 4 --durations 10
 
 test: lint typecheck pytest
 

@@ -4,9 +4,10 @@ against the baseline case by case, folded into the gate.
 
 End to end on the bundled canary suite with real reference services on 127.0.0.1: against
 itself (both targets the same service) no quality SLO regresses (too few pairs to call it NO
-CHANGE: INCONCLUSIVE, a warning) and the gate passes;
-with 300 ms more latency on the candidate's service, latency-p95 alone is REGRESSED beyond the
-allowed 10 % and the gate fails (exit 1) although the candidate meets its own latency SLO."""
+CHANGE: INCONCLUSIVE, a warning) and the gate passes; with 1.2 s more latency on the
+candidate's service (plain to see on a loaded machine), latency-p95 alone is REGRESSED beyond
+the allowed 10 % and the gate fails (exit 1) although the candidate meets its own (loosened)
+latency SLO."""
 
 from __future__ import annotations
 
@@ -170,11 +171,11 @@ def test_the_canary_reaches_mlflow(tmp_path: Path, mlflow_server: str) -> None:
 
 
 def loose(directory: Path) -> Path:
-    """The bundled canary suite with a latency objective no busy machine breaches (10 s): the
+    """The bundled canary suite with a latency objective no busy machine breaches (30 s): the
     candidate meets its own SLO however loaded the cores are, so only the canary can block."""
     text = SUITE.read_text()
     assert "p95(latency_s) <= 1.5" in text and "../datasets/" in text
-    text = text.replace("p95(latency_s) <= 1.5", "p95(latency_s) <= 10")
+    text = text.replace("p95(latency_s) <= 1.5", "p95(latency_s) <= 30")
     text = text.replace("../datasets/", f"{SUITE.parent.parent / 'datasets'}/")
     path = directory / "canary.yaml"
     path.write_text(text)
@@ -214,7 +215,7 @@ def test_canary_against_itself_and_with_a_slower_candidate(tmp_path: Path) -> No
         canary = json.loads((same / "results.json").read_text())["canary"]
         assert not canary["blocking"]
 
-        with start_rag_service(faults={"latency_ms": 600.0}, ready_timeout_s=600) as slower:
+        with start_rag_service(faults={"latency_ms": 1500.0}, ready_timeout_s=600) as slower:
             slow = tmp_path / "slow"
             r = run(current.url, slower.url, slow)
     assert r.returncode == 1, r.stdout[-3000:]
@@ -227,7 +228,7 @@ def test_canary_against_itself_and_with_a_slower_candidate(tmp_path: Path) -> No
     }
     assert own["latency-p95"] == "MET"  # the candidate meets its own SLO: the canary blocks
     assert doc["gate"]["blocking"] == [
-        b for b in doc["gate"]["blocking"] if "REGRESSED against baseline target current" in b
+        b for b in doc["gate"]["blocking"] if "regressed: against baseline target current" in b
     ]
     assert len(doc["gate"]["blocking"]) == 1 and "latency-p95" in doc["gate"]["blocking"][0]
     rows = Counter(json.loads(x)["journey"] for x in (slow / "journal.jsonl").open())

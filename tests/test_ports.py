@@ -68,7 +68,8 @@ def test_the_promptfoo_port_runs_as_written(
 ) -> None:
     commands = write_port("promptfoo", tmp_path)
     assert [c[0] for c in commands] == ["cujeval"]
-    env = {**os.environ, "JUDGE_URL": fake_judge.base_url}
+    # a cache of its own: the judge's verdicts of an earlier run would be served from it
+    env = {**os.environ, "JUDGE_URL": fake_judge.base_url, "XDG_CACHE_HOME": str(tmp_path / "c")}
     runs = {}
     for release in ("good", "broken"):
         env["SUPPORT_URL"] = f"{service}/{release}/ask"
@@ -100,6 +101,7 @@ def test_the_deepeval_port_runs_as_written(
     commands = write_port("deepeval", pytester.path)
     assert [c[0] for c in commands] == ["pytest"]
     monkeypatch.setenv("JUDGE_URL", fake_judge.base_url)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(pytester.path / "cache"))  # no earlier verdicts
     monkeypatch.setenv("SUPPORT_URL", f"{service}/good/ask")
     # in a process of its own: the judge's libraries (ragas, numpy) load once per process
     good = pytester.runpytest_subprocess(*commands[0][1:])

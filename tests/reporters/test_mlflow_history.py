@@ -129,12 +129,18 @@ def test_the_current_run_counts_as_the_newest(history: History) -> None:
     assert s.fast  # 10 of 20 bad spends 10 of a budget of 8; lower bound 0.33 > 0.1
 
 
-def test_baseline_verdicts_from_mlflow(history: History) -> None:
+def test_baseline_verdicts_from_mlflow(
+    history: History, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
     from cujeval.core.compare import compare_runs
 
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     a = load_run(history.parents["r1"], tracking_uri=history.uri)
     b = load_run(history.parents["r2"], tracking_uri=history.uri)
     assert a.result.run_id == run_id(history, "r1") and len(a.rows) == N
+    assert not list(tmp_path.glob("cujeval-run-*"))  # the downloads leave nothing behind
     report = compare_runs(a, b)
     c = {x.slo: x for x in report.comparisons}
     assert c["no-errors"].change == "REGRESSED" and c["no-errors"].blocks

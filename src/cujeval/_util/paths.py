@@ -32,11 +32,16 @@ def latest_run_dir(base: Path, suite: str) -> Path | None:
     return runs[-1] if runs else None
 
 
-def default_cache_dir() -> str:
-    """Where the LLM judge's answers are cached: ``<user cache dir>/cujeval/judge``
-    (platformdirs when installed, else ``~/.cache/cujeval/judge``)."""
+def user_cache(name: str) -> Path:
+    """``<user cache dir>/cujeval/<name>`` (platformdirs when installed, else
+    ``~/.cache/cujeval/<name>``); not created here."""
     try:
         import platformdirs
     except ImportError:
-        return str(Path.home() / ".cache" / "cujeval" / "judge")
-    return str(Path(platformdirs.user_cache_dir("cujeval", appauthor=False)) / "judge")
+        return Path.home() / ".cache" / "cujeval" / name
+    return Path(platformdirs.user_cache_dir("cujeval", appauthor=False)) / name
+
+
+def default_cache_dir() -> str:
+    """Where the LLM judge's answers are cached: ``<user cache dir>/cujeval/judge``."""
+    return str(user_cache("judge"))

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cujeval.cli.app import GatePolicy, _guard, app
+from cujeval.cli.app import GateOpt, MlflowOpt, OutputOpt, StrictOpt, _guard, app
 from cujeval.spec.flags import HELP
 
 
@@ -139,10 +139,10 @@ def load(
             "success (default: the journey's first all_of SLO).",
         ),
     ] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Report folder.")] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="INCONCLUSIVE blocks too.")] = False,
-    gate: Annotated[GatePolicy | None, typer.Option("--gate", help="interval or point.")] = None,
-    mlflow: Annotated[bool, typer.Option("--mlflow/--no-mlflow", help="Log to MLflow.")] = False,
+    output: OutputOpt = None,
+    strict: StrictOpt = False,
+    gate: GateOpt = None,
+    mlflow: MlflowOpt = False,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help=HELP["progress"])
     ] = True,
@@ -224,10 +224,10 @@ def scenarios(
     duration: Annotated[
         str, typer.Option("--duration", help="With --rate: how long each scenario is loaded.")
     ] = "30s",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Report folder.")] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="INCONCLUSIVE blocks too.")] = False,
-    gate: Annotated[GatePolicy | None, typer.Option("--gate", help="interval or point.")] = None,
-    mlflow: Annotated[bool, typer.Option("--mlflow/--no-mlflow", help="Log to MLflow.")] = False,
+    output: OutputOpt = None,
+    strict: StrictOpt = False,
+    gate: GateOpt = None,
+    mlflow: MlflowOpt = False,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help=HELP["progress"])
     ] = False,

@@ -88,6 +88,26 @@ class SLOComparison:
     def label(self) -> str:
         return f"{self.journey}/{self.slo}"
 
+    @classmethod
+    def untested(
+        cls, change: Change, note: str, cases_needed: int | None, **fields: Any
+    ) -> SLOComparison:
+        """A comparison no test was run for (no pairs, too few, a ratio over the whole run):
+        no interval and no p-value, and it never blocks; ``fields`` names the rest."""
+        empty: dict[str, Any] = {
+            "baseline": None,
+            "candidate": None,
+            "diff": None,
+            "lower": None,
+            "upper": None,
+            "p_value": None,
+            "worse": 0,
+            "better": 0,
+            "drop": 0.0,
+            "blocks": False,
+        }
+        return cls(change=change, note=note, cases_needed=cases_needed, **{**empty, **fields})
+
     def reason(self, baseline_label: str) -> str:
         """The gate's blocking reason (starts with the journey, as gate.amend expects)."""
         return (
@@ -162,21 +182,11 @@ def _ratio(
         "detect": detect,
     }
     if n == 0:
-        return SLOComparison(
+        return SLOComparison.untested(
+            "INCONCLUSIVE",
+            "no case judged in both runs",
+            mcnemar_cases_needed(detect, detect, alpha),
             test="none",
-            baseline=None,
-            candidate=None,
-            diff=None,
-            lower=None,
-            upper=None,
-            p_value=None,
-            worse=0,
-            better=0,
-            change="INCONCLUSIVE",
-            drop=0.0,
-            blocks=False,
-            cases_needed=mcnemar_cases_needed(detect, detect, alpha),
-            note="no case judged in both runs",
             **common,
         )
     a = [sb[k] for k in ids]
@@ -278,21 +288,11 @@ def _aggregate(
 
     needed = min_cases(obj.statistic, settings.confidence) if obj.success is None else 2
     if obj.success is not None:
-        return SLOComparison(
-            baseline=None,
-            candidate=None,
-            diff=None,
-            lower=None,
-            upper=None,
-            p_value=None,
-            worse=0,
-            better=0,
-            change="NO CHANGE",
-            drop=0.0,
-            blocks=False,
-            cases_needed=None,
-            note=f"a ratio over the whole run is not compared case by case: compare "
+        return SLOComparison.untested(
+            "NO CHANGE",
+            f"a ratio over the whole run is not compared case by case: compare "
             f"{obj.success!r} and {obj.sli!r}",
+            None,
             **common,
         )
     if n < max(2, needed):
@@ -300,21 +300,15 @@ def _aggregate(
         b = [vc[k] for k in ids]
         sb_ = stats.statistic_value(a, obj.statistic) if a else None
         sc_ = stats.statistic_value(b, obj.statistic) if b else None
-        return SLOComparison(
+        return SLOComparison.untested(
+            "INCONCLUSIVE",
+            f"too few pairs: {n} paired case(s), a bound of {obj.statistic} needs {max(2, needed)}",
+            max(2, needed),
             baseline=sb_,
             candidate=sc_,
             diff=None if sb_ is None or sc_ is None else sc_ - sb_,
-            lower=None,
-            upper=None,
-            p_value=None,
             worse=sum(1 for x, y in zip(a, b, strict=True) if (y < x if up else y > x)),
             better=sum(1 for x, y in zip(a, b, strict=True) if (y > x if up else y < x)),
-            change="INCONCLUSIVE",
-            drop=0.0,
-            blocks=False,
-            cases_needed=max(2, needed),
-            note=f"too few pairs: {n} paired case(s), a bound of {obj.statistic} needs "
-            f"{max(2, needed)}",
             **common,
         )
     a = [vb[k] for k in ids]

@@ -109,6 +109,23 @@ def _slis(spec: SLOSpec, journey: Journey) -> list[str]:
     return [s.predicate.sli for s in _steps(spec, journey)]
 
 
+def _aggregate_entry(spec: SLOSpec, needed: int, **counts: int) -> dict[str, Any]:
+    """The fields every aggregate SLO's entry starts with; ``counts`` are its n_rows,
+    n_unscorable and n_scorer_errors."""
+    obj = spec.parsed_objective
+    return {
+        "name": spec.name,
+        "kind": "aggregate",
+        "expression": str(obj),
+        "bound": obj.bound,
+        "op": obj.op,
+        "blocking": spec.blocking,
+        "description": spec.description,
+        "min_cases": needed,
+        **counts,
+    }
+
+
 def _scorer_errors(columns: Columns, slis: list[str]) -> int:
     rows: set[int] = set()
     for sli in slis:
@@ -325,20 +342,14 @@ def evaluate_per_success(
     wins = np.bincount(codes, weights=good.astype(float), minlength=len(ids))
     seen = np.bincount(codes[valid], minlength=len(ids)) > 0
     needed = MIN_CASES_BOOTSTRAP
-    base: dict[str, Any] = {
-        "name": spec.name,
-        "kind": "aggregate",
-        "expression": str(obj),
-        "bound": obj.bound,
-        "op": obj.op,
-        "blocking": spec.blocking,
-        "description": spec.description,
-        "min_cases": needed,
-        "n_rows": int(valid.sum()),
-        "n_unscorable": len(ids) - int(seen.sum()),
-        "n_scorer_errors": _scorer_errors(columns, [obj.sli, *_slis(success, journey)]),
-        "good": float(wins.sum()),
-    }
+    base = _aggregate_entry(
+        spec,
+        needed,
+        n_rows=int(valid.sum()),
+        n_unscorable=len(ids) - int(seen.sum()),
+        n_scorer_errors=_scorer_errors(columns, [obj.sli, *_slis(success, journey)]),
+    )
+    base["good"] = float(wins.sum())
     n = int(seen.sum())
     if n == 0 or wins.sum() == 0 or not (~np.isnan(col)).any():
         return SLOResult(
@@ -397,19 +408,13 @@ def evaluate_aggregate(
     vals = sums[has] / counts[has]  # one value per case: the mean over its repeats
     case_ids = [c for c, h in zip(ids, has, strict=True) if h]
     needed = min_cases(obj.statistic, settings.confidence)
-    base: dict[str, Any] = {
-        "name": spec.name,
-        "kind": "aggregate",
-        "expression": str(obj),
-        "bound": obj.bound,
-        "op": obj.op,
-        "blocking": spec.blocking,
-        "description": spec.description,
-        "min_cases": needed,
-        "n_rows": int(scorable.sum()),
-        "n_unscorable": len(ids) - int(has.sum()),
-        "n_scorer_errors": _scorer_errors(columns, [obj.sli]),
-    }
+    base = _aggregate_entry(
+        spec,
+        needed,
+        n_rows=int(scorable.sum()),
+        n_unscorable=len(ids) - int(has.sum()),
+        n_scorer_errors=_scorer_errors(columns, [obj.sli]),
+    )
     if vals.size == 0:
         return SLOResult(
             verdict=Verdict.NO_DATA, estimate=None, lower=None, upper=None, n=0, **base

@@ -11,7 +11,9 @@ Everything is embedded once at build time; a query costs one encode and a matrix
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -42,6 +44,37 @@ class Candidate:
     hit_rank: int
     position: int
     similarity: float
+
+
+def _embedded(texts: list[str], encode: Callable[[list[str]], Vectors]) -> Vectors:
+    """``encode(texts)``, kept in the user cache under a digest of the texts and the model's
+    weights file: the same corpus embeds once per machine, not at every start of a service
+    (seconds of CPU on two cores). A cache that cannot be read or written is passed by."""
+    import numpy as np
+
+    from cujeval._util.paths import user_cache
+    from cujeval.models.minilm import MODEL_DIR
+
+    weights = (MODEL_DIR / "model.safetensors").stat()
+    digest = hashlib.sha256(f"{weights.st_size}:{weights.st_mtime_ns}".encode())
+    for text in texts:
+        digest.update(text.encode("utf-8", "surrogatepass") + b"\x00")
+    path = user_cache("reference-index") / f"{digest.hexdigest()[:40]}.npy"
+    try:
+        cached = np.load(path, allow_pickle=False)
+        if cached.shape == (len(texts), 384) and cached.dtype == np.float32:
+            return cached  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        pass
+    vectors = np.asarray(encode(texts), dtype=np.float32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+        np.save(scratch, vectors, allow_pickle=False)
+        os.replace(scratch, path)  # whole or absent: two services starting at once both fine
+    except OSError:
+        pass
+    return vectors
 
 
 class DenseIndex:
@@ -81,8 +114,9 @@ class DenseIndex:
                 owner.append(i)
                 position.append(j)
                 texts.append(f"{article.title}: {sentence}")
-        article_vectors = encode([f"{a.title}. {a.text}" for a in articles])
-        return cls(articles, article_vectors, encode(texts), owner, position)
+        wholes = [f"{a.title}. {a.text}" for a in articles]
+        vectors = _embedded([*wholes, *texts], encode)
+        return cls(articles, vectors[: len(wholes)], vectors[len(wholes) :], owner, position)
 
     def embed(self, questions: list[str]) -> Vectors:
         """Unit vectors of ``questions``, shape (len(questions), 384)."""

@@ -379,12 +379,15 @@ def load_run(spec: str, *, tracking_uri: str | None = None) -> LoadedRun:
         return LoadedRun(result, rows, str(spec), directory=folder)
     c = client(tracking_uri)
     parent = find_invocation(c, spec)
-    with guard(c, f"downloading run {spec}"):
-        tmp = Path(tempfile.mkdtemp(prefix="cujeval-run-"))
-        got = c.download_artifacts(parent, "results.json", str(tmp))
+    # read whole into memory, so the downloaded files go with their scratch folder
+    with (
+        guard(c, f"downloading run {spec}"),
+        tempfile.TemporaryDirectory(prefix="cujeval-run-") as tmp,
+    ):
+        got = c.download_artifacts(parent, "results.json", tmp)
         result = RunResult.read(Path(got))
         try:
-            journal = Path(c.download_artifacts(parent, "journal.jsonl", str(tmp)))
+            journal = Path(c.download_artifacts(parent, "journal.jsonl", tmp))
         except Exception as exc:
             if is_down(exc):
                 raise
@@ -393,7 +396,8 @@ def load_run(spec: str, *, tracking_uri: str | None = None) -> LoadedRun:
                 "cujeval?): compare needs the per-case rows; name its results.json instead",
                 field="baseline",
             ) from None
-    return LoadedRun(result, list(read_rows(journal)), spec, mlflow_run_id=parent, directory=tmp)
+        rows = list(read_rows(journal))
+    return LoadedRun(result, rows, spec, mlflow_run_id=parent)
 
 
 def find_invocation(c: MlflowClient, spec: str) -> str:
