@@ -455,8 +455,12 @@ def _distributions(j: JourneyResult, st: _Stats) -> str:
 
 
 def _quantile(sorted_values: Sequence[float], q: float) -> float:
-    i = min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))
-    return sorted_values[i]
+    """The q-quantile as every other figure of cujeval computes it (numpy's default, linear
+    between order statistics), so the histogram's p95 is the table's."""
+    pos = q * (len(sorted_values) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
 def _histogram_svg(values: Sequence[float], label: str, bound: tuple[float, str] | None) -> str:
