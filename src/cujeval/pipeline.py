@@ -31,7 +31,7 @@ from cujeval import __version__
 from cujeval._util.redact import redact
 from cujeval.errors import InputError
 from cujeval.spec.options import RunOptions
-from cujeval.spec.results import GateEntry, GateReason, RunResult
+from cujeval.spec.results import ComparisonSection, GateEntry, GateReason, RunResult
 
 if TYPE_CHECKING:
     from cujeval.engine.execution import Execution
@@ -118,7 +118,11 @@ async def _evaluate(
         update={
             "gate": gate,
             "notes": [*record.notes, *findings.notes],
-            "canary": findings.canary,
+            "canary": (
+                None
+                if findings.canary is None
+                else ComparisonSection.model_validate(findings.canary)
+            ),
         }
     )
     history_note = findings.history_note

@@ -113,3 +113,18 @@ def test_shipped_files_are_fp16_and_small() -> None:
     with safe_open(str(path), framework="numpy") as handle:
         dtypes = {str(handle.get_tensor(k).dtype) for k in handle.keys()}  # noqa: SIM118
     assert dtypes == {"float16"}
+
+
+def test_the_forward_pass_holds_blas_to_one_thread_and_gives_it_back() -> None:
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from cujeval.models.bert import one_blas_thread
+
+    def blas_threads() -> set[int]:  # NumPy's own BLAS, which the model's products use
+        info = threadpoolctl.threadpool_info()
+        return {p["num_threads"] for p in info if "numpy" in p["filepath"]}
+
+    before = blas_threads()
+    assert before, "numpy's BLAS is not visible to threadpoolctl"
+    with one_blas_thread():
+        assert blas_threads() == {1}
+    assert blas_threads() == before
