@@ -1,7 +1,8 @@
 """The bundled RAG suite end to end with history: a clean and a faulted demo run logged to an
 MLflow store of their own; `cujeval budget suites/support_rag.yaml` names the faulted run as
 the one that spent most; with a budget policy, a third, clean run fails the gate while the
-budget is exhausted."""
+budget is exhausted; `cujeval report suites/support_rag.yaml` draws the three runs, read off
+the page as headless Chromium renders it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 import yaml
 
 from cujeval._util.paths import project_root
+from tests.chromium import charts, dump_dom
 from tests.helpers import cujeval
 
 SUITE = project_root() / "suites" / "support_rag.yaml"
@@ -85,3 +87,24 @@ def test_budget_after_clean_and_faulted_demo(tmp_path: Path) -> None:
         for b in result["gate"]["blocking"]
     )
     assert "budget exhausted" in r.stderr or "EXHAUSTED" in r.stderr
+
+    third = result["run_id"]
+    own = (out / "report.html").read_text(encoding="utf-8")  # the run's page: history drawn
+    assert "<h2 id='history'>History</h2>" in own and f"data-run='{faulted}'" in own
+
+    page = tmp_path / "history.html"
+    r = cujeval("report", str(SUITE), "-o", str(page), cwd=tmp_path, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    drawn = charts(dump_dom(page))
+    trend = drawn["trend:grounded-answer/no-errors"]
+    assert [m["data-run"] for m in trend.marks] == [clean, faulted, third]  # oldest first
+    target_y = float(trend.lines["target"]["y1"])
+    assert target_y == pytest.approx(trend.y_of(0.95), abs=0.05)
+    point = trend.marks[1]
+    assert point["data-verdict"] == "BREACHED"
+    assert float(point["data-estimate"]) < 0.95 and float(point["data-upper"]) < 0.95
+    assert float(point["circle.cy"]) > target_y  # drawn below the target line
+    burn = drawn["burndown:grounded-answer/no-errors"]
+    spent = {m["data-run"]: float(m["data-bad"]) for m in burn.marks}
+    assert spent[faulted] == max(spent.values()) > 0 == spent[third]
+    assert float(burn.marks[1]["data-left"]) < 0  # the faulted run alone used it all up

@@ -206,6 +206,15 @@ def test_outcomes_follow_the_gate(pytester: pytest.Pytester) -> None:
     assert float(props["estimate"]) == 0.5 and props["n"] == "20" and props["target"] == "0.9"
     assert float(props["lower"]) < 0.5 < float(props["upper"])
     assert props["results"] == "out/s/results.json" and case.find("failure") is not None
+    # INCONCLUSIVE means one thing in both JUnit files: passed, with the warning and figures
+    ours = ET.parse(pytester.path / "out/s/junit.xml").getroot()
+    for tree in (root, ours):
+        half = next(c for c in tree.iter("testcase") if c.get("name") == "half-up")
+        assert half.find("skipped") is None and half.find("failure") is None
+        got = {p.get("name"): p.get("value") for p in half.iter("property")}
+        assert (got["verdict"], got["action"], got["estimate"]) == ("INCONCLUSIVE", "warn", "0.5")
+    assert "warning: j/half-up INCONCLUSIVE" in (half.findtext("system-out") or "")
+    assert ours.find("testsuite").get("skipped") == "0"  # type: ignore[union-attr]
 
     strict = run(pytester, "s.yaml", "--cuj-strict")
     assert "j/half-up INCONCLUSIVE: 50.0 % good (10/20)" in strict.stdout.str()

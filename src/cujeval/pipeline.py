@@ -35,6 +35,7 @@ from cujeval.spec.results import ComparisonSection, GateEntry, GateReason, RunRe
 
 if TYPE_CHECKING:
     from cujeval.engine.execution import Execution
+    from cujeval.reporters.history import History
     from cujeval.spec.suite import Settings, Suite
     from cujeval.tracking.worker import Tracking
 
@@ -124,6 +125,13 @@ async def _evaluate(
             ),
         }
     )
+    history_note = findings.history_note
+    if findings.history is None and history_note is None and engine.ledger:
+        history_note = (
+            "History not shown: MLflow is off for this run"
+            if not options.mlflow
+            else "History not shown: the run did not complete"
+        )
     failures = write_reports(
         result,
         out,
@@ -131,6 +139,8 @@ async def _evaluate(
         console=options.console,
         tracking=tracking,
         tracking_uri=options.tracking_uri,
+        history=findings.history,
+        history_note=history_note,
     )
     if failures:  # said on the record too: `cujeval log` can finish what MLflow missed
         result = result.model_copy(update={"notes": [*result.notes, *failures]})
@@ -172,10 +182,13 @@ def write_reports(
     console: bool = True,
     tracking: Tracking | None = None,
     tracking_uri: str | None = None,
+    history: History | None = None,
+    history_note: str | None = None,
 ) -> list[str]:
     """results.json first (the record every other view and `cujeval log` reads), then the
     other views, each in isolation. Returns failure notes. MLflow logging goes through
-    ``tracking`` (a worker process that has MLflow loaded already) when given."""
+    ``tracking`` (a worker process that has MLflow loaded already) when given. ``history``
+    (or ``history_note``, why there is none) goes into report.html."""
     from cujeval.reporters import html, junit, markdown
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -188,7 +201,7 @@ def write_reports(
     steps += [
         ("junit", lambda: junit.write(result, directory)),
         ("markdown", lambda: markdown.write(result, directory)),
-        ("html", lambda: html.write(result, directory)),
+        ("html", lambda: html.write(result, directory, history=history, note=history_note)),
     ]
     if console:
         from cujeval.reporters import console as console_reporter

@@ -68,3 +68,44 @@ def test_notebook_plots_history(
     assert len(images) >= 2
     assert (plots / "slis.png").stat().st_size > 1000
     assert (plots / "budgets.png").stat().st_size > 1000
+
+
+def test_notebook_reads_the_repository_store_and_fails_loudly_without_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from a repository's notebooks/, with no MLFLOW_TRACKING_URI: it reads the
+    repository's mlflow.db (the CLI's store), never makes one of its own, and an empty store
+    is an error, not "0 run(s)" and empty plots."""
+    import shutil
+
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    from nbclient.exceptions import CellExecutionError
+
+    from cujeval.tracking.history import client
+
+    repo = tmp_path / "repo"
+    (repo / "notebooks").mkdir(parents=True)
+    shutil.copytree(NOTEBOOK.parents[1] / "suites", repo / "suites")
+    shutil.copytree(NOTEBOOK.parents[1] / "datasets", repo / "datasets")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("CUJEVAL_SUITE", raising=False)
+
+    def execute() -> str:
+        nb = nbformat.read(NOTEBOOK, as_version=4)
+        with pytest.raises(CellExecutionError) as failed:
+            nbclient.NotebookClient(
+                nb,
+                timeout=300,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(repo / "notebooks")}},
+            ).execute()
+        return str(failed.value)
+
+    text = execute()
+    assert "FileNotFoundError" in text and f"no MLflow store at {repo / 'mlflow.db'}" in text
+    assert not (repo / "notebooks" / "mlflow.db").exists() and not (repo / "mlflow.db").exists()
+    client(f"sqlite:///{repo / 'mlflow.db'}").search_experiments()  # a store, with no run
+    text = execute()
+    assert "LookupError" in text and "no completed run of suite 'support_rag'" in text
+    assert not (repo / "notebooks" / "mlflow.db").exists()

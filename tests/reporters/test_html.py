@@ -138,6 +138,10 @@ def test_the_sections_a_reviewer_reads(tmp_path: Path) -> None:
     # latency and time-to-first-token histograms from the journal (11 answered cases)
     assert "latency (s), 11 cases" in page and "time to first token (s), 11 cases" in page
     assert "objective 5 s" in page and "objective 0.5 s" in page
+    # one p95 everywhere: the histogram's is the SLI table's (results.json)
+    for sli in ("latency_s", "ttft_s"):
+        entry = next(x for x in journey.slis if x.name == sli)
+        assert entry.p95 is not None and f"p95 {entry.p95:.3g} s</title>" in page, sli
     # cost: 11 priced answers of 100 + 20 tokens at $1 and $2 per million
     assert "<h3>Cost</h3>" in page and "$0.00154" in page and "1,100" in page and "220" in page
     # per instruction: the one instruction, followed by c1 only among the answered cases

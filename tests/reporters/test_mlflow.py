@@ -71,3 +71,62 @@ def test_server_down_keeps_results_then_log_later(
     r = cujeval("log", str(out), env=env, timeout=180)
     assert r.returncode == 0, r.stderr
     assert "logged to MLflow run" in r.stdout
+
+
+def test_what_a_reviewer_sees_in_mlflow(
+    tmp_path: Path, fault_server: tuple[str, Any], mlflow_server: str
+) -> None:
+    """Journey runs named with journey, verdict and run id; one metric name per figure; cost
+    in micro-dollars beside the exact value; the dataset under the Datasets tab."""
+    import mlflow
+    import yaml
+
+    from cujeval.pipeline import evaluate_sync
+    from cujeval.spec.options import RunOptions
+    from cujeval.spec.results import RunResult
+    from cujeval.spec.suite import load_suite
+    from cujeval.tracking.history import client
+    from cujeval.tracking.logger import evaluation_dataset_name
+
+    url, _ = fault_server
+    path = write_suite(tmp_path, url=f"{url}/answer", n=6, scorers=["error", "cost_usd"])
+    doc = yaml.safe_load(path.read_text())
+    doc["name"] = "views"
+    doc["prices"] = {"test-model": {"input_per_mtok": 0.15, "output_per_mtok": 0.60}}
+    doc["journeys"][0]["slos"] = [{"name": "no-errors", "good": "error == false", "target": 0.5}]
+    path.write_text(yaml.safe_dump(doc))
+    parents = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        evaluate_sync(load_suite(path), RunOptions(output_dir=out, progress=False, mlflow=False))
+        parents.append(log(RunResult.read(out), out, tracking_uri=mlflow_server))
+    log(RunResult.read(out), out, tracking_uri=mlflow_server)  # again: updates, adds nothing
+    c = client(mlflow_server)
+    exp_id = c.get_run(parents[0]).info.experiment_id
+    journeys = c.search_runs([exp_id], "tags.`cujeval.kind` = 'journey'")
+    names = sorted(r.info.run_name for r in journeys)
+    ids = sorted(RunResult.read(tmp_path / n).run_id[-6:] for n in "ab")
+    assert names == sorted(f"j · PASSED · {i}" for i in ids)
+    metrics = journeys[0].data.metrics
+    assert not [k for k in metrics if k.endswith("/mean")]  # sli.<name>.mean only
+    cost = 12 * 0.15e-6 + 5 * 0.60e-6  # the server's usage, priced
+    assert metrics["sli.cost_usd.mean"] == pytest.approx(cost)
+    assert metrics["sli.cost_uusd.mean"] == pytest.approx(cost * 1e6)
+    [trace, *_] = c.search_traces(locations=[exp_id], run_id=journeys[0].info.run_id)
+    values = {a.name: a.value for a in trace.info.assessments}
+    assert values["cost_uusd"] == pytest.approx(4.8) and values["cost_usd"] == pytest.approx(cost)
+
+    [dataset] = c.search_datasets(experiment_ids=[exp_id])
+    result = RunResult.read(out)
+    assert (
+        dataset.name
+        == evaluation_dataset_name(result.journeys[0])
+        == "cases@" + (result.journeys[0].dataset.digest.split(":")[-1][:12])
+    )
+    mlflow.set_tracking_uri(mlflow_server)
+    try:
+        records = c.get_dataset(dataset.dataset_id).to_df()
+    finally:
+        mlflow.set_tracking_uri(None)
+    assert sorted(t["case_id"] for t in records["tags"]) == [f"c{i:04d}" for i in range(6)]
+    assert {i["input"] for i in records["inputs"]} == {f"question {i}" for i in range(6)}

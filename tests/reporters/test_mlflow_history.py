@@ -169,7 +169,7 @@ def test_journey_runs_carry_traces_inputs_and_tags(history: History) -> None:
     assert child.data.tags["cujeval.verdict.no-errors"] == result.journeys[0].slos[0].verdict
     assert child.data.metrics["slo.no-errors.good"] == 19
     assert child.data.metrics["slo.no-errors.target"] == 0.9
-    assert child.data.metrics["error/mean"] == pytest.approx(1 / 20)
+    assert child.data.metrics["sli.error.mean"] == pytest.approx(1 / 20)
     [dataset_input] = child.inputs.dataset_inputs
     source = json.loads(dataset_input.dataset.source)["uri"]
     assert source.endswith("cases.jsonl") and "/../" not in source
@@ -279,6 +279,12 @@ def test_run_with_baseline_and_budget_policy(history: History) -> None:
         "block",
     )
     assert (out / "compare.md").exists() and (out / "budget.json").exists()
+    # its report.html draws the history read for its budgets, this run newest, and its
+    # comparison with the baseline
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<h2 id='history'>History</h2>" in page
+    assert f"data-run='{json.loads((out / 'results.json').read_text())['run_id']}'" in page
+    assert "Last comparison with a baseline: 1 SLO(s) regressed" in page
     # a clean-looking run fails the gate while the budget is exhausted (policy on)
     out2 = history.root / "runs" / "budgeted"
     suite = history.suite(100, budget={"window": 28})
@@ -348,3 +354,43 @@ def test_journey_runs_are_input_to_mlflow_paired_comparison(history: History) ->
     assert len(base) == len(cand) == N and set(base) == set(cand)  # every case pairs
     worse = [k for k in base if base[k]["error"] is False and cand[k]["error"] is True]
     assert len(worse) == 9
+
+
+def test_report_command_draws_the_history(history: History, tmp_path: Path) -> None:
+    from tests.chromium import charts, dump_dom
+
+    a, b = history.parents["r1"], history.parents["r2"]
+    r = cujeval("compare", a, b, "--tracking-uri", history.uri)  # logged with r2
+    assert r.returncode == 1, r.stderr
+    page = tmp_path / "history.html"
+    suite = str(history.suite(100))
+    r = cujeval("report", suite, "--tracking-uri", history.uri, "-o", str(page))
+    assert r.returncode == 0, r.stderr
+    assert str(page) in r.stdout and "j/no-errors EXHAUSTED" in r.stderr
+    drawn = charts(dump_dom(page))
+    trend = drawn["trend:j/no-errors"]
+    by_run = {m["data-run"]: m for m in trend.marks}
+    faulted = by_run[run_id(history, "r2")]
+    assert float(faulted["data-estimate"]) == pytest.approx(0.5)  # 10 of 20 answered
+    assert float(faulted["circle.cy"]) > float(trend.lines["target"]["y1"])  # below 90 %
+    assert float(by_run[run_id(history, "r1")]["data-estimate"]) == pytest.approx(0.95)
+    burn = drawn["burndown:j/no-errors"]
+    spent = {m["data-run"]: float(m["data-bad"]) for m in burn.marks}
+    assert spent[run_id(history, "r2")] == 10 == max(spent.values())
+    text = page.read_text(encoding="utf-8")
+    assert f"<code class='spender'>{run_id(history, 'r2')}</code> 10 bad" in text
+    assert "Last comparison with a baseline: 1 SLO(s) regressed" in text  # compare's, logged
+    # the runs were made with MLflow off: their own report says why it holds no history
+    own = (history.runs["r1"] / "report.html").read_text(encoding="utf-8")
+    assert "History not shown: MLflow is off for this run" in own
+
+    r = cujeval("report", suite, "--tracking-uri", "sqlite:///" + str(tmp_path / "empty.db"))
+    assert r.returncode == 2 and "no completed run of suite" in r.stderr, r.stderr
+    env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
+    r = cujeval("report", suite, "--tracking-uri", "http://127.0.0.1:9", env=env)
+    assert r.returncode == 3 and "unreachable" in r.stderr, r.stderr
+    (tmp_path / "junk.db").write_text("not a database")
+    r = cujeval("report", suite, "--tracking-uri", "sqlite:///" + str(tmp_path / "junk.db"))
+    assert r.returncode == 3 and "cannot be read" in r.stderr, r.stderr
+    for out in (r.stderr, r.stdout):
+        assert "Traceback" not in out

@@ -59,6 +59,12 @@ def test_server_killed_mid_run(
     # MLflow's process reads the history as soon as it has started: before the kill (the
     # budgets are computed) or after it (they are not, and the run says so)
     assert ("error budgets not checked" in stderr) != (out / "budget.json").exists(), stderr
+    # report.html draws the history it read, or says in one line that it could not
+    page = (out / "report.html").read_text(encoding="utf-8")
+    if unread:
+        assert "<h2>History</h2><p class='muted'>History not shown: MLflow at " in page
+    else:
+        assert "<h2 id='history'>History</h2>" in page
     assert "mlflow reporter failed" in stderr and f"cujeval log {out}" in stderr
     result = RunResult.read(out)
     assert result.status == "completed" and result.journeys[0].n_rows == 8

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 COMMAND_MODULES: tuple[str, ...] = (
     "cujeval.cli.run",
     "cujeval.cli.history",
+    "cujeval.cli.report",
     "cujeval.cli.slo",
     "cujeval.cli.load",
     "cujeval.cli.drift",
@@ -38,10 +39,15 @@ def application() -> typer.Typer:
 def main() -> None:
     import gc
 
+    from cujeval._util.quiet import quiet_libraries, set_verbose
     from cujeval._util.redact import guard_streams
     from cujeval.cli.app import _prestart
 
     guard_streams()  # no secret the run learns reaches the console, whoever prints it
+    if "--verbose" in sys.argv[1:]:  # anywhere on the line, before or after the command
+        sys.argv = [a for a in sys.argv if a != "--verbose"]
+        set_verbose()
+    quiet_libraries()
     if sys.argv[1:2] == ["run"]:
         # Start-up builds many objects that live as long as the process (modules, models,
         # the suite) and little garbage: cyclic collection waits until the run starts, and

@@ -51,6 +51,23 @@ class Trigger(StrEnum):
     nightly = "nightly"
 
 
+@app.callback()
+def _options(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            help="Let MLflow, SQLAlchemy and other libraries log, warn and draw progress bars "
+            "(quiet by default; also CUJEVAL_VERBOSE=1). Accepted after the command too.",
+        ),
+    ] = False,
+) -> None:
+    if verbose:
+        from cujeval._util.quiet import set_verbose
+
+        set_verbose()
+
+
 def _err(message: str) -> None:
     print(f"cujeval: error: {message}", file=sys.stderr)
 

@@ -34,10 +34,10 @@ from cujeval.pytest_plugin._session import (
     shown,
     warn,
 )
-from cujeval.reporters.format import objective, sentence
+from cujeval.reporters.format import sentence, slo_properties
 from cujeval.spec.dataset import iter_cases
 from cujeval.spec.journal import JournalRow, read_rows
-from cujeval.spec.results import VERDICT_KINDS, RunResult, SLOEntry
+from cujeval.spec.results import VERDICT_KINDS, RunResult
 from cujeval.spec.suite import Journey, SLOSpec, Suite, load_suite
 from cujeval.spec.targets import HttpTargetSpec, OpenAITargetSpec
 
@@ -200,7 +200,7 @@ class SLOItem(_SuiteItem):
         journey = str(self.journey_name)
         entry = result.slo(self.spec.name, journey=journey)
         gate = next(s for s in result.gate.slos if s.journey == journey and s.slo == entry.name)
-        self.user_properties += _properties(entry, gate.action, gate.reason)
+        self.user_properties += slo_properties(entry, gate.action, gate.reason)
         self.user_properties.append(("results", shown(out / "results.json")))
         # what else the gate weighed for this SLO at the item's own action (a breach is not
         # also told it had a small sample; an INCONCLUSIVE item is told why it can never pass)
@@ -224,21 +224,6 @@ class SLOItem(_SuiteItem):
             line,
             f"{self.suite_file.suite.name}: {self.journey_name}/{self.spec.name}",
         )
-
-
-def _properties(entry: SLOEntry, action: str, reason: str) -> list[tuple[str, object]]:
-    """An SLO's figures as JUnit properties (pytest's --junitxml writes them)."""
-    props: list[tuple[str, object]] = [
-        ("verdict", entry.verdict),
-        ("action", action),
-        ("reason", reason),
-        ("objective", objective(entry)),
-    ]
-    for name in ("estimate", "lower", "upper", "n", "good", "target", "bound"):
-        value = getattr(entry, name)
-        if value is not None:
-            props.append((name, value))
-    return props
 
 
 @dataclass(frozen=True)

@@ -95,3 +95,19 @@ def sentence(journey: str, slo: SLOEntry) -> str:
     if w and slo.verdict != "MET":
         body += f"; worst cases: {w}"
     return f"{head}: {body}"
+
+
+def slo_properties(entry: SLOEntry, action: str, reason: str) -> list[tuple[str, object]]:
+    """An SLO's figures as JUnit properties, the same in cujeval's junit.xml and in pytest's
+    ``--junitxml``: verdict, the gate's action (pass, warn, block) and why, the numbers."""
+    props: list[tuple[str, object]] = [
+        ("verdict", entry.verdict),
+        ("action", action),
+        ("reason", reason),
+        ("objective", objective(entry)),
+    ]
+    for name in ("estimate", "lower", "upper", "n", "good", "target", "bound"):
+        value = getattr(entry, name)
+        if value is not None:
+            props.append((name, value))
+    return props

@@ -23,6 +23,8 @@ from typing import Any
 from cujeval._util.redact import html_text as escape
 from cujeval.errors import InputError
 from cujeval.reporters.format import interval, number, objective, sentence
+from cujeval.reporters.history import History
+from cujeval.reporters.page import page
 from cujeval.spec.journal import JournalRow, read_rows
 from cujeval.spec.predicates import parse_objective, parse_predicate
 from cujeval.spec.results import JourneyResult, RunResult, SLOEntry
@@ -36,35 +38,29 @@ MAX_STATE_TEXT = 2000  # characters of an agent's final world state
 MAX_CONTEXTS = 4
 BINS = 24
 COLOURS = {"MET": "#17692b", "BREACHED": "#b00020", "INCONCLUSIVE": "#8a6100", "NO_DATA": "#7a1fa2"}
-_CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;color:#1d1d1f;
-background:#fafafa}main{max-width:1280px;margin:0 auto;padding:1.5em 2em}
-h1{font-size:1.5em;margin:.2em 0}h2{margin:1.6em 0 .3em;padding-top:.6em;border-top:2px solid #ddd}
-h3{margin:1.3em 0 .4em;font-size:1.1em}h4{margin:1em 0 .3em}
-table{border-collapse:collapse;margin:.5em 0 1em;background:#fff}
-td,th{border:1px solid #d8d8d8;padding:4px 8px;vertical-align:top;text-align:left}
-th{background:#f0f0f0;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.MET{color:#17692b;font-weight:600}.BREACHED{color:#b00020;font-weight:700}
-.INCONCLUSIVE{color:#8a6100;font-weight:600}.NO_DATA{color:#7a1fa2;font-weight:700}
-.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:.85em;font-weight:600}
-.pass{background:#e3f4e6;color:#17692b}.warn{background:#fff3d6;color:#8a6100}
-.block{background:#fde3e6;color:#b00020}.muted{color:#777}.err{color:#b00020}.why{color:#8a1c00}
-.answer,.text{white-space:pre-wrap;word-break:break-word;max-width:56em}
-.cases td.answer{max-width:40em}.meta{color:#444}.below{background:#fde3e6}
-details{background:#fff;border:1px solid #e0e0e0;border-radius:4px;margin:.4em 0;padding:.3em .7em}
-summary{cursor:pointer}dl{margin:.4em 0}dt{font-weight:600;margin-top:.4em}dd{margin:0 0 0 1.2em}
-nav a{margin-right:1em}svg text{font:11px system-ui,sans-serif;fill:#333}
-.bar{display:inline-block;height:9px;background:#4a7bd0;vertical-align:middle}
-"""
 
 
-def write(result: RunResult, directory: Path) -> Path:
+def write(
+    result: RunResult,
+    directory: Path,
+    *,
+    history: History | None = None,
+    note: str | None = None,
+) -> Path:
     path = directory / "report.html"
-    path.write_text(render(result, directory), encoding="utf-8")
+    path.write_text(render(result, directory, history=history, note=note), encoding="utf-8")
     return path
 
 
-def render(result: RunResult, directory: Path) -> str:
+def render(
+    result: RunResult,
+    directory: Path,
+    *,
+    history: History | None = None,
+    note: str | None = None,
+) -> str:
+    """The page; with ``history`` (cujeval.reporters.history) its pictures follow the
+    journeys, else ``note`` says in one line why there are none."""
     result = result.redacted()
     stats, problem = _gather(result, directory / result.journal)
     gate = result.gate
@@ -99,15 +95,11 @@ def render(result: RunResult, directory: Path) -> str:
             + "</nav>"
         )
     body += [_journey(result, j, stats[j.name]) for j in result.journeys]
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
-        "style-src 'unsafe-inline'\">"
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>cujeval {escape(result.suite)}</title><style>{_CSS}</style></head><body><main>"
-        + "\n".join(body)
-        + "</main></body></html>"
-    )
+    if history is not None or note is not None:
+        from cujeval.reporters.history import section
+
+        body.append(section(history, note))
+    return page(f"cujeval {result.suite}", body)
 
 
 def _list(title: str, items: Sequence[str], cls: str) -> str:
@@ -463,8 +455,12 @@ def _distributions(j: JourneyResult, st: _Stats) -> str:
 
 
 def _quantile(sorted_values: Sequence[float], q: float) -> float:
-    i = min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))
-    return sorted_values[i]
+    """The q-quantile as every other figure of cujeval computes it (numpy's default, linear
+    between order statistics), so the histogram's p95 is the table's."""
+    pos = q * (len(sorted_values) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
 def _histogram_svg(values: Sequence[float], label: str, bound: tuple[float, str] | None) -> str:

@@ -85,7 +85,16 @@ def client(tracking_uri: str | None = None) -> MlflowClient:
     from cujeval.tracking.store import prepare
 
     prepare(tracking_uri)  # a fresh SQLite store made whole, in a moment
-    c = MlflowClient(tracking_uri=tracking_uri)
+    try:
+        c = MlflowClient(tracking_uri=tracking_uri)
+    except Exception as exc:  # a database store is opened here: one that is not a store
+        from cujeval._util.redact import redact
+
+        text = " ".join(str(exc).split("\n")[0].split())[:300]
+        where = shown_tracking_uri(tracking_uri)
+        raise ReporterError(
+            redact(f"MLflow could not open the tracking store {where}: {text}")
+        ) from None
     register_url(str(c.tracking_uri))  # its credentials never show, whatever MLflow echoes
     return c
 
@@ -95,6 +104,14 @@ def shown_uri(c: MlflowClient) -> str:
     from cujeval._util.redact import redact_url
 
     uri = str(c.tracking_uri)
+    return redact_url(uri) if uri.startswith(("http://", "https://")) else uri
+
+
+def shown_tracking_uri(tracking_uri: str | None) -> str:
+    """The tracking URI a client would use, as shown to users, without importing MLflow."""
+    from cujeval._util.redact import redact_url
+
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
     return redact_url(uri) if uri.startswith(("http://", "https://")) else uri
 
 
@@ -257,6 +274,32 @@ def budget_states(
 ) -> list[BudgetState]:
     """Every budgeted SLO's state over the window; ``current`` (a run not logged yet) counts
     as the newest run, replacing the logged run with key ``current_key`` if there is one."""
+    policy = policy or suite.budget or DEFAULT_POLICY
+    confidence = float(suite.settings.confidence)
+    return [
+        compute(journey, slo, target, counts, policy, confidence)
+        for journey, slo, target, counts in budget_counts(
+            suite,
+            records,
+            policy=policy,
+            current=current,
+            current_rows=current_rows,
+            current_key=current_key,
+        )
+    ]
+
+
+def budget_counts(
+    suite: Suite,
+    records: list[JourneyRecord],
+    *,
+    policy: BudgetPolicy | None = None,
+    current: RunResult | None = None,
+    current_rows: list[JournalRow] | None = None,
+    current_key: str | None = None,
+) -> list[tuple[str, str, float, list[RunCount]]]:
+    """Per budgeted SLO: (journey, SLO, target, each run's evidence oldest first), what
+    :func:`budget_states` computes the budgets from (and a burn-down draws)."""
     from cujeval.core.budget import slo_counts
 
     policy = policy or suite.budget or DEFAULT_POLICY
@@ -266,7 +309,6 @@ def budget_states(
             now[(sc.journey, sc.slo)] = RunCount(
                 current.run_id, sc.n, sc.good, current.started_at, trigger=current.trigger
             )
-    confidence = float(suite.settings.confidence)
     out = []
     for j in suite.journeys:
         targets = _targets(suite, j.name)
@@ -284,7 +326,7 @@ def budget_states(
             ]
             if (j.name, slo.name) in now:
                 counts.append(now[(j.name, slo.name)])
-            out.append(compute(j.name, slo.name, target, counts, policy, confidence))
+            out.append((j.name, slo.name, target, counts))
     return out
 
 

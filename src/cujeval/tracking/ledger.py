@@ -23,6 +23,7 @@ from cujeval.spec.results import GateReason
 
 if TYPE_CHECKING:
     from cujeval.core.budget import BudgetState
+    from cujeval.reporters.history import History
     from cujeval.spec.budget import BudgetPolicy
     from cujeval.spec.journal import JournalRow
     from cujeval.spec.results import RunResult
@@ -47,11 +48,13 @@ class Checks:
 @dataclass
 class Findings:
     """What the ledger found: reasons for the gate, notes for the reports, the canary's
-    comparison (results.json's ``canary``)."""
+    comparison (results.json's ``canary``), the history report.html draws (or why not)."""
 
     reasons: list[GateReason] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     canary: dict[str, Any] | None = None
+    history: History | None = None
+    history_note: str | None = None
 
 
 def prepare(
@@ -130,6 +133,14 @@ def apply(checks: Checks, record: RunResult, directory: Path, settings: Settings
     if checks.baseline is not None:
         _baseline(checks, checks.baseline, record, rows, directory, settings, found)
     _canary(checks.suite, record, rows, settings, found)
+    if found.history is not None and (directory / "compare.json").exists():
+        import json
+
+        try:  # this run's comparison with its baseline is the last one
+            doc = json.loads((directory / "compare.json").read_text(encoding="utf-8"))
+            found.history.comparison, found.history.comparison_run = doc, record.run_id
+        except (OSError, ValueError):
+            pass
     return found
 
 
@@ -165,6 +176,7 @@ def _budgets(
         note = f"error budgets not checked: {exc}"
         print(redact(f"warning: {note}"), file=sys.stderr)
         found.notes.append(note)
+        found.history_note = f"History not shown: {_short(exc)}"
         if suite.budget is not None:
             action = "block" if suite.budget.on_unavailable == "block" else "warn"
             found.reasons += [
@@ -186,6 +198,7 @@ def _budgets(
         current_key=run_key(record, directory),
     )
     write_budget(directory, states, policy, counted=counted)
+    found.history = _history(checks, records, record, rows, directory, counted)
     for s in states:
         if s.exhausted or s.alert != "none":
             print(redact(f"budget: {describe(s)}"), file=sys.stderr)
@@ -204,6 +217,34 @@ def _budgets(
         for s in states
         if s.exhausted
     ]
+
+
+def _history(
+    checks: Checks,
+    records: list[Any],
+    record: RunResult,
+    rows: list[JournalRow],
+    directory: Path,
+    counted: bool,
+) -> History | None:
+    """The history report.html draws: what was read for the budgets, and this run."""
+    from cujeval.tracking.history import run_key, shown_tracking_uri
+    from cujeval.tracking.trends import build
+
+    try:
+        history = build(
+            checks.suite,
+            records,
+            source=f"MLflow at {shown_tracking_uri(checks.tracking_uri)}",
+            current=record,
+            current_rows=rows,
+            current_key=run_key(record, directory),
+            count_current=counted,
+        )
+    except Exception as exc:  # a picture must not cost the run its gate
+        print(redact(f"warning: history not drawn: {type(exc).__name__}: {exc}"), file=sys.stderr)
+        return None
+    return history
 
 
 def _short(exc: BaseException) -> str:

@@ -6,9 +6,11 @@ description), git commit and branch, trigger; artifacts results.json, summary.md
 report.html, journal.jsonl, the OpenSLO export of the SLOs, budget.json, compare.* and
 load.md when the run has them; for ``cujeval load``, the golden signals as ``load.*`` metrics
 and the per-second series as ``load.ts.*`` metrics stepped by second (see load_metrics).
-Journey run (its real start and end): params (target, dataset digest and normalised path,
-scorers, epochs), the dataset as an input, metrics (each SLO's estimate,
-bounds, n, good, target, verdict as 0/1; each SLI's mean, p50, p95 and ``<sli>/mean``; error
+Journey run (named ``journey · VERDICT · run-id suffix``; its real start and end): params
+(target, dataset digest and normalised path, scorers, epochs), the dataset as an input and as
+an evaluation dataset (the experiment's Datasets tab), metrics (each SLO's estimate,
+bounds, n, good, target, verdict as 0/1; each SLI's mean, p50, p95, a cost in USD also in
+micro-dollars, ``sli.cost_uusd.mean``, since MLflow shows 1.5e-05 as 0; error
 rate; the budget's remaining share and burn rates when known; the LLM judge's calls,
 failures by reason, tokens and cost as ``judge.*``), a tag per SLO verdict, the per-case
 table. Each case is a trace linked to its journey run (input, answer, retrieved contexts as
@@ -112,8 +114,8 @@ def _journey_metrics(
             v = getattr(sli, field)
             if v is not None:
                 m[f"sli.{key(sli.name)}.{field}"] = float(v)
-        if sli.mean is not None and not sli.name.startswith("instruction:"):
-            m[f"{key(sli.name)}/mean"] = float(sli.mean)  # as mlflow.genai.evaluate names it
+                if sli.name.endswith("_usd"):  # MLflow shows 1.5e-05 as 0: micro-dollars too
+                    m[f"sli.{key(sli.name)[:-4]}_uusd.{field}"] = float(v) * 1e6
     return {k: v for k, v in m.items() if math.isfinite(v)}
 
 
@@ -370,9 +372,15 @@ def log(
             table = f"cases_{key(j.name).replace('/', '_')}.json"
             jtags[_TABLE_TAG] = json.dumps([{"path": table, "type": "table"}])
             run_id = existing.get(j.name)
+            state = (
+                _journey_gate(result, j).upper() if result.status == "completed" else "INCOMPLETE"
+            )
+            jname = journey_run_name(j.name, state, result.run_id)
             if run_id is None:
-                run_id = _create(c, exp_id, j.name, jstart, jtags)
+                run_id = _create(c, exp_id, jname, jstart, jtags)
                 created.add(run_id)
+            else:
+                c.update_run(run_id, name=jname)  # begun as "... · running · ..."
             journey_runs[j.name] = run_id
             _batch(
                 c,
@@ -404,6 +412,7 @@ def log(
                 step_ms=now_ms,
             )
             _dataset_input(c, run_id, j)
+            _evaluation_dataset(c, exp_id, j, jrows)
             with tempfile.TemporaryDirectory() as tmp:
                 _write_table(_case_table(jrows), Path(tmp) / table)
                 c.log_artifact(run_id, str(Path(tmp) / table))
@@ -467,7 +476,7 @@ def begin(
             runs[journey] = existing.get(journey) or _create(
                 c,
                 exp_id,
-                redact(journey),
+                journey_run_name(redact(journey), "running", run_id),
                 start_ms,
                 {
                     **base,
@@ -479,6 +488,13 @@ def begin(
             )
     started = Started(run_key, exp_id, parent, runs, directory, start_ms, run_id)
     return TraceStream(c, started, enabled=trace_log.enabled())
+
+
+def journey_run_name(journey: str, state: str, run_id: str) -> str:
+    """What the run table and the compare view show for a journey run, e.g.
+    ``faq-answer · PASSED · 3f2a1c``: two runs of one journey told apart by their verdict and
+    cujeval's run id (its random suffix)."""
+    return f"{journey} · {state} · {run_id.rsplit('-', 1)[-1][:6]}"
 
 
 def finish_aborted(c: MlflowClient, stream: TraceStream) -> None:
@@ -688,6 +704,64 @@ def _dataset_input(c: MlflowClient, run_id: str, j: JourneyResult) -> None:
         profile=json.dumps({"num_rows": j.dataset.n_cases}),
     )
     c.log_inputs(run_id, [DatasetInput(dataset, [InputTag("mlflow.data.context", "eval")])])
+
+
+def evaluation_dataset_name(j: JourneyResult) -> str:
+    """The golden dataset's name under the experiment's Datasets tab: its file and content."""
+    digest = j.dataset.digest.split(":")[-1][:12]
+    return f"{Path(_norm_path(j.dataset.path)).stem}@{digest}"
+
+
+def _evaluation_dataset(
+    c: MlflowClient, exp_id: str, j: JourneyResult, rows: Sequence[JournalRow]
+) -> None:
+    """The golden dataset as one of MLflow's evaluation datasets, so the experiment's Datasets
+    tab lists it with its cases (input, case id, tags): one per content (the digest), found by
+    name and extended when a run judged more of its cases than it holds. A store that keeps
+    no evaluation datasets (an older server) leaves the tab empty; the run's input stays."""
+    from cujeval.tracking.history import is_down
+
+    cases: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        cases.setdefault(
+            row.case_id,
+            {
+                "inputs": {"input": row.input},
+                "tags": {
+                    "case_id": row.case_id,
+                    **({"tags": ",".join(row.tags)} if row.tags else {}),
+                },
+                "source": {
+                    "source_type": "CODE",
+                    "source_data": {"path": _norm_path(j.dataset.path)},
+                },
+            },
+        )
+    if not cases:
+        return
+    name = evaluation_dataset_name(j)
+    try:
+        found = list(c.search_datasets(filter_string=f"name = '{name}'", max_results=1))
+        if found:
+            dataset = found[0]
+            if exp_id not in (dataset.experiment_ids or []):
+                c.add_dataset_to_experiments(dataset.dataset_id, [exp_id])
+            if int(dataset.tags.get("cujeval.cases", "0") or 0) >= len(cases):
+                return
+        else:
+            dataset = c.create_dataset(
+                name=name,
+                experiment_id=exp_id,
+                tags={"cujeval.dataset_digest": j.dataset.digest, "cujeval.journey": j.name},
+            )
+        # MlflowClient has no call for records: the entity's own goes to the global store
+        c._tracking_client.store.upsert_dataset_records(
+            dataset_id=dataset.dataset_id, records=list(cases.values())
+        )
+        c.set_dataset_tags(dataset.dataset_id, {"cujeval.cases": str(len(cases))})
+    except Exception as exc:
+        if is_down(exc):
+            raise
 
 
 def _journey_gate(result: RunResult, j: JourneyResult) -> str:

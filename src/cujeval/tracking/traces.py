@@ -337,6 +337,20 @@ def build(
                 last_update_time_ms=start_ms,
             )
         )
+        if sli.endswith("_usd") and isinstance(value, int | float) and not isinstance(value, bool):
+            # beside the exact value, in a unit MLflow's tables show (they round 1.5e-05 to 0)
+            feedbacks.append(
+                Feedback(
+                    name=f"{sli[:-4]}_uusd",
+                    value=round(float(value) * 1e6, 3),
+                    source=source,
+                    trace_id=trace_id,
+                    rationale=f"{sli} in micro-dollars (1e-6 USD): {float(value):.6g} USD",
+                    metadata=meta,
+                    create_time_ms=start_ms,
+                    last_update_time_ms=start_ms,
+                )
+            )
     metadata = {"mlflow.sourceRun": run_id}
     if token_usage:
         metadata["mlflow.trace.tokenUsage"] = json.dumps(token_usage)

@@ -357,9 +357,11 @@ def main() -> None:
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # whatever MLflow prints goes to stderr, never into a reply
     sys.stdout = sys.stderr
+    from cujeval._util.quiet import quiet_libraries
     from cujeval._util.redact import guard_streams
 
     guard_streams()  # MLflow's messages may repeat the tracking URI's credentials
+    quiet_libraries()  # as the command that started it (``--verbose``: CUJEVAL_VERBOSE)
     _defer(DEFERRED)
     uri = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else None
     _serve(uri, sys.stdin.fileno(), replies)
