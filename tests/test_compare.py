@@ -152,3 +152,47 @@ def test_power() -> None:
     # se 0.02 at 100 cases, detect 0.05: 100 * ((1.96 + 0.8416) * 0.02 / 0.05)^2 = 125.6
     assert bootstrap_cases_needed(100, 0.02, 0.05, 0.05) == 126
     assert bootstrap_cases_needed(100, 0.0, 0.05, 0.05) is None
+
+
+def test_cases_that_got_worse_come_with_both_answers() -> None:
+    """The cases a regression is made of, each with its input and both answers, in the
+    comparison's files (compare.json, compare.md), the typed results section and the HTML."""
+    import json
+
+    from cujeval.core.compare import Report, changed_cases
+    from cujeval.reporters.history import changed_table
+    from cujeval.spec.results import ComparisonSection
+
+    def answered(items: list[JournalRow]) -> list[JournalRow]:
+        return [
+            r.model_copy(
+                update={
+                    "input": f"question {r.case_id}",
+                    "observation": {**r.observation, "answer": f"<b>answer</b> {r.case_id}"}
+                    if r.ok
+                    else {**r.observation, "error": "HTTP 500 from svc"},
+                }
+            )
+            for r in items
+        ]
+
+    base, cand = answered(rows({0})), answered(rows({0, 3, 5, 7, 9, 11, 13, 15}))
+    found = compare(base, cand, JOURNEY, Settings())
+    assert by_name(found)["no-errors"].worse_cases == [
+        f"c{i:04d}" for i in (3, 5, 7, 9, 11, 13, 15)
+    ]
+    changed = changed_cases(found, base, cand)
+    assert [c.case_id for c in changed] == [f"c{i:04d}" for i in (3, 5, 7, 9, 11, 13, 15)]
+    first = changed[0]
+    assert (first.input, first.baseline) == ("question c0003", "<b>answer</b> c0003")
+    assert first.candidate == "[http_500] HTTP 500 from svc"
+    assert first.change == "good → bad on no-errors"
+
+    report = Report("base", "cand", "r1", "r2", found, changed=changed)
+    doc = json.loads(json.dumps(report.to_dict()))
+    assert Report.from_dict(doc).changed == changed
+    assert ComparisonSection.model_validate(doc).changed_cases[0].case_id == "c0003"
+    md = report.to_markdown()
+    assert "Cases that got worse (7)" in md and "| j/c0003<br>good → bad on no-errors |" in md
+    page = changed_table(changed)
+    assert "&lt;b&gt;answer&lt;/b&gt; c0003" in page and "<b>answer" not in page

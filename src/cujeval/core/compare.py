@@ -83,6 +83,7 @@ class SLOComparison:
     cases_needed: int | None  # paired cases that detect `detect` at the power
     higher_is_better: bool = True
     note: str = ""
+    worse_cases: list[str] = field(default_factory=list)  # good → bad (ratio SLOs), the first
 
     @property
     def label(self) -> str:
@@ -191,7 +192,8 @@ def _ratio(
         )
     a = [sb[k] for k in ids]
     b = [sc[k] for k in ids]
-    worse = sum(1 for x, y in zip(a, b, strict=True) if y < x)
+    worse_ids = [k for k, x, y in zip(ids, a, b, strict=True) if y < x]
+    worse = len(worse_ids)
     better = sum(1 for x, y in zip(a, b, strict=True) if y > x)
     pb, pc = sum(a) / n, sum(b) / n
     diff = pc - pb
@@ -243,6 +245,7 @@ def _ratio(
         drop=drop,
         blocks=change == "REGRESSED" and drop > max_drop + 1e-12,
         cases_needed=needed,
+        worse_cases=worse_ids[:MAX_CHANGED],
         **common,
     )
 
@@ -386,6 +389,65 @@ def settings_of(result: RunResult) -> Settings:
         return Settings()
 
 
+MAX_CHANGED = 10  # cases that got worse kept per SLO, and shown per comparison
+
+
+@dataclass(frozen=True)
+class ChangedCase:
+    """A case that went from good to bad between the baseline and the candidate, with both
+    answers (or errors) side by side."""
+
+    journey: str
+    case_id: str
+    input: str
+    baseline: str
+    candidate: str
+    change: str  # "good → bad on retrieval-hit, journey-success"
+
+
+def changed_cases(
+    comparisons: Sequence[SLOComparison],
+    baseline: Sequence[JournalRow],
+    candidate: Sequence[JournalRow],
+) -> list[ChangedCase]:
+    """The cases that got worse on some SLO, the blocking SLOs' first, at most
+    :data:`MAX_CHANGED`; each names every SLO it got worse on."""
+
+    def first_rows(rows: Sequence[JournalRow]) -> dict[tuple[str, str], JournalRow]:
+        out: dict[tuple[str, str], JournalRow] = {}
+        for r in sorted(rows, key=lambda r: r.epoch):
+            out.setdefault((r.journey, r.case_id), r)
+        return out
+
+    def said(row: JournalRow | None) -> str:
+        if row is None:
+            return ""
+        if not row.ok:
+            return f"[{row.status}] {row.observation.get('error') or ''}".strip()
+        return str(row.observation.get("answer") or "")
+
+    slos: dict[tuple[str, str], list[str]] = {}
+    for c in sorted(comparisons, key=lambda c: (not c.blocks, c.change != "REGRESSED")):
+        for case_id in c.worse_cases:
+            slos.setdefault((c.journey, case_id), []).append(c.slo)
+    base, cand = first_rows(baseline), first_rows(candidate)
+    out = []
+    for key, names in list(slos.items())[:MAX_CHANGED]:
+        was, now = base.get(key), cand.get(key)
+        either = now or was
+        out.append(
+            ChangedCase(
+                journey=key[0],
+                case_id=key[1],
+                input=either.input if either is not None else "",
+                baseline=said(was),
+                candidate=said(now),
+                change="good → bad on " + ", ".join(names),
+            )
+        )
+    return out
+
+
 @dataclass
 class Report(ReportText):
     """A candidate compared with a baseline, journey by journey."""
@@ -398,6 +460,7 @@ class Report(ReportText):
     pairing: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # journeys only one run has
     kind: Literal["compare", "canary"] = "compare"  # canary: both arms in one run
+    changed: list[ChangedCase] = field(default_factory=list)  # good → bad, answers side by side
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any] | ComparisonSection) -> Report:
@@ -413,6 +476,7 @@ class Report(ReportText):
             pairing=doc.get("pairing", {}),
             skipped=doc.get("skipped_journeys", []),
             kind=doc.get("kind", "compare"),
+            changed=[ChangedCase(**c) for c in doc.get("changed_cases") or ()],
         )
 
     @property
@@ -464,6 +528,7 @@ class Report(ReportText):
             "pairing": self.pairing,
             "skipped_journeys": self.skipped,
             "comparisons": [asdict(c) for c in self.comparisons],
+            "changed_cases": [asdict(c) for c in self.changed],
         }
 
 
@@ -483,6 +548,7 @@ def compare_runs(
     base_names = {j.name for j in baseline.result.journeys}
     comparisons: list[SLOComparison] = []
     pairing: dict[str, dict[str, int]] = {}
+    changed: list[ChangedCase] = []
     skipped = []
     for j in candidate.result.journeys:
         if j.name not in base_names:
@@ -492,7 +558,9 @@ def compare_runs(
         b_rows = [r for r in baseline.rows if r.journey == j.name]
         c_rows = [r for r in candidate.rows if r.journey == j.name]
         pairing[j.name] = pair(b_rows, c_rows).counts()
-        comparisons += compare(b_rows, c_rows, journey, settings, policy=policy, detect=detect)
+        found = compare(b_rows, c_rows, journey, settings, policy=policy, detect=detect)
+        comparisons += found
+        changed += changed_cases(found, b_rows, c_rows)
     skipped += sorted(base_names - {j.name for j in candidate.result.journeys})
     if not any(p["paired"] for p in pairing.values()):
         from cujeval.errors import InputError
@@ -514,4 +582,5 @@ def compare_runs(
         comparisons=comparisons,
         pairing=pairing,
         skipped=skipped,
+        changed=changed[:MAX_CHANGED],
     )

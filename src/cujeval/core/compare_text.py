@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from cujeval.core.paired import POWER
 
 if TYPE_CHECKING:
-    from cujeval.core.compare import SLOComparison
+    from cujeval.core.compare import ChangedCase, SLOComparison
 
 
 class ReportText:
@@ -24,6 +24,7 @@ class ReportText:
     pairing: dict[str, dict[str, int]]
     skipped: list[str]
     kind: Literal["compare", "canary"]
+    changed: list[ChangedCase]
 
     @property
     def regressed(self) -> list[SLOComparison]:
@@ -155,7 +156,25 @@ class ReportText:
         out += ["", "<details><summary>Power</summary>", ""]
         out += [f"- {_md(line)}" for line in self.power_lines()]
         out += ["", "</details>"]
+        if self.changed:
+            out += ["", f"<details><summary>Cases that got worse ({len(self.changed)})</summary>"]
+            out += [
+                "",
+                "| case | input | baseline's answer | candidate's answer |",
+                "|---|---|---|---|",
+            ]
+            out += [
+                f"| {_md(c.journey)}/{_md(c.case_id)}<br>{_md(c.change)} | {_md(_cut(c.input))} "
+                f"| {_md(_cut(c.baseline))} | {_md(_cut(c.candidate))} |"
+                for c in self.changed
+            ]
+            out += ["", "</details>"]
         return "\n".join(out) + "\n"
+
+
+def _cut(text: str, n: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _signed(c: SLOComparison, v: float | None) -> str:

@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cujeval._util.redact import html_text as escape
 from cujeval.core.budget import BudgetState
 from cujeval.reporters import svg
 from cujeval.reporters.page import page
 from cujeval.spec.budget import BudgetPolicy
+
+if TYPE_CHECKING:
+    from cujeval.core.compare import ChangedCase
 
 TOP_SPENDERS = 3
 
@@ -41,18 +44,6 @@ class Burn:
     spends: list[svg.Spend]
 
 
-@dataclass(frozen=True)
-class ChangedCase:
-    """A case whose verdict changed between the baseline and the candidate."""
-
-    journey: str
-    case_id: str
-    input: str
-    baseline: str  # answer (or error)
-    candidate: str
-    change: str  # e.g. "good → bad on retrieval-hit"
-
-
 @dataclass
 class History:
     """What the page shows; ``source`` says where it was read (e.g. the MLflow store)."""
@@ -65,7 +56,6 @@ class History:
     burns: list[Burn] = field(default_factory=list)
     comparison: dict[str, Any] | None = None  # compare.json
     comparison_run: str = ""  # the run it is logged with
-    changed: list[ChangedCase] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -222,12 +212,13 @@ def _comparison(history: History, h: str) -> str:
         + f" against baseline {escape(report.baseline_label)}, paired by case id</p>",
         f"<table><tr>{head}</tr>{''.join(rows)}</table>",
     ]
-    if history.changed:
-        out.append(_changed(history.changed))
+    if report.changed:
+        out.append(changed_table(report.changed))
     return "".join(out)
 
 
-def _changed(cases: Sequence[ChangedCase]) -> str:
+def changed_table(cases: Sequence[ChangedCase]) -> str:
+    """The cases that got worse, input and both answers side by side."""
     rows = "".join(
         f"<tr><td><code>{escape(c.journey)}/{escape(c.case_id)}</code><br>"
         f"<span class='muted'>{escape(c.change)}</span></td>"
@@ -236,7 +227,7 @@ def _changed(cases: Sequence[ChangedCase]) -> str:
         for c in cases
     )
     return (
-        f"<details open><summary>Cases that changed ({len(cases)})</summary><table>"
+        f"<details open><summary>Cases that got worse ({len(cases)})</summary><table>"
         "<tr><th>case</th><th>input</th><th>baseline's answer</th><th>candidate's answer</th>"
         f"</tr>{rows}</table></details>"
     )

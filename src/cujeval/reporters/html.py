@@ -23,7 +23,7 @@ from typing import Any
 from cujeval._util.redact import html_text as escape
 from cujeval.errors import InputError
 from cujeval.reporters.format import interval, number, objective, sentence
-from cujeval.reporters.history import History
+from cujeval.reporters.history import History, changed_table
 from cujeval.reporters.page import page
 from cujeval.spec.journal import JournalRow, read_rows
 from cujeval.spec.predicates import parse_objective, parse_predicate
@@ -181,6 +181,7 @@ def _canary(doc: dict[str, Any]) -> str:
         f"{escape(report.baseline_label)}, both answering every case in this run, paired by "
         f"case id</p><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
         + _list("Power", report.power_lines(), "muted")
+        + (changed_table(report.changed) if report.changed else "")
     )
 
 

@@ -193,6 +193,18 @@ class ComparisonEntry(_Section):
     cases_needed: int | None
     higher_is_better: bool = True
     note: str = ""
+    worse_cases: list[str] = Field(default_factory=list)
+
+
+class ChangedCaseEntry(_Section):
+    """A case that went from good to bad, with both answers (cujeval.core.compare.ChangedCase)."""
+
+    journey: str
+    case_id: str
+    input: str
+    baseline: str
+    candidate: str
+    change: str
 
 
 class ComparisonSection(_Section):
@@ -203,6 +215,7 @@ class ComparisonSection(_Section):
     pairing: dict[str, PairingCounts]
     skipped_journeys: list[str]
     comparisons: list[ComparisonEntry]
+    changed_cases: list[ChangedCaseEntry] = Field(default_factory=list)
 
 
 # ---- a load run (cujeval.load.engine.judge_steps)
