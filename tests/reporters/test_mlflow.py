@@ -107,6 +107,11 @@ def test_what_a_reviewer_sees_in_mlflow(
     names = sorted(r.info.run_name for r in journeys)
     ids = sorted(RunResult.read(tmp_path / n).run_id[-6:] for n in "ab")
     assert names == sorted(f"j · PASSED · {i}" for i in ids)
+    invocations = c.search_runs([exp_id], "tags.`cujeval.kind` = 'invocation'")
+    trigger = RunResult.read(out).trigger  # manual, or ci where CI is set
+    assert sorted(r.info.run_name for r in invocations) == sorted(
+        f"PASSED · {trigger} · {i}" for i in ids
+    )
     metrics = journeys[0].data.metrics
     assert not [k for k in metrics if k.endswith("/mean")]  # sli.<name>.mean only
     cost = 12 * 0.15e-6 + 5 * 0.60e-6  # the server's usage, priced

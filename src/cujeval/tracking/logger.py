@@ -316,9 +316,8 @@ def log(
             run_key, existing = _existing_runs(c, exp_id, run_key, result, directory)
             created = set()
         tags = {**_tags(result), RUN_KEY: run_key}
-        # the run table cuts names short: what tells two runs apart comes first
-        verdict = "passed" if result.gate.passed else "FAILED"
-        name = f"{verdict} {result.trigger} {result.run_id}"
+        verdict = "PASSED" if result.gate.passed else "FAILED"
+        name = invocation_run_name(verdict, result.trigger, result.run_id)
         parent_id = existing.get(None)
         if parent_id is None:
             parent_id = _create(c, exp_id, name, start_ms, tags)
@@ -469,7 +468,11 @@ def begin(
         exp_id = _experiment(c, suite)
         _, existing = _existing_runs(c, exp_id, run_key)
         parent = existing.get(None) or _create(
-            c, exp_id, f"running {trigger} {run_id}", start_ms, {**base, KIND: "invocation"}
+            c,
+            exp_id,
+            invocation_run_name("running", trigger, run_id),
+            start_ms,
+            {**base, KIND: "invocation"},
         )
         runs = {}
         for journey in journeys:
@@ -488,6 +491,13 @@ def begin(
             )
     started = Started(run_key, exp_id, parent, runs, directory, start_ms, run_id)
     return TraceStream(c, started, enabled=trace_log.enabled())
+
+
+def invocation_run_name(state: str, trigger: str, run_id: str) -> str:
+    """The invocation's (parent) run name, short enough for the run table, which cuts names:
+    ``FAILED · nightly · 3f2a1c`` (the verdict, the trigger and the run id's random suffix;
+    the whole run id is its ``cujeval.run_id`` tag)."""
+    return f"{state} · {trigger} · {run_id.rsplit('-', 1)[-1][:6]}"
 
 
 def journey_run_name(journey: str, state: str, run_id: str) -> str:
