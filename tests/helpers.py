@@ -129,3 +129,12 @@ def judged(name: str, results: list[Any]) -> Any:
         slis=[],
         slos=[slo_entry(r) for r in results],
     )
+
+
+def ctrl_c_reaches() -> None:
+    """``preexec_fn`` for a command a test stops with Ctrl-C: SIGINT back to its default, so
+    Python turns it into KeyboardInterrupt even where the tests were started as a background
+    job (a shell starts those with SIGINT ignored, and children inherit that)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

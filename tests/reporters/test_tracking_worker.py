@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import cujeval, run_folder, write_suite
+from tests.helpers import ctrl_c_reaches, cujeval, run_folder, write_suite
 
 from cujeval.spec.results import RunResult
 from cujeval.tracking.history import TrackingUnavailable, client, read_journeys
@@ -141,6 +141,7 @@ def test_ctrl_c_stops_the_run_but_not_its_logging(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a terminal gives a command
+        preexec_fn=ctrl_c_reaches,
     )
     deadline = time.monotonic() + 120
     while len(list(read_rows(out / "journal.jsonl"))) < 3:

@@ -3,7 +3,7 @@
 The model's verdicts mean nothing; these tests check the plumbing with a real
 OpenAI-compatible server: ragas + instructor in JSON-schema mode produce scorable values in
 range, a re-run is served from the disk cache, epochs add an agreement. Each judged case costs
-a few seconds to minutes on 2 shared cores, so the cases are few.
+a few seconds to minutes on 2 shared cores, so there is one case.
 """
 
 from __future__ import annotations
@@ -30,13 +30,6 @@ CASES = [
         Observation(
             answer="The Eiffel Tower is in Paris.",
             contexts=(Context(id="d1", text="The Eiffel Tower is a landmark in Paris, France."),),
-        ),
-    ),
-    (
-        GoldenCase(id="sky", input="What colour is the sky?"),
-        Observation(
-            answer="The sky is green.",
-            contexts=(Context(id="d2", text="On a clear day the sky is blue."),),
         ),
     ),
 ]
@@ -69,7 +62,7 @@ def test_faithfulness_cache_and_epochs(judge_block: dict[str, Any]) -> None:
         assert scores["llm_faithfulness"].metadata["judge_calls"] >= 2
         assert scores["llm_faithfulness"].metadata["judge_prompt_tokens"] > 0
     sent = requests_sent(judge_block)
-    assert sent >= 4
+    assert sent >= 2  # the claims, then their verdicts
 
     again = score_all("llm_faithfulness", {"judge": judge_block}, CASES)
     assert requests_sent(judge_block) == sent  # nothing new reached the server
@@ -79,7 +72,7 @@ def test_faithfulness_cache_and_epochs(judge_block: dict[str, Any]) -> None:
         assert after["llm_faithfulness"].metadata["judge_cache_hits"] >= 2
 
     two = {**judge_block, "epochs": 2}
-    [scores] = score_all("llm_faithfulness", {"judge": two}, CASES[:1])
+    [scores] = score_all("llm_faithfulness", {"judge": two}, CASES)
     assert len(scores["llm_faithfulness"].metadata["epoch_values"]) == 2
     assert 0.0 <= scores["judge_agreement"].value <= 1.0  # type: ignore[operator]
     assert scores["judge_agreement"].value in (0.5, 1.0)  # share agreeing with the majority
@@ -109,7 +102,7 @@ def test_a_rubric_on_a_real_server(judge_block: dict[str, Any]) -> None:
         "criteria": "The answer tells the user where the Eiffel Tower is.",
         "scale": "1-5",
     }
-    first = score_all("rubric", {"judge": block, **options}, CASES[:1])[0]
+    first = score_all("rubric", {"judge": block, **options}, CASES)[0]
     passed, score = first["rubric:offers-refund"], first["rubric:offers-refund:score"]
     meta = passed.metadata
     assert meta["judge_calls"] >= 1 and meta["judge_prompt_tokens"] > 0
@@ -121,6 +114,6 @@ def test_a_rubric_on_a_real_server(judge_block: dict[str, Any]) -> None:
         return
     assert isinstance(passed.value, bool) and 1.0 <= score.value <= 5.0  # type: ignore[operator]
     assert passed.explanation.startswith(f"{score.value:g}/5 (")
-    again = score_all("rubric", {"judge": block, **options}, CASES[:1])[0]
+    again = score_all("rubric", {"judge": block, **options}, CASES)[0]
     assert again["rubric:offers-refund"].value == passed.value
     assert again["rubric:offers-refund"].metadata["judge_calls"] == 0  # from the cache
