@@ -112,6 +112,10 @@ def test_what_a_reviewer_sees_in_mlflow(
     assert sorted(r.info.run_name for r in invocations) == sorted(
         f"PASSED · {trigger} · {i}" for i in ids
     )
+    # each SLO's estimate on the invocations too: the chart view plots them by default
+    [estimate] = [s.estimate for s in RunResult.read(out).journeys[0].slos]
+    for r in invocations:
+        assert r.data.metrics["slo/j/no-errors"] == pytest.approx(estimate)
     metrics = journeys[0].data.metrics
     assert not [k for k in metrics if k.endswith("/mean")]  # sli.<name>.mean only
     cost = 12 * 0.15e-6 + 5 * 0.60e-6  # the server's usage, priced

@@ -119,6 +119,19 @@ def _journey_metrics(
     return {k: v for k, v in m.items() if math.isfinite(v)}
 
 
+def _slo_overview(result: RunResult) -> dict[str, float]:
+    """Each SLO's estimate on the invocation's run as well, ``slo/<journey>/<slo>``: MLflow's
+    chart view plots the runs its table shows, the invocations, so each SLO gets a chart of
+    its own there by default, run over run (the journey run keeps ``slo.<slo>.estimate`` with
+    its interval and target)."""
+    out: dict[str, float] = {}
+    for j in result.journeys:
+        for s in j.slos:
+            if s.estimate is not None and math.isfinite(s.estimate):
+                out[f"slo/{key(j.name)}/{key(s.name)}"] = float(s.estimate)
+    return out
+
+
 def _budget_metrics(journey: str, directory: Path) -> dict[str, float]:
     """The budget state the run's gate saw (budget.json), as metrics that plot across runs."""
     path = directory / "budget.json"
@@ -340,6 +353,7 @@ def log(
                 "gate.passed": float(result.gate.passed),
                 "gate.exit_code": float(result.gate.exit_code),
                 "gate.blocking": float(len(result.gate.blocking)),
+                **_slo_overview(result),
             },
             tags={
                 **tags,
