@@ -48,9 +48,10 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy src
 	$(VENV)/bin/lint-imports --no-cache
 
-# one worker a core (at most 4: the end-to-end tests start services of their own)
+# one worker a core (at most 4: the end-to-end tests start services of their own); an idle
+# worker takes tests queued for a busy one, so a long test at the end does not hold the run
 pytest: $(STAMP) $(LLAMA) $(MLFLOW_NEXT)/.installed
-	$(PY) -m pytest -q -n auto --maxprocesses 4 --durations 10
+	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist worksteal --durations 10
 
 test: lint typecheck pytest
 
