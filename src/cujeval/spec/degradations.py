@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cujeval._util.yamlsource import LineList, LineMap
-from cujeval.spec.predicates import parse_objective
+from cujeval.spec.predicates import ObjectiveText
 
 
 class _Frozen(BaseModel):
@@ -39,15 +39,8 @@ class MustHold(_Frozen):
 
     slo: str
     target: float | None = Field(None, gt=0, le=1)
-    objective: str | None = None
+    objective: ObjectiveText = None
     line: int | None = None
-
-    @field_validator("objective")
-    @classmethod
-    def _objective(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_objective(value)
-        return value
 
     @model_validator(mode="after")
     def _one(self) -> MustHold:

@@ -18,6 +18,9 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -127,3 +130,13 @@ def parse_objective(text: str) -> Objective:
     return Objective(
         statistic=stat, sli=sli, op=op, bound=float(bound), success=success, at_rate=at_rate
     )
+
+
+def _checked_objective(text: str | None) -> str | None:
+    if text is not None:
+        parse_objective(text)
+    return text
+
+
+# a suite field holding an aggregate objective, checked as the suite is read
+ObjectiveText = Annotated[str | None, AfterValidator(_checked_objective)]

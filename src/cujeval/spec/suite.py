@@ -21,6 +21,7 @@ from cujeval.spec.degradations import Degradation
 from cujeval.spec.predicates import (
     SATURATION,
     Objective,
+    ObjectiveText,
     Predicate,
     parse_objective,
     parse_predicate,
@@ -78,7 +79,7 @@ class SLOSpec(_Frozen):
     name: str
     description: str = ""
     good: str | None = None
-    objective: str | None = None
+    objective: ObjectiveText = None
     all_of: tuple[str, ...] | None = None
     target: float | None = Field(None, gt=0, le=1)
     blocking: bool = True
@@ -102,13 +103,6 @@ class SLOSpec(_Frozen):
     def _good(cls, value: str | None) -> str | None:
         if value is not None:
             parse_predicate(value)
-        return value
-
-    @field_validator("objective")
-    @classmethod
-    def _objective(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_objective(value)
         return value
 
     @model_validator(mode="after")
