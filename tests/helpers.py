@@ -131,10 +131,20 @@ def judged(name: str, results: list[Any]) -> Any:
     )
 
 
-def ctrl_c_reaches() -> None:
-    """``preexec_fn`` for a command a test stops with Ctrl-C: SIGINT back to its default, so
-    Python turns it into KeyboardInterrupt even where the tests were started as a background
-    job (a shell starts those with SIGINT ignored, and children inherit that)."""
+def run_in_terminal(suite: Path, out: Path, tracking_uri: str) -> subprocess.Popen[str]:
+    """``cujeval run SUITE -o OUT`` started as a terminal starts a command, for a test that
+    stops it with Ctrl-C (``os.killpg(proc.pid, signal.SIGINT)``): a process group of its own,
+    and SIGINT at its default even where the tests run as a background job (a shell starts
+    those with SIGINT ignored, and children inherit that)."""
+    import os
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "cujeval.cli", "run", str(suite), "-o", str(out), "--no-progress"],
+        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )

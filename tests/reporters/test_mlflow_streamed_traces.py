@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.helpers import ctrl_c_reaches, cujeval, run_folder, write_suite
+from tests.helpers import cujeval, run_folder, run_in_terminal, write_suite
 from tests.mlflow_server import start_mlflow_server
 
 from cujeval.spec.journal import read_rows
@@ -293,15 +293,7 @@ def test_ctrl_c_mid_stream_keeps_every_finished_case(
     suite.write_text(yaml.safe_dump(doc, sort_keys=False))
     uri = f"sqlite:///{tmp_path / 'int.db'}"
     out = tmp_path / "run"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cujeval.cli", "run", str(suite), "-o", str(out), "--no-progress"],
-        env={**os.environ, "MLFLOW_TRACKING_URI": uri},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=ctrl_c_reaches,
-    )
+    proc = run_in_terminal(suite, out, uri)
     wait_for(lambda: n_traces(uri, "t") == OPEN or proc.poll() is not None, 300)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C while the other cases wait at the gate
     _, stderr = proc.communicate(timeout=120)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import ctrl_c_reaches, cujeval, run_folder, write_suite
+from tests.helpers import cujeval, run_folder, run_in_terminal, write_suite
 
 from cujeval.spec.results import RunResult
 from cujeval.tracking.history import TrackingUnavailable, client, read_journeys
@@ -124,8 +124,6 @@ def test_cujeval_run_logs_through_the_worker(tmp_path: Path, fault_server: tuple
 def test_ctrl_c_stops_the_run_but_not_its_logging(
     tmp_path: Path, fault_server: tuple[str, Any]
 ) -> None:
-    import subprocess
-    import sys
     import time
 
     from cujeval.spec.journal import read_rows
@@ -134,15 +132,7 @@ def test_ctrl_c_stops_the_run_but_not_its_logging(
     suite = write_suite(tmp_path, url=f"{url}/slow?s=0.3", n=40, settings={"concurrency": 1})
     uri = f"sqlite:///{tmp_path / 'int.db'}"
     out = tmp_path / "run"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cujeval.cli", "run", str(suite), "-o", str(out), "--no-progress"],
-        env={**os.environ, "MLFLOW_TRACKING_URI": uri},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, as a terminal gives a command
-        preexec_fn=ctrl_c_reaches,
-    )
+    proc = run_in_terminal(suite, out, uri)
     deadline = time.monotonic() + 120
     while len(list(read_rows(out / "journal.jsonl"))) < 3:
         assert proc.poll() is None and time.monotonic() < deadline
