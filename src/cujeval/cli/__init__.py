@@ -41,7 +41,7 @@ def main() -> None:
 
     from cujeval._util.quiet import quiet_libraries, set_verbose
     from cujeval._util.redact import guard_streams
-    from cujeval.cli.app import _prestart
+    from cujeval.cli.prestart import prestart
 
     guard_streams()  # no secret the run learns reaches the console, whoever prints it
     if "--verbose" in sys.argv[1:]:  # anywhere on the line, before or after the command
@@ -53,5 +53,5 @@ def main() -> None:
         # the suite) and little garbage: cyclic collection waits until the run starts, and
         # then passes them over (cujeval.cli.run._collect_from_here).
         gc.disable()
-        _prestart(sys.argv[2:])
+        prestart(sys.argv[2:])
     application()()

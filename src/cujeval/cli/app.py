@@ -142,20 +142,3 @@ def _guard(fn: Any, *args: Any, **kwargs: Any) -> None:
         _err("interrupted")
         raise typer.Exit(3) from None
     raise typer.Exit(code or 0)
-
-
-# A `cujeval run` that will log to MLflow starts MLflow's process before its options are even
-# parsed: start-up is most of what MLflow costs a short run. Closed at exit if nothing used it.
-_PRESTARTED: list[Any] = []
-
-
-def _prestart(args: list[str]) -> None:
-    """``args``: what follows ``run`` on the command line."""
-    if {"--no-mlflow", "--help", "-h"} & set(args):
-        return
-    import atexit
-
-    from cujeval.tracking.worker import Tracking
-
-    _PRESTARTED.append(Tracking())
-    atexit.register(lambda: [t.close() for t in _PRESTARTED])

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 import typer
 
 from cujeval.cli.app import (
-    _PRESTARTED,
     ConcOpt,
     DemoJourney,
     EpochsOpt,
@@ -34,6 +33,7 @@ from cujeval.cli.app import (
     _guard,
     app,
 )
+from cujeval.cli.prestart import PRESTARTED
 from cujeval.errors import InputError
 from cujeval.spec.flags import HELP
 
@@ -56,7 +56,7 @@ def _run(
         if mlflow:
             from cujeval.tracking.worker import Tracking
 
-            tracking = stack.enter_context(_PRESTARTED.pop() if _PRESTARTED else Tracking())
+            tracking = stack.enter_context(PRESTARTED.pop() if PRESTARTED else Tracking())
         from cujeval._util.paths import latest_run_dir, new_run_dir
         from cujeval.spec.options import RunOptions
         from cujeval.spec.suite import load_suite

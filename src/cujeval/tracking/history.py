@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from cujeval.core.budget import BudgetState, RunCount, compute
 from cujeval.errors import InputError, ReporterError
 from cujeval.spec.budget import DEFAULT_POLICY, BudgetPolicy
+from cujeval.tracking.env import prepare_env
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -67,14 +68,6 @@ class TrackingUnavailable(ReporterError):
 def key(name: str) -> str:
     """MLflow keys allow letters, digits, ``_ - . /`` and space: map the rest to ``_``."""
     return _BAD_KEY.sub("_", name)
-
-
-def prepare_env() -> None:
-    """Quiet, bounded MLflow client settings (the user's own values win)."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
-    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 
 def client(tracking_uri: str | None = None) -> MlflowClient:

@@ -744,6 +744,7 @@ def _evaluation_dataset(
     name and extended when a run judged more of its cases than it holds. A store that keeps
     no evaluation datasets (an older server) leaves the tab empty; the run's input stays."""
     from cujeval.tracking.history import is_down
+    from cujeval.tracking.sqlrecords import add_records
 
     cases: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -778,10 +779,8 @@ def _evaluation_dataset(
                 experiment_id=exp_id,
                 tags={"cujeval.dataset_digest": j.dataset.digest, "cujeval.journey": j.name},
             )
-        # MlflowClient has no call for records: the entity's own goes to the global store
-        c._tracking_client.store.upsert_dataset_records(
-            dataset_id=dataset.dataset_id, records=list(cases.values())
-        )
+        # MlflowClient has no call for records (the entity's own goes to the global store)
+        add_records(c._tracking_client.store, dataset.dataset_id, list(cases.values()))
         c.set_dataset_tags(dataset.dataset_id, {"cujeval.cases": str(len(cases))})
     except Exception as exc:
         if is_down(exc):

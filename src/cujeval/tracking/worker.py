@@ -210,7 +210,7 @@ class Tracking:
 
 
 def _env() -> dict[str, str]:
-    from cujeval.tracking.history import prepare_env
+    from cujeval.tracking.env import prepare_env
 
     prepare_env()
     return dict(os.environ)
