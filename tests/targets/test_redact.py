@@ -4,8 +4,11 @@ no userinfo, no secret a target holds in any message or description."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.hostile_server import Hostile
 from tests.targets.calls import http_call
 
@@ -192,3 +195,46 @@ def test_a_key_used_as_a_basic_user_name_is_masked_whatever_the_password() -> No
     register("UserKey-Plant-0042")
     basic = base64.b64encode(b"UserKey-Plant-0042:any password").decode()
     assert redact(basic) == "***" + basic[24:]  # the 18 bytes of the key are 24 characters
+
+
+# secrets with characters JSON escapes, a URL-encoded and a non-ASCII one; registered for the
+# whole process, so none of them is text any other test writes
+_DUMPS_SECRETS = ('Qz"8\\kw/p-Dumps', "Dumps é ✓ 77", "Dumps+Plus%22key-9")
+
+
+@st.composite
+def _json_like(draw: st.DrawFn) -> Any:
+    pieces = st.sampled_from(
+        [*_DUMPS_SECRETS, 'Dumps Plus"key-9', 'Qz\\"8', "é", "\ud800", "%2F", "Dumps", "\n", "0"]
+    )
+    text = st.lists(pieces | st.text(max_size=4), max_size=4).map("".join)
+    leaf = text | st.integers() | st.floats(allow_nan=False) | st.booleans() | st.none()
+    return draw(
+        st.recursive(
+            leaf,
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(text, inner, max_size=3)
+                | st.tuples(inner, inner)
+            ),
+            max_leaves=12,
+        )
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_json_like(), ascii_only=st.booleans())
+def test_clean_and_dumps_are_the_walk_over_every_string(value: Any, ascii_only: bool) -> None:
+    """The fast path (one JSON text looked through) and the walk over every string give the
+    same document, whatever secret, escape or lone surrogate the value holds."""
+    import json
+
+    from cujeval._util import redact
+
+    redact.register(*_DUMPS_SECRETS)
+    every_string = redact._clean(value, redact._REGISTRY.current())
+    assert redact.clean(value) == every_string
+    walked = json.dumps(every_string, default=lambda o: str(o), ensure_ascii=ascii_only)
+    assert redact.dumps(value, ensure_ascii=ascii_only) == walked
+    for secret in _DUMPS_SECRETS:
+        assert secret not in redact.dumps(value, ensure_ascii=False)

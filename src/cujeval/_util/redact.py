@@ -135,9 +135,12 @@ class _Registry:
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
         self._mine: tuple[str, ...] = ()
-        self._env_key: tuple[str, ...] | None = None
+        self._env_raw: tuple[object, ...] | None = None
         self._env: tuple[str, ...] = ()
         self.variants: tuple[str, ...] = ()
+        # each variant and its JSON-escaped form: what a variant inside a string of a JSON
+        # document looks like there (cujeval.dumps' fast path)
+        self.in_json: tuple[str, ...] = ()
 
     def add(self, values: Iterable[str]) -> None:
         new = {v for v in values if isinstance(v, str) and len(v) >= _MIN_SECRET_CHARS}
@@ -149,10 +152,11 @@ class _Registry:
             self._merge()
 
     def current(self) -> tuple[str, ...]:
-        key = tuple(os.environ.get(name, "") for name in _TRACKING_KEY)
-        if key != self._env_key:
+        raw = _tracking_env()
+        if raw != self._env_raw:
+            key = tuple(os.environ.get(name, "") for name in _TRACKING_KEY)
             with self._lock:
-                self._env_key = key
+                self._env_raw = raw
                 self._env = _sorted(v for s in _tracking_secrets(*key) for v in _variants(s))
                 self._merge()
         return self.variants
@@ -163,6 +167,30 @@ class _Registry:
 
     def _merge(self) -> None:
         self.variants = _sorted({*self._mine, *self._env})
+        self.in_json = (*self.variants, *{_json_escaped(v) for v in self.variants})
+
+
+def _json_escaped(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def _tracking_env() -> tuple[object, ...]:
+    """The tracking variables as the process holds them: read on every redaction (so a
+    credential set at any time is secret at once), and so read without decoding them, from
+    ``os.environ``'s own mapping where it has one (thousands of reads a run)."""
+    data, keys = _ENV_DATA, _ENV_KEYS
+    if data is not None:
+        return tuple(data.get(k) for k in keys)
+    return tuple(os.environ.get(name) for name in _TRACKING_KEY)
+
+
+_ENV_DATA: dict[Any, Any] | None = getattr(os.environ, "_data", None)
+try:
+    _ENV_KEYS: tuple[Any, ...] = tuple(os.environ.encodekey(n) for n in _TRACKING_KEY)  # type: ignore[attr-defined]
+except AttributeError:  # another mapping: its own reads
+    _ENV_DATA, _ENV_KEYS = None, ()
+if not isinstance(_ENV_DATA, dict):
+    _ENV_DATA = None
 
 
 def _sorted(values: Iterable[str]) -> tuple[str, ...]:
@@ -242,7 +270,19 @@ def clean(value: T) -> T:
     """A JSON-like ``value`` (dicts, lists, tuples, strings, numbers) with every string, keys
     included, made valid Unicode and redacted; anything else is left as it is."""
     variants = _REGISTRY.current()
+    try:
+        if _clean_already(json.dumps(value, ensure_ascii=False, default=str)):
+            return value
+    except (TypeError, ValueError):  # keys JSON cannot hold, a cycle: the walk it is
+        pass
     return _clean(value, variants)  # type: ignore[no-any-return]
+
+
+def _clean_already(probe: str) -> bool:
+    """``probe``, the JSON text of a value, shows that no string of the value holds a lone
+    surrogate or a secret: JSON escapes a string character by character, so a variant inside
+    a string shows in it as itself or as its JSON-escaped form, both looked for."""
+    return not _SURROGATE.search(probe) and not any(v in probe for v in _REGISTRY.in_json)
 
 
 def _clean(value: Any, variants: tuple[str, ...]) -> Any:
@@ -263,8 +303,18 @@ def _clean(value: Any, variants: tuple[str, ...]) -> Any:
 
 
 def dumps(value: Any, **kwargs: Any) -> str:
-    """``value`` as JSON, :func:`clean` (objects JSON cannot hold as their redacted ``str``)."""
-    return json.dumps(clean(value), default=lambda o: clean(str(o)), **kwargs)
+    """``value`` as JSON, :func:`clean` (objects JSON cannot hold as their redacted ``str``).
+
+    Most values hold no secret and no lone surrogate: their JSON text shows that at C speed
+    (:func:`_clean_already`), and they are written as they are; only a value that holds one
+    is walked string by string."""
+    variants = _REGISTRY.current()
+    probe = json.dumps(value, ensure_ascii=False, default=str)
+    if _clean_already(probe):
+        if kwargs == {"ensure_ascii": False}:
+            return probe
+        return json.dumps(value, default=str, **kwargs)
+    return json.dumps(_clean(value, variants), default=lambda o: clean(str(o)), **kwargs)
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
