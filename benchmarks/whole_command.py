@@ -172,6 +172,8 @@ def variants(
         )
     }
     for tree, src in trees.items():
+        if tree != "now" and n > args.before_max_n:
+            continue
         cmd = [sys.executable, "-m", "cujeval.cli", "run", str(suite), "--no-progress"]
         cmd += ["--output", str(work / f"out-{tree}")]
         base = environment(PYTHONPATH=src, CUJEVAL_MLFLOW_MAX_TRACES="1000000")
@@ -259,6 +261,9 @@ def main() -> None:
     parser.add_argument("--mlflow", action="store_true", help="also with MLflow logging on")
     parser.add_argument("--deepeval", help="a Python interpreter with deepeval installed")
     parser.add_argument("--peers-max-n", type=int, default=1000, help="peers up to this N")
+    parser.add_argument(
+        "--before-max-n", type=int, default=10**9, help="the --before tree up to this N"
+    )
     args = parser.parse_args()
 
     import socket
