@@ -20,7 +20,8 @@ one split's F1 moves by a point or two on the split alone. Procedures:
 
     .venv/bin/python benchmarks/grounding_answer_level.py [--data PATH] [--splits N] [--json OUT]
 
-Wall time: about 8 minutes on the 2 shared cores (features, with the encoder, about 4 of them).
+Wall time: 1,414 s in the last run, about 17 minutes of it paused by other work's timing runs
+(features with the encoder about 4 minutes, five splits of three procedures about 2).
 """
 
 from __future__ import annotations

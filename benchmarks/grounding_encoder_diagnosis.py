@@ -13,7 +13,7 @@ For a support-encoder delta (default: the shipped one):
 
     .venv/bin/python benchmarks/grounding_encoder_diagnosis.py [--delta FILE] [--sample N]
 
-Wall time: about 4 minutes on the 2 shared cores (needs the training pair cache).
+Wall time: 296 s on the 2 shared cores for the shipped delta (needs the training pair cache).
 """
 
 from __future__ import annotations
