@@ -140,18 +140,34 @@ def answer_scores(model: SupportModel, table: Table, index: np.ndarray) -> np.nd
     return np.array(out)
 
 
-def folds(table: Table, index: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def folds(
+    table: Table, index: np.ndarray, k: int, seed: int | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` (train, test) splits of ``index`` with no question on both sides: GroupKFold's
+    (the shipped procedure), or with ``seed`` a seeded shuffle of the questions into ``k``
+    folds (to see how much a figure moves with the split alone)."""
     from sklearn.model_selection import GroupKFold
 
-    splitter = GroupKFold(n_splits=k)
-    return [(index[a], index[b]) for a, b in splitter.split(index, groups=table.groups[index])]
+    if seed is None:
+        splitter = GroupKFold(n_splits=k)
+        return [(index[a], index[b]) for a, b in splitter.split(index, groups=table.groups[index])]
+    names = np.unique(table.groups[index])
+    np.random.default_rng([seed, len(index)]).shuffle(names)
+    fold_of = {name: j % k for j, name in enumerate(names)}
+    fold = np.array([fold_of[g] for g in table.groups[index]])
+    return [(index[fold != j], index[fold == j]) for j in range(k)]
 
 
 def out_of_fold(
-    table: Table, index: np.ndarray, c: float, k: int, feature_set: str = "both"
+    table: Table,
+    index: np.ndarray,
+    c: float,
+    k: int,
+    feature_set: str = "both",
+    seed: int | None = None,
 ) -> np.ndarray:
     scores = np.zeros(len(table.labels))
-    for train, test in folds(table, index, k):
+    for train, test in folds(table, index, k, seed):
         scores[test] = answer_scores(fit_set(table, train, c, feature_set), table, test)
     picked: np.ndarray = scores[index]
     return picked
@@ -169,13 +185,17 @@ class Selection:
 
 
 def select(
-    table: Table, index: np.ndarray, k: int, sets: tuple[str, ...] = tuple(FEATURE_SETS)
+    table: Table,
+    index: np.ndarray,
+    k: int,
+    sets: tuple[str, ...] = tuple(FEATURE_SETS),
+    seed: int | None = None,
 ) -> Selection:
     from sklearn.metrics import average_precision_score
 
     labels = table.labels[index]
     grid = [(name, c) for name in sets for c in C_GRID]
-    scores = {(name, c): out_of_fold(table, index, c, k, name) for name, c in grid}
+    scores = {(name, c): out_of_fold(table, index, c, k, name, seed) for name, c in grid}
     ap = {f"{n} C={c}": float(average_precision_score(labels, s)) for (n, c), s in scores.items()}
     name, best = max(grid, key=lambda g: (ap[f"{g[0]} C={g[1]}"], -g[1]))
     threshold = choose_threshold(scores[name, best].tolist(), labels.tolist()).threshold
@@ -183,15 +203,15 @@ def select(
 
 
 def nested_cv(
-    table: Table, sets: tuple[str, ...] = tuple(FEATURE_SETS)
+    table: Table, sets: tuple[str, ...] = tuple(FEATURE_SETS), seed: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold answer scores and decisions, the whole procedure (choice of feature set and
-    C, threshold, fit) rerun inside each outer fold."""
+    C, threshold, fit) rerun inside each outer fold (``seed``: see :func:`folds`)."""
     everything = np.arange(len(table.labels))
     scores = np.zeros(len(everything))
     decided = np.zeros(len(everything), dtype=bool)
-    for train_idx, test_idx in folds(table, everything, FOLDS):
-        chosen = select(table, train_idx, FOLDS - 1, sets)
+    for train_idx, test_idx in folds(table, everything, FOLDS, seed):
+        chosen = select(table, train_idx, FOLDS - 1, sets, seed)
         model = fit_set(table, train_idx, chosen.c, chosen.feature_set, chosen.threshold)
         scores[test_idx] = answer_scores(model, table, test_idx)
         decided[test_idx] = scores[test_idx] >= chosen.threshold
