@@ -86,12 +86,7 @@ def own_data(model: CrossEncoder, work: Path, data: Path, n: int) -> dict[str, d
 
 
 def halueval_lengths(data: Path) -> dict[str, float]:
-    rows: dict[str, dict[str, str]] = {}
-    for name in ("qa_english_5586.json", "qa_one-turn_data.json"):
-        for line in (data / "halueval" / name).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                rows.setdefault(row["question"], row)
+    rows = tg.halueval_rows(data)
     right = np.array([len(r["right_answer"].split()) for r in rows.values()])
     wrong = np.array([len(r["hallucinated_answer"].split()) for r in rows.values()])
     return {

@@ -88,13 +88,19 @@ class Item:
     unsupported: bool
 
 
-def _halueval(data: Path, rng: random.Random) -> list[Item]:
+def halueval_rows(data: Path) -> dict[str, dict[str, str]]:
+    """HaluEval QA's items from both of its files, one per question."""
     rows: dict[str, dict[str, str]] = {}
     for name in ("qa_english_5586.json", "qa_one-turn_data.json"):
         for line in (data / "halueval" / name).read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
                 rows.setdefault(row["question"], row)
+    return rows
+
+
+def _halueval(data: Path, rng: random.Random) -> list[Item]:
+    rows = halueval_rows(data)
     picked = rng.sample(sorted(rows), min(HALUEVAL_ITEMS, len(rows)))
     out = []
     for q in picked:
