@@ -98,3 +98,4 @@ def test_a_missing_extra_is_named(
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "out.jsonl").exists()
     assert not list(tmp_path.glob("reports/**/journal.jsonl"))  # nothing was run
+    assert not list(tmp_path.glob("reports/*/*"))  # and no run folder was left behind

@@ -197,6 +197,11 @@ class CaseEngine:
                 "they run on the local executor, which sends each case to both targets at once",
                 field="--executor",
             )
+        if executor == "ray":  # before the run's folder exists
+            from cujeval._util.extras import missing
+
+            if hint := missing("ray", "the ray executor", "ray"):
+                raise InputError(hint, field="--executor")
         settings, plans = prepare(suite, options)
         return PlannedRun(suite, settings, plans)
 
