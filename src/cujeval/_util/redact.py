@@ -184,13 +184,16 @@ def _tracking_env() -> tuple[object, ...]:
     return tuple(os.environ.get(name) for name in _TRACKING_KEY)
 
 
-_ENV_DATA: dict[Any, Any] | None = getattr(os.environ, "_data", None)
-try:
-    _ENV_KEYS: tuple[Any, ...] = tuple(os.environ.encodekey(n) for n in _TRACKING_KEY)  # type: ignore[attr-defined]
-except AttributeError:  # another mapping: its own reads
-    _ENV_DATA, _ENV_KEYS = None, ()
-if not isinstance(_ENV_DATA, dict):
-    _ENV_DATA = None
+def _environ_data() -> tuple[dict[Any, Any] | None, tuple[Any, ...]]:
+    """``os.environ``'s own mapping and the tracking variables' keys in it (None where it has
+    none: the variables are then read through ``os.environ``)."""
+    data, encode = getattr(os.environ, "_data", None), getattr(os.environ, "encodekey", None)
+    if not isinstance(data, dict) or encode is None:
+        return None, ()
+    return data, tuple(encode(name) for name in _TRACKING_KEY)
+
+
+_ENV_DATA, _ENV_KEYS = _environ_data()
 
 
 def _sorted(values: Iterable[str]) -> tuple[str, ...]:

@@ -198,10 +198,9 @@ class CaseEngine:
                 field="--executor",
             )
         if executor == "ray":  # before the run's folder exists
-            from cujeval._util.extras import missing
+            from cujeval.engine.executors.ray import require_ray
 
-            if hint := missing("ray", "the ray executor", "ray"):
-                raise InputError(hint, field="--executor")
+            require_ray()
         settings, plans = prepare(suite, options)
         return PlannedRun(suite, settings, plans)
 
